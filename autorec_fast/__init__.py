@@ -1,0 +1,1 @@
+"""autorec_fast: fast autoencoder recommenders on compiled CPU and CUDA kernels."""
