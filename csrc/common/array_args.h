@@ -1,0 +1,52 @@
+// pybind11 boundary helpers: typed, C-contiguous arrays, checked once before a
+// kernel runs so bad input becomes a ValueError naming the argument.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "common/csr.h"
+
+namespace autorec {
+
+namespace py = pybind11;
+
+// Input arrays: read-only, converted to the kernel's dtype and C order if needed.
+template <typename T> using In = py::array_t<T, py::array::c_style | py::array::forcecast>;
+// Output arrays: must already have the exact dtype and be C-contiguous and writable
+// (the kernels write in place; a silent copy would lose the result).
+template <typename T> using Out = py::array_t<T, py::array::c_style>;
+
+template <typename T> T *writable(Out<T> &a, const std::string &arg) {
+  if (!a.writeable()) fail(arg, "array must be writable");
+  return a.mutable_data();
+}
+
+inline void check_ndim(const py::array &a, int ndim, const std::string &arg) {
+  if (a.ndim() != ndim) fail(arg, "expected a " + std::to_string(ndim) + "-D array, got " +
+                                      std::to_string(a.ndim()) + "-D");
+}
+
+// A host CSR matrix from its three arrays; structure checked (O(nnz)).
+template <typename T>
+CsrView<T> csr_view(const In<int64_t> &indptr, const In<int32_t> &indices, const T *data,
+                    int64_t n_data, int64_t n_cols, const std::string &arg) {
+  check_ndim(indptr, 1, arg + ".indptr");
+  check_ndim(indices, 1, arg + ".indices");
+  const int64_t n_rows = indptr.shape(0) - 1;
+  if (n_rows < 0) fail(arg, "indptr must not be empty");
+  if (data != nullptr && n_data != indices.shape(0)) fail(arg, "data and indices differ in length");
+  check_csr_structure(indptr.data(), indptr.shape(0), indices.data(), indices.shape(0), n_rows,
+                      n_cols, arg);
+  CsrView<T> v;
+  v.indptr = indptr.data();
+  v.indices = indices.data();
+  v.data = data;
+  v.n_rows = n_rows;
+  v.n_cols = n_cols;
+  return v;
+}
+
+}  // namespace autorec

@@ -1,0 +1,119 @@
+#include "cpu/ease.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cpu/blas.h"
+
+namespace autorec::cpu {
+
+namespace {
+// Column-oriented copy of X (CSC) so each Gram row can gather its users.
+template <typename T> struct Csc {
+  std::vector<int64_t> colptr;
+  std::vector<int32_t> rows;
+  std::vector<T> vals;
+};
+
+template <typename T> Csc<T> to_csc(const CsrView<T> &X) {
+  Csc<T> c;
+  const int64_t nnz = X.nnz();
+  c.colptr.assign(X.n_cols + 1, 0);
+  c.rows.resize(nnz);
+  c.vals.resize(nnz);
+  for (int64_t p = 0; p < nnz; ++p) c.colptr[X.indices[p] + 1]++;
+  for (int64_t j = 0; j < X.n_cols; ++j) c.colptr[j + 1] += c.colptr[j];
+  std::vector<int64_t> next(c.colptr.begin(), c.colptr.end() - 1);
+  for (int64_t u = 0; u < X.n_rows; ++u) {
+    for (int64_t p = X.indptr[u]; p < X.indptr[u + 1]; ++p) {
+      const int64_t q = next[X.indices[p]]++;
+      c.rows[q] = static_cast<int32_t>(u);
+      c.vals[q] = X.data ? X.data[p] : T(1);
+    }
+  }
+  return c;
+}
+}  // namespace
+
+template <typename T> void gram_upper(const CsrView<T> &X, T *G) {
+  const Csc<T> c = to_csc(X);
+  const int64_t n = X.n_cols;
+#pragma omp parallel for schedule(dynamic, 8)
+  for (int64_t i = 0; i < n; ++i) {
+    T *row = G + i * n;
+    for (int64_t p = c.colptr[i]; p < c.colptr[i + 1]; ++p) {
+      const int64_t u = c.rows[p];
+      const T xi = c.vals[p];
+      for (int64_t q = X.indptr[u]; q < X.indptr[u + 1]; ++q) {
+        const int64_t j = X.indices[q];
+        if (j >= i) row[j] += xi * (X.data ? X.data[q] : T(1));
+      }
+    }
+  }
+}
+
+template <typename T> int cholesky_inverse_upper(T *G, int64_t n) {
+  // Row-major upper == column-major lower, so LAPACK sees uplo = 'L'.
+  char uplo = 'L';
+  int nn = static_cast<int>(n);
+  int lda = nn;
+  int info = 0;
+  blas::potrf<T>()(&uplo, &nn, G, &lda, &info);
+  if (info != 0) return info;
+  blas::potri<T>()(&uplo, &nn, G, &lda, &info);
+  return info;
+}
+
+template <typename T> void ease_weights_from_inverse(T *P, int64_t n) {
+  std::vector<T> neg_inv_diag(n);
+  for (int64_t i = 0; i < n; ++i) neg_inv_diag[i] = T(-1) / P[i * n + i];
+  constexpr int64_t kTile = 64;
+  const int64_t n_tiles = (n + kTile - 1) / kTile;
+  // Each tile pair (bi <= bj) is owned by one thread: it reads the upper tile and
+  // writes the upper tile and its mirror in the lower triangle.
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t bi = 0; bi < n_tiles; ++bi) {
+    const int64_t i0 = bi * kTile, i1 = std::min(n, i0 + kTile);
+    for (int64_t bj = bi; bj < n_tiles; ++bj) {
+      const int64_t j0 = bj * kTile, j1 = std::min(n, j0 + kTile);
+      for (int64_t i = i0; i < i1; ++i) {
+        for (int64_t j = std::max(j0, i + 1); j < j1; ++j) {
+          const T p = P[i * n + j];
+          P[i * n + j] = p * neg_inv_diag[j];
+          P[j * n + i] = p * neg_inv_diag[i];
+        }
+      }
+    }
+  }
+  for (int64_t i = 0; i < n; ++i) P[i * n + i] = T(0);
+}
+
+template <typename T> void ease_fit(const CsrView<T> &X, T l2, T *B) {
+  const int64_t n = X.n_cols;
+  gram_upper(X, B);
+  for (int64_t i = 0; i < n; ++i) B[i * n + i] += l2;
+  const int info = cholesky_inverse_upper(B, n);
+  if (info > 0) {
+    throw std::invalid_argument(
+        "argument 'l2': X^T X + l2*I is not numerically positive definite (leading minor " +
+        std::to_string(info) + " of " + std::to_string(n) +
+        "); increase l2 or use dtype='float64'");
+  }
+  if (info < 0) throw std::runtime_error("LAPACK potrf/potri: illegal argument " + std::to_string(-info));
+  ease_weights_from_inverse(B, n);
+}
+
+#define AUTOREC_INSTANTIATE(T)                                       \
+  template void gram_upper<T>(const CsrView<T> &, T *);              \
+  template int cholesky_inverse_upper<T>(T *, int64_t);              \
+  template void ease_weights_from_inverse<T>(T *, int64_t);          \
+  template void ease_fit<T>(const CsrView<T> &, T, T *);
+AUTOREC_INSTANTIATE(float)
+AUTOREC_INSTANTIATE(double)
+#undef AUTOREC_INSTANTIATE
+
+}  // namespace autorec::cpu
