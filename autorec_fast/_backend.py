@@ -1,0 +1,72 @@
+"""Loads the compiled kernels and says which backends this machine can run.
+
+The CPU extension ``_cpu`` is always present; it reaches BLAS/LAPACK through
+SciPy's bundled OpenBLAS (the routines' capsules are handed over here, once).
+The CUDA extension ``_cuda`` exists when the package was built with a CUDA
+compiler; it needs a CUDA device and CuPy at run time.
+"""
+
+from __future__ import annotations
+
+from scipy.linalg import cython_blas, cython_lapack
+
+from . import _cpu
+
+_cpu._init_blas(cython_lapack.__pyx_capi__, cython_blas.__pyx_capi__)
+
+try:
+    from . import _cuda  # noqa: F401
+except ImportError as exc:  # built without a CUDA compiler
+    _cuda = None
+    _CUDA_IMPORT_ERROR = str(exc)
+else:
+    _CUDA_IMPORT_ERROR = ""
+
+#: True when the CUDA extension was built (a device may still be absent).
+HAS_CUDA = _cuda is not None
+
+DEVICES = ("cpu", "cuda")
+
+
+def cuda_device_count() -> int:
+    """Number of CUDA devices the extension can use (0 without extension, driver or device)."""
+    return _cuda.device_count() if _cuda is not None else 0
+
+
+def cuda_unavailable_reason() -> str:
+    """Why ``device='cuda'`` cannot run here, or ``''`` when it can."""
+    if _cuda is None:
+        return f"autorec_fast was built without its CUDA extension ({_CUDA_IMPORT_ERROR})"
+    if _cuda.device_count() == 0:
+        return f"no CUDA device is available ({_cuda.device_error() or 'none found'})"
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        return "CuPy is not installed: pip install 'autorec_fast[cuda]'"
+    return ""
+
+
+def cuda_available() -> bool:
+    """True when models can be trained with ``device='cuda'`` on this machine."""
+    return cuda_unavailable_reason() == ""
+
+
+def check_device(device: str) -> str:
+    """Validate a ``device`` argument; raise a clear error when CUDA cannot run."""
+    if not isinstance(device, str) or device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    if device == "cuda":
+        reason = cuda_unavailable_reason()
+        if reason:
+            raise RuntimeError(f"device='cuda' requested but {reason}")
+    return device
+
+
+def get_num_threads() -> int:
+    """Threads used by the OpenMP kernels."""
+    return _cpu.get_num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    """Set the threads used by the OpenMP kernels (BLAS keeps its own setting)."""
+    _cpu.set_num_threads(int(n))

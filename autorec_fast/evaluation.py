@@ -1,0 +1,235 @@
+"""Evaluation with the papers' definitions (see the metric table in the README).
+
+Ranking metrics follow the strong-generalization protocol: a model scores each
+held-out user from the fold-in items, fold-in items are excluded from the
+ranking, and the fold-out items are the targets. Binary relevance, averaged
+over the users that have at least one target:
+
+* ``recall@K``  hits in the top K / min(K, n_out)          (Liang et al. 2018)
+* ``recall_nout@K``  hits in the top K / n_out             (SVAE, BARS)
+* ``ndcg@K``  Σ_{i<K} rel_i / log2(i+2) / IDCG, IDCG = Σ_{i<min(K, n_out)} 1/log2(i+2)
+* ``precision@K``  hits in the top K / K
+* ``map@K``  Σ_{i<K} precision@(i+1)·rel_i / min(K, n_out)
+* ``mrr@K``  1 / (position of the first hit in the top K), 0 without a hit
+* ``mrr``  1 / (full-ranking rank of the best-ranked target)
+* ``coverage@K``  fraction of all items in at least one user's top K (not averaged)
+* ``rmse``, ``mae``  over test (user, item, rating) triples, for rating models
+
+Scores are computed for batches of users, top-K selection runs in the C++
+kernel (partial selection with a bounded heap, OpenMP over users) or on the GPU,
+and metrics are vectorised over each batch: no Python loop per user.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _backend
+from ._validation import as_history, check_positive
+
+RANKING_METRICS = ("recall", "recall_nout", "ndcg", "precision", "map", "mrr", "coverage")
+RATING_METRICS = ("rmse", "mae")
+DEFAULT_METRICS = ("recall@20", "recall@50", "ndcg@100")
+_METRIC_RE = re.compile(r"^([a-z_]+)(?:@(\d+))?$")
+
+
+def parse_metric(name: str) -> tuple[str, int | None]:
+    """``"ndcg@100"`` -> ``("ndcg", 100)``; unknown names are a ValueError naming ``metrics``."""
+    if not isinstance(name, str):
+        raise TypeError(f"metrics must be strings like 'ndcg@100', got {name!r}")
+    m = _METRIC_RE.match(name.strip().lower())
+    if not m or m.group(1) not in RANKING_METRICS + RATING_METRICS:
+        raise ValueError(
+            f"metrics: unknown metric {name!r}; known: "
+            f"{', '.join(x + '@K' for x in RANKING_METRICS if x != 'mrr')}, mrr, mrr@K, rmse, mae"
+        )
+    base, k = m.group(1), m.group(2)
+    k = int(k) if k is not None else None
+    if base in RATING_METRICS and k is not None:
+        raise ValueError(f"metrics: {base} takes no @K, got {name!r}")
+    if base not in RATING_METRICS and base != "mrr" and k is None:
+        raise ValueError(f"metrics: {base} needs a cut-off, e.g. '{base}@20', got {name!r}")
+    if k is not None and k <= 0:
+        raise ValueError(f"metrics: the cut-off must be >= 1, got {name!r}")
+    return base, k
+
+
+def _pattern(X: sp.csr_matrix):
+    return X.indptr.astype(np.int64, copy=False), X.indices.astype(np.int32, copy=False)
+
+
+def _topk_batches(model, X, k, exclude_seen, batch_size, want_scores=False):
+    """Yield (top-k indices, top-k scores, scores or None) per batch of rows of X."""
+    for start in range(0, X.shape[0], batch_size):
+        Xb = X[start : start + batch_size]
+        scores = model._score_csr(Xb)
+        if model.device == "cuda":
+            top, val = _topk_cuda(scores, Xb if exclude_seen else None, k)
+        else:
+            ex = _pattern(Xb) if exclude_seen else (None, None)
+            top, val = _backend._cpu.topk_exclude(scores, ex[0], ex[1], k)
+        yield top, val, (scores if want_scores else None)
+
+
+def _topk_cuda(scores, exclude, k):
+    import cupy as cp
+
+    if exclude is not None and exclude.nnz:
+        sfx = "f32" if scores.dtype == np.float32 else "f64"
+        indptr = cp.asarray(exclude.indptr.astype(np.int64))
+        indices = cp.asarray(exclude.indices.astype(np.int32))
+        getattr(_backend._cuda, f"fill_pattern_{sfx}")(
+            scores.data.ptr, scores.shape[0], scores.shape[1], indptr.data.ptr, indices.data.ptr,
+            -math.inf, cp.cuda.get_current_stream().ptr)
+    part = cp.argpartition(-scores, k - 1, axis=1)[:, :k]
+    vals = cp.take_along_axis(scores, part, axis=1)
+    order = cp.argsort(-vals, axis=1, kind="stable")
+    top = cp.take_along_axis(part, order, axis=1)
+    val = cp.take_along_axis(vals, order, axis=1)
+    top = top.get().astype(np.int64)
+    val = val.get()
+    top[~np.isfinite(val) & (val < 0)] = -1  # excluded items padding, as on the CPU
+    return top, val
+
+
+def _fold_pair(data):
+    if isinstance(data, tuple) and len(data) == 2:
+        return data
+    if hasattr(data, "fold_in") and hasattr(data, "fold_out"):
+        return data.fold_in, data.fold_out
+    return None
+
+
+def evaluate(model, data, metrics=DEFAULT_METRICS, *, batch_size: int = 1024,
+             per_user: bool = False, verbose: bool = False) -> dict:
+    """Evaluate a fitted model; returns ``{metric name: value}``.
+
+    Parameters
+    ----------
+    model
+        A fitted model (from ``autorec_fast.train``).
+    data
+        For ranking metrics: a ``FoldInOut`` (``split.validation`` /
+        ``split.test`` of a strong-generalization split) or a pair
+        ``(fold_in, fold_out)`` with the same rows, one per held-out user and
+        one column per model item. Users without fold-out items are left out
+        of the averages. For ``rmse``/``mae``: test ``Interactions`` with
+        ratings, in the training data's user and item index space.
+    metrics
+        Names such as ``"recall@20"``, ``"ndcg@100"``, ``"mrr"`` (see the
+        module docstring for the definitions).
+    per_user
+        Also return each user's values (key ``"per_user"``: {metric: array}),
+        e.g. for standard errors.
+    verbose
+        Print progress.
+    """
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    metrics = list(metrics)
+    if not metrics:
+        raise ValueError("metrics must name at least one metric")
+    parsed = [parse_metric(m) for m in metrics]
+    batch_size = check_positive(batch_size, "batch_size", integer=True)
+    model._check_fitted()
+    kinds = {base in RATING_METRICS for base, _ in parsed}
+    if len(kinds) == 2:
+        raise ValueError("metrics: ranking and rating metrics need different data; evaluate them separately")
+    if kinds == {True}:
+        return _evaluate_ratings(model, data, metrics, parsed)
+    return _evaluate_ranking(model, data, metrics, parsed, batch_size, per_user, verbose)
+
+
+def _evaluate_ranking(model, data, names, parsed, batch_size, per_user, verbose):
+    pair = _fold_pair(data)
+    if pair is None:
+        raise TypeError("data must be a FoldInOut (fold_in/fold_out) or a (fold_in, fold_out) pair "
+                        "for ranking metrics")
+    fold_in = as_history(pair[0], model.n_items, model.dtype, "data.fold_in")
+    fold_out = as_history(pair[1], model.n_items, np.float32, "data.fold_out")
+    if fold_in.shape[0] != fold_out.shape[0]:
+        raise ValueError(f"data: fold_in has {fold_in.shape[0]} rows but fold_out has {fold_out.shape[0]}")
+    n_out_all = np.diff(fold_out.indptr)
+    keep = np.flatnonzero(n_out_all > 0)
+    if keep.size == 0:
+        raise ValueError("data: no user has fold-out items to rank")
+    fold_in, fold_out, n_out_all = fold_in[keep], fold_out[keep], n_out_all[keep]
+    kmax = max((k for _, k in parsed if k is not None), default=1)
+    if kmax > model.n_items:
+        raise ValueError(f"metrics: cut-off {kmax} exceeds the number of items ({model.n_items})")
+    full_mrr = any(base == "mrr" and k is None for base, k in parsed)
+    discount = 1.0 / np.log2(np.arange(2, kmax + 2))
+    idcg = np.cumsum(discount)
+    values = {name: [] for name in names}
+    covered = {name: np.zeros(model.n_items, bool) for name, (b, _) in zip(names, parsed) if b == "coverage"}
+    n_batches = math.ceil(fold_in.shape[0] / batch_size)
+    t0 = time.perf_counter()
+    batches = _topk_batches(model, fold_in, kmax, True, batch_size, want_scores=full_mrr)
+    for b, (top, _, scores) in enumerate(batches):
+        rows = slice(b * batch_size, (b + 1) * batch_size)
+        out_b = fold_out[rows]
+        n_out = n_out_all[rows].astype(np.float64)
+        hits = _backend._cpu.hits_at_k(top, *_pattern(out_b), model.n_items).astype(np.float64)
+        for name, (base, k) in zip(names, parsed):
+            h = hits[:, :k] if k is not None else hits
+            if base == "recall":
+                v = h.sum(1) / np.minimum(k, n_out)
+            elif base == "recall_nout":
+                v = h.sum(1) / n_out
+            elif base == "precision":
+                v = h.sum(1) / k
+            elif base == "ndcg":
+                v = (h * discount[:k]).sum(1) / idcg[np.minimum(k, n_out).astype(np.int64) - 1]
+            elif base == "map":
+                prec = np.cumsum(h, 1) / np.arange(1, k + 1)
+                v = (prec * h).sum(1) / np.minimum(k, n_out)
+            elif base == "mrr" and k is not None:
+                first = np.argmax(h > 0, axis=1)
+                v = np.where(h.any(1), 1.0 / (first + 1), 0.0)
+            elif base == "mrr":
+                if model.device == "cuda":
+                    scores = scores.get()
+                ex = _pattern(fold_in[rows])
+                rank = _backend._cpu.first_hit_rank(scores, ex[0], ex[1], *_pattern(out_b))
+                v = np.where(rank > 0, 1.0 / np.maximum(rank, 1), 0.0)
+            else:  # coverage
+                t = top[:, :k]
+                covered[name][t[t >= 0]] = True
+                continue
+            values[name].append(v)
+        if verbose and (b + 1 == n_batches or (b + 1) % max(1, n_batches // 10) == 0):
+            print(f"[autorec_fast] evaluate: {min((b + 1) * batch_size, fold_in.shape[0]):,}/"
+                  f"{fold_in.shape[0]:,} users, {time.perf_counter() - t0:.1f} s", flush=True)
+    result = {}
+    per = {}
+    for name in names:
+        if name in covered:
+            result[name] = float(covered[name].mean())
+        else:
+            arr = np.concatenate(values[name])
+            per[name] = arr
+            result[name] = float(arr.mean())
+    if per_user:
+        result["per_user"] = per
+    return result
+
+
+def _evaluate_ratings(model, data, names, parsed):
+    if not getattr(model, "predicts_ratings", False):
+        raise ValueError(f"metrics: {names} need a rating-prediction model; "
+                         f"{type(model).__name__} ranks items")
+    from .interactions import as_interactions
+
+    inter = as_interactions(data)
+    users, items, ratings, _ = inter.to_coo_arrays()
+    pred = np.asarray(model.predict(users, items), dtype=np.float64)
+    err = pred - np.asarray(ratings, dtype=np.float64)
+    result = {}
+    for name, (base, _) in zip(names, parsed):
+        result[name] = float(np.sqrt(np.mean(err**2))) if base == "rmse" else float(np.mean(np.abs(err)))
+    return result

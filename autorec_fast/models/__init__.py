@@ -1,0 +1,50 @@
+"""The model registry and ``train``: one name per model, one trainer class each.
+
+Where the kernels live: each model's module names its C++ and CUDA sources at
+the top (e.g. ``ease.py`` -> ``csrc/cpu/ease.cpp``, ``csrc/cuda/ease.cu``).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from .base import Recommender
+from .ease import EASE
+
+MODELS: dict[str, type[Recommender]] = {"ease": EASE}
+
+
+def train(model: str, data, **params) -> Recommender:
+    """Train a model by name on ``data`` and return it fitted.
+
+    Parameters
+    ----------
+    model : str
+        One of ``autorec_fast.MODELS`` (e.g. ``"ease"``).
+    data
+        Interactions: an ``Interactions``, a SciPy sparse users x items matrix,
+        ``(users, items[, ratings])`` arrays, a dense array, or a pandas
+        DataFrame with ``user``/``item`` (and ``rating``/``timestamp``) columns.
+    **params
+        The model's hyper-parameters (see its class, e.g. ``autorec_fast.EASE``)
+        plus ``device`` ("cpu" or "cuda").
+
+    Examples
+    --------
+    >>> model = autorec_fast.train("ease", data, l2=500.0)
+    >>> items, scores = model.recommend(history, k=20)
+    """
+    if not isinstance(model, str):
+        raise TypeError(f"model must be a model name (str), got {type(model).__name__}")
+    key = model.lower().replace("-", "").replace("_", "")
+    if key not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {sorted(MODELS)}")
+    cls = MODELS[key]
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown} for model {key!r}; it takes {accepted}")
+    return cls(**params).fit(data)
+
+
+__all__ = ["MODELS", "Recommender", "EASE", "train"]
