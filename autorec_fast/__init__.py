@@ -1,1 +1,49 @@
-"""autorec_fast: fast autoencoder recommenders on compiled CPU and CUDA kernels."""
+"""autorec_fast: fast autoencoder recommenders on compiled CPU and CUDA kernels.
+
+Quick start::
+
+    import autorec_fast as af
+
+    data = af.load_movielens("ml-100k/u.data")
+    split = af.strong_generalization_from_ratings(data, n_heldout_users=100)
+    model = af.train("ease", split.train, l2=500.0)
+    print(af.evaluate(model, split.test, metrics=["recall@20", "ndcg@100"]))
+    items, scores = model.recommend(split.test.fold_in, k=10)
+"""
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+from ._backend import (
+    HAS_CUDA,
+    cuda_available,
+    cuda_device_count,
+    get_num_threads,
+    set_num_threads,
+)
+from .datasets import binarize, filter_min_counts, load_movielens, synthetic
+from .evaluation import evaluate
+from .interactions import Interactions, as_interactions
+from .io import load
+from .models import EASE, MODELS, train
+from .splits import (
+    FoldInOut,
+    StrongGeneralizationSplit,
+    per_user_split,
+    random_split,
+    strong_generalization_from_ratings,
+    strong_generalization_split,
+    temporal_split,
+)
+
+try:
+    __version__ = _version("autorec_fast")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "EASE", "FoldInOut", "HAS_CUDA", "Interactions", "MODELS", "StrongGeneralizationSplit",
+    "as_interactions", "binarize", "cuda_available", "cuda_device_count", "evaluate",
+    "filter_min_counts", "get_num_threads", "load", "load_movielens", "per_user_split",
+    "random_split", "set_num_threads", "strong_generalization_from_ratings",
+    "strong_generalization_split", "synthetic", "temporal_split", "train", "__version__",
+]

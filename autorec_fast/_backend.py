@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from scipy.linalg import cython_blas, cython_lapack
 
-from . import _cpu
+try:
+    from . import _cpu
+except ImportError as exc:  # pragma: no cover - depends on how the package was installed
+    raise ImportError(
+        "autorec_fast's compiled extension _cpu is missing. Install the package with "
+        "'pip install .' and import it from outside the source tree (run the tests with "
+        "'pytest', not 'python -m pytest', from the repository root)."
+    ) from exc
 
 _cpu._init_blas(cython_lapack.__pyx_capi__, cython_blas.__pyx_capi__)
 

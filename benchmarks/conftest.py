@@ -1,0 +1,30 @@
+"""Benchmark session setup: the same threads for us and for PyTorch, machine facts recorded."""
+
+import os
+import platform
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="the benchmarks compare against PyTorch: pip install torch")
+
+import autorec_fast as af  # noqa: E402
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    machine_info["cpu_count"] = os.cpu_count()
+    machine_info["omp_threads"] = af.get_num_threads()
+    machine_info["torch_threads"] = torch.get_num_threads()
+    machine_info["torch_version"] = torch.__version__
+    machine_info["processor"] = platform.processor() or platform.machine()
+    machine_info["cuda_devices"] = af.cuda_device_count()
+    try:
+        with open("/proc/cpuinfo") as f:
+            machine_info["cpu_model"] = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def same_thread_count():
+    """PyTorch gets as many threads as our OpenMP kernels (and OpenBLAS) use."""
+    torch.set_num_threads(af.get_num_threads())

@@ -1,0 +1,201 @@
+"""EASE against the NumPy float64 formula of REFERENCE.md, on every available backend."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import autorec_fast as af
+from autorec_fast import _backend
+
+
+def ease_reference(X, l2):
+    """G = XᵀX + λI; P = G⁻¹; B = −P / diag(P) (column j by P_jj); B_jj = 0 (float64)."""
+    X = sp.csr_matrix(X, dtype=np.float64)
+    G = (X.T @ X).toarray() + l2 * np.eye(X.shape[1])
+    P = np.linalg.inv(G)
+    B = -P / np.diag(P)[None, :]
+    np.fill_diagonal(B, 0.0)
+    return B
+
+
+def random_interactions(rng, n_users, n_items, density, ratings=False):
+    X = sp.random(n_users, n_items, density=density, format="csr", random_state=rng,
+                  data_rvs=(lambda n: rng.integers(1, 6, n).astype(float)) if ratings else np.ones)
+    return X
+
+
+def to_host(a):
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
+TOL = {"float32": dict(rtol=2e-3, atol=2e-4), "float64": dict(rtol=1e-9, atol=1e-11)}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("ratings", [False, True])
+def test_weights_match_numpy_formula(device, dtype, ratings):
+    rng = np.random.default_rng()
+    X = random_interactions(rng, 300, 80, 0.08, ratings)
+    l2 = float(rng.uniform(5, 50))
+    model = af.train("ease", X, l2=l2, dtype=dtype, device=device)
+    B = to_host(model.weights)
+    assert B.dtype == np.dtype(dtype) and B.shape == (80, 80)
+    np.testing.assert_allclose(B, ease_reference(X, l2), **TOL[dtype])
+    assert np.all(np.diag(B) == 0)
+
+
+def test_edge_cases_empty_rows_empty_item_duplicates(device):
+    rng = np.random.default_rng()
+    X = random_interactions(rng, 50, 30, 0.15).tolil()
+    X[5, :] = 0  # a user with no interactions
+    X[:, 7] = 0  # an item nobody interacted with
+    X = X.tocsr()
+    X.eliminate_zeros()
+    # the same (user, item) entered twice: scipy sums duplicates, so does the reference
+    coo = X.tocoo()
+    dup = sp.coo_matrix((np.r_[coo.data, [1.0, 1.0]], (np.r_[coo.row, [0, 0]], np.r_[coo.col, [3, 3]])),
+                        shape=X.shape)
+    model = af.train("ease", dup, l2=10.0, dtype="float64", device=device)
+    np.testing.assert_allclose(to_host(model.weights), ease_reference(dup.tocsr(), 10.0), rtol=1e-9, atol=1e-12)
+    # the empty item gets no weight in either direction
+    assert np.all(to_host(model.weights)[7] == 0) and np.all(to_host(model.weights)[:, 7] == 0)
+
+
+def test_single_item(device):
+    X = sp.csr_matrix(np.ones((4, 1)))
+    model = af.train("ease", X, l2=1.0, device=device)
+    assert to_host(model.weights).shape == (1, 1) and to_host(model.weights)[0, 0] == 0
+
+
+def test_kernel_stages_against_numpy():
+    """gram_upper, cholesky_inverse_upper and ease_weights_from_inverse one by one."""
+    rng = np.random.default_rng()
+    X = random_interactions(rng, 200, 150, 0.05, ratings=True)  # 150 > one 64-wide tile
+    G = np.zeros((150, 150))
+    _backend._cpu.gram_upper(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, G)
+    ref = (X.T @ X).toarray()
+    np.testing.assert_allclose(np.triu(G), np.triu(ref), rtol=1e-12)
+    assert np.all(np.tril(G, -1) == 0)
+    G[np.diag_indices(150)] += 3.0
+    assert _backend._cpu.cholesky_inverse_upper(G) == 0
+    P = np.linalg.inv(ref + 3.0 * np.eye(150))
+    np.testing.assert_allclose(np.triu(G), np.triu(P), rtol=1e-8, atol=1e-12)
+    _backend._cpu.ease_weights_from_inverse(G)
+    np.testing.assert_allclose(G, ease_reference(X, 3.0), rtol=1e-8, atol=1e-12)
+
+
+def test_not_positive_definite_is_a_clear_error():
+    # Two identical columns: G is exactly singular in float32 once λ vanishes in rounding.
+    X = sp.csr_matrix(np.ones((4, 2)))
+    with pytest.raises(ValueError, match="l2.*positive definite"):
+        af.train("ease", X, l2=1e-30, dtype="float32")
+
+
+@pytest.mark.parametrize("l2", [0.0, -1.0, float("nan"), float("inf")])
+def test_bad_l2(l2):
+    with pytest.raises(ValueError, match="l2"):
+        af.train("ease", sp.csr_matrix(np.eye(3)), l2=l2)
+
+
+def test_bad_arguments():
+    X = sp.csr_matrix(np.eye(3))
+    with pytest.raises(TypeError, match="l2"):
+        af.train("ease", X, l2="big")
+    with pytest.raises(ValueError, match="dtype"):
+        af.train("ease", X, dtype="float16")
+    with pytest.raises(ValueError, match="device"):
+        af.train("ease", X, device="tpu")
+    with pytest.raises(ValueError, match="unknown model"):
+        af.train("ease2", X)
+    with pytest.raises(ValueError, match="unknown option.*lambda_"):
+        af.train("ease", X, lambda_=3.0)
+    with pytest.raises(ValueError, match="NaN"):
+        af.train("ease", sp.csr_matrix(np.array([[1.0, np.nan], [0.0, 1.0]])))
+    with pytest.raises(ValueError):
+        af.train("ease", sp.csr_matrix((3, 4)))  # no interactions
+
+
+def test_cuda_unavailable_is_a_clear_error():
+    if af.cuda_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(RuntimeError, match="cuda"):
+        af.train("ease", sp.csr_matrix(np.eye(3)), device="cuda")
+
+
+def test_memory_check_names_the_size(monkeypatch):
+    from autorec_fast import _memory
+
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 1000)
+    with pytest.raises(MemoryError, match=r"EASE on 30 items.*needs .* GiB"):
+        af.train("ease", sp.csr_matrix(np.eye(30)))
+
+
+def test_score_and_recommend_exclude_seen(device):
+    rng = np.random.default_rng()
+    X = random_interactions(rng, 200, 60, 0.1)
+    model = af.train("ease", X, l2=20.0, dtype="float64", device=device)
+    history = random_interactions(rng, 25, 60, 0.2)
+    scores = to_host(model.score(history))
+    np.testing.assert_allclose(scores, history.toarray() @ ease_reference(X, 20.0), rtol=1e-8, atol=1e-10)
+    items, top = model.recommend(history, k=10)
+    assert items.shape == (25, 10) and top.shape == (25, 10)
+    dense = history.toarray()
+    for r in range(25):  # test-side check, not the library's loop
+        assert not dense[r, items[r]].any()
+        masked = np.where(dense[r] > 0, -np.inf, scores[r])
+        np.testing.assert_allclose(top[r], np.sort(masked)[::-1][:10], rtol=1e-9)
+    items_all, _ = model.recommend(history, k=10, exclude_seen=False)
+    np.testing.assert_array_equal(items_all[:, 0], np.argmax(scores, axis=1))
+
+
+def test_recommend_bad_input():
+    model = af.train("ease", sp.csr_matrix(np.eye(5)), l2=1.0)
+    with pytest.raises(ValueError, match="history.*5 columns"):
+        model.recommend(np.ones((2, 4)), k=2)
+    with pytest.raises(ValueError, match="k"):
+        model.recommend(np.ones((2, 5)), k=0)
+    with pytest.raises(ValueError, match="k"):
+        model.recommend(np.ones((2, 5)), k=6)
+    with pytest.raises(TypeError, match="history"):
+        model.recommend([[1, 0, 0, 0, 0]], k=2)
+    with pytest.raises(ValueError, match="history.*NaN"):
+        model.score(np.array([[np.nan, 0, 0, 0, 1.0]]))
+
+
+def test_recommend_pads_when_everything_is_seen():
+    model = af.train("ease", sp.csr_matrix(np.eye(4) + np.eye(4, k=1)), l2=1.0)
+    items, scores = model.recommend(np.array([[1, 1, 1, 0.0]]), k=3)
+    assert items[0, 0] == 3 and list(items[0, 1:]) == [-1, -1]
+    assert np.all(np.isneginf(scores[0, 1:]))
+
+
+def test_save_load_round_trip(tmp_path, device):
+    rng = np.random.default_rng()
+    X = random_interactions(rng, 100, 40, 0.1)
+    inter = af.Interactions.from_scipy(X, item_ids=np.array([f"movie-{i}" for i in range(40)]))
+    model = af.train("ease", inter, l2=7.5, device=device)
+    model.save(tmp_path / "ease")
+    loaded = af.load(tmp_path / "ease.npz", device=device)
+    assert isinstance(loaded, af.EASE) and loaded.l2 == 7.5 and loaded.dtype == np.float32
+    np.testing.assert_array_equal(to_host(loaded.weights), to_host(model.weights))
+    np.testing.assert_array_equal(loaded.item_ids, inter.item_ids)
+    history = X[:5]
+    np.testing.assert_array_equal(loaded.recommend(history, k=5)[0], model.recommend(history, k=5)[0])
+    ids, _ = loaded.recommend(history, k=5, return_ids=True)
+    assert str(ids[0, 0]).startswith("movie-")
+
+
+def test_load_rejects_foreign_and_pickled_files(tmp_path):
+    np.savez(tmp_path / "other.npz", a=np.arange(3))
+    with pytest.raises(ValueError, match="not an autorec_fast model"):
+        af.load(tmp_path / "other.npz")
+    np.savez(tmp_path / "evil.npz", __metadata__=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ValueError, match="not an autorec_fast model"):
+        af.load(tmp_path / "evil.npz")
+    import json
+
+    meta = {"format": "autorec_fast.model", "format_version": 99, "model": "ease", "params": {}, "arrays": []}
+    np.savez(tmp_path / "future.npz",
+             __metadata__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    with pytest.raises(ValueError, match="format version 99"):
+        af.load(tmp_path / "future.npz")

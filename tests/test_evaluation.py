@@ -1,0 +1,104 @@
+"""Metric definitions (REFERENCE.md) against a direct per-user computation."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import autorec_fast as af
+
+
+class FixedScores(af.EASE):
+    """A model whose scores are a given dense matrix: isolates the evaluation."""
+
+    def __init__(self, scores):
+        super().__init__(l2=1.0)
+        self._fixed = scores
+        self.n_items = scores.shape[1]
+        self.item_ids = np.arange(self.n_items)
+        self.dtype = np.dtype(scores.dtype)
+        self._row = 0
+
+    def _score_csr(self, X):
+        out = self._fixed[self._row : self._row + X.shape[0]].copy()
+        self._row += X.shape[0]
+        return out
+
+
+def reference_metrics(scores, fold_in, fold_out, k):
+    """One user at a time, straight from the definitions."""
+    res = {"recall": [], "recall_nout": [], "ndcg": [], "precision": [], "map": [], "mrr_k": [], "mrr": []}
+    covered = set()
+    for r in range(scores.shape[0]):
+        targets = set(np.flatnonzero(fold_out[r]))
+        if not targets:
+            continue
+        s = scores[r].astype(np.float64).copy()
+        s[fold_in[r] > 0] = -np.inf
+        order = sorted(range(len(s)), key=lambda j: (-s[j], j))
+        top = order[:k]
+        covered.update(top)
+        rel = [1.0 if j in targets else 0.0 for j in top]
+        n = len(targets)
+        res["recall"].append(sum(rel) / min(k, n))
+        res["recall_nout"].append(sum(rel) / n)
+        res["precision"].append(sum(rel) / k)
+        dcg = sum(x / np.log2(i + 2) for i, x in enumerate(rel))
+        idcg = sum(1 / np.log2(i + 2) for i in range(min(k, n)))
+        res["ndcg"].append(dcg / idcg)
+        ap = sum((sum(rel[: i + 1]) / (i + 1)) * rel[i] for i in range(k)) / min(k, n)
+        res["map"].append(ap)
+        res["mrr_k"].append(next((1 / (i + 1) for i, x in enumerate(rel) if x), 0.0))
+        full_rank = next(i for i, j in enumerate(order) if j in targets) + 1
+        res["mrr"].append(1 / full_rank)
+    out = {name: float(np.mean(v)) for name, v in res.items()}
+    out["coverage"] = len(covered) / scores.shape[1]
+    return out
+
+
+@pytest.mark.parametrize("batch_size", [7, 1000])
+def test_metrics_match_definitions(batch_size):
+    rng = np.random.default_rng()
+    n_users, n_items, k = 40, 60, 10
+    scores = rng.integers(0, 30, (n_users, n_items)).astype(np.float32)  # with ties
+    fold_in = (rng.random((n_users, n_items)) < 0.15).astype(np.float32)
+    fold_out = ((rng.random((n_users, n_items)) < 0.1) & (fold_in == 0)).astype(np.float32)
+    fold_out[3] = 0  # a user without targets: left out of the averages
+    fold_out[4] = 0
+    fold_out[4, 5] = 1 if fold_in[4, 5] == 0 else 0
+    names = [f"recall@{k}", f"recall_nout@{k}", f"ndcg@{k}", f"precision@{k}", f"map@{k}",
+             f"mrr@{k}", "mrr", f"coverage@{k}"]
+    got = af.evaluate(FixedScores(scores), (sp.csr_matrix(fold_in), sp.csr_matrix(fold_out)), names,
+                      batch_size=batch_size)
+    ref = reference_metrics(scores, fold_in, fold_out, k)
+    for name, key in zip(names, ["recall", "recall_nout", "ndcg", "precision", "map", "mrr_k", "mrr", "coverage"]):
+        assert got[name] == pytest.approx(ref[key], rel=1e-12), name
+
+
+def test_per_user_values_and_users_without_targets():
+    scores = np.array([[3, 2, 1, 0], [0, 1, 2, 3], [1, 1, 1, 1]], np.float32)
+    fold_in = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], np.float32))
+    fold_out = sp.csr_matrix(np.array([[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]], np.float32))
+    got = af.evaluate(FixedScores(scores), (fold_in, fold_out), ["recall@1", "recall@2", "ndcg@4"],
+                      per_user=True)
+    # user 0 ranks items 1, 2, 3 (item 0 folded in): target at position 2; user 1: position 4
+    np.testing.assert_allclose(got["per_user"]["recall@1"], [0.0, 0.0])
+    np.testing.assert_allclose(got["per_user"]["recall@2"], [1.0, 0.0])
+    np.testing.assert_allclose(got["per_user"]["ndcg@4"], [1 / np.log2(3), 1 / np.log2(5)])
+
+
+def test_bad_metric_names_and_data():
+    model = af.train("ease", sp.csr_matrix(np.eye(5)), l2=1.0)
+    pair = (sp.csr_matrix(np.eye(5)), sp.csr_matrix(np.roll(np.eye(5), 1, axis=1)))
+    for bad in ["recal@20", "ndcg", "ndcg@0", "rmse@5", "ndcg@x"]:
+        with pytest.raises(ValueError, match="metrics"):
+            af.evaluate(model, pair, [bad])
+    with pytest.raises(ValueError, match="exceeds the number of items"):
+        af.evaluate(model, pair, ["ndcg@6"])
+    with pytest.raises(ValueError, match="rating-prediction"):
+        af.evaluate(model, af.Interactions.from_scipy(sp.csr_matrix(np.eye(5))), ["rmse"])
+    with pytest.raises(TypeError, match="data"):
+        af.evaluate(model, sp.csr_matrix(np.eye(5)), ["ndcg@2"])
+    with pytest.raises(ValueError, match="fold_in.*columns"):
+        af.evaluate(model, (sp.csr_matrix(np.eye(4)), pair[1]), ["ndcg@2"])
+    with pytest.raises(ValueError, match="no user has fold-out"):
+        af.evaluate(model, (pair[0], sp.csr_matrix((5, 5))), ["ndcg@2"])
