@@ -7,21 +7,15 @@ import scipy.sparse as sp
 import autorec_fast as af
 
 
-class FixedScores(af.EASE):
-    """A model whose scores are a given dense matrix: isolates the evaluation."""
+class LinearScores(af.EASE):
+    """scores = history @ W for a given W: isolates the evaluation from any fitting."""
 
-    def __init__(self, scores):
+    def __init__(self, W):
         super().__init__(l2=1.0)
-        self._fixed = scores
-        self.n_items = scores.shape[1]
+        self.weights = W
+        self.n_items = W.shape[1]
         self.item_ids = np.arange(self.n_items)
-        self.dtype = np.dtype(scores.dtype)
-        self._row = 0
-
-    def _score_csr(self, X):
-        out = self._fixed[self._row : self._row + X.shape[0]].copy()
-        self._row += X.shape[0]
-        return out
+        self.dtype = np.dtype(W.dtype)
 
 
 def reference_metrics(scores, fold_in, fold_out, k):
@@ -59,15 +53,17 @@ def reference_metrics(scores, fold_in, fold_out, k):
 def test_metrics_match_definitions(batch_size):
     rng = np.random.default_rng()
     n_users, n_items, k = 40, 60, 10
-    scores = rng.integers(0, 30, (n_users, n_items)).astype(np.float32)  # with ties
+    W = rng.integers(0, 3, (n_items, n_items)).astype(np.float32)  # integer scores: many ties
     fold_in = (rng.random((n_users, n_items)) < 0.15).astype(np.float32)
+    fold_in[:, 0] = 1  # nobody has an empty history
+    scores = fold_in @ W
     fold_out = ((rng.random((n_users, n_items)) < 0.1) & (fold_in == 0)).astype(np.float32)
     fold_out[3] = 0  # a user without targets: left out of the averages
     fold_out[4] = 0
     fold_out[4, 5] = 1 if fold_in[4, 5] == 0 else 0
     names = [f"recall@{k}", f"recall_nout@{k}", f"ndcg@{k}", f"precision@{k}", f"map@{k}",
              f"mrr@{k}", "mrr", f"coverage@{k}"]
-    got = af.evaluate(FixedScores(scores), (sp.csr_matrix(fold_in), sp.csr_matrix(fold_out)), names,
+    got = af.evaluate(LinearScores(W), (sp.csr_matrix(fold_in), sp.csr_matrix(fold_out)), names,
                       batch_size=batch_size)
     ref = reference_metrics(scores, fold_in, fold_out, k)
     for name, key in zip(names, ["recall", "recall_nout", "ndcg", "precision", "map", "mrr_k", "mrr", "coverage"]):
@@ -75,15 +71,17 @@ def test_metrics_match_definitions(batch_size):
 
 
 def test_per_user_values_and_users_without_targets():
-    scores = np.array([[3, 2, 1, 0], [0, 1, 2, 3], [1, 1, 1, 1]], np.float32)
-    fold_in = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], np.float32))
+    W = np.array([[0, 2, 1, 0], [0, 1, 2, 3], [1, 1, 1, 1], [0, 0, 0, 0]], np.float32)
+    # user 0 folds in item 0 (scores 0 2 1 0), user 1 item 1 (0 1 2 3), user 2 item 2
+    fold_in = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], np.float32))
     fold_out = sp.csr_matrix(np.array([[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]], np.float32))
-    got = af.evaluate(FixedScores(scores), (fold_in, fold_out), ["recall@1", "recall@2", "ndcg@4"],
+    got = af.evaluate(LinearScores(W), (fold_in, fold_out), ["recall@1", "recall@2", "ndcg@3"],
                       per_user=True)
-    # user 0 ranks items 1, 2, 3 (item 0 folded in): target at position 2; user 1: position 4
+    # user 0 ranks items 1, 2, 3 (item 0 folded in): target 2 at position 2;
+    # user 1 ranks 3, 2, 0: target 0 at position 3; user 2 has no target
     np.testing.assert_allclose(got["per_user"]["recall@1"], [0.0, 0.0])
     np.testing.assert_allclose(got["per_user"]["recall@2"], [1.0, 0.0])
-    np.testing.assert_allclose(got["per_user"]["ndcg@4"], [1 / np.log2(3), 1 / np.log2(5)])
+    np.testing.assert_allclose(got["per_user"]["ndcg@3"], [1 / np.log2(3), 1 / np.log2(4)])
 
 
 def test_bad_metric_names_and_data():

@@ -141,20 +141,24 @@ void first_hit_rank(const T *scores, int64_t n_rows, int64_t n_items, const CsrV
         continue;
       }
       excluded.mark(exclude, r);
+      // The best target under the top-K order: score descending, then index ascending.
       T best = -std::numeric_limits<T>::infinity();
-      bool any = false;
+      int64_t best_j = -1;
       for (int64_t p = targets.indptr[r]; p < targets.indptr[r + 1]; ++p) {
         const int64_t j = targets.indices[p];
         if (excluded.has(j, r) || std::isnan(s[j])) continue;
-        if (!any || s[j] > best) best = s[j];
-        any = true;
+        if (best_j < 0 || s[j] > best || (s[j] == best && j < best_j)) {
+          best = s[j];
+          best_j = j;
+        }
       }
-      if (!any) {
+      if (best_j < 0) {
         rank[r] = 0;
         continue;
       }
       int64_t above = 0;
-      for (int64_t j = 0; j < n_items; ++j) above += (s[j] > best) && !excluded.has(j, r);
+      for (int64_t j = 0; j < n_items; ++j)
+        above += (s[j] > best || (s[j] == best && j < best_j)) && !excluded.has(j, r);
       rank[r] = above + 1;
     }
   }

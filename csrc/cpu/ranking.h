@@ -23,9 +23,9 @@ void topk_exclude(const T *scores, int64_t n_rows, int64_t n_items, const CsrVie
 void hits_at_k(const int64_t *topk, int64_t n_rows, int64_t k, const CsrView<float> &targets,
                uint8_t *hits);
 
-// 1-based rank of the best-scored target among the non-excluded items of each
-// row (items scored strictly higher count; ties go to the target), 0 when the row
-// has no target.
+// 1-based full-ranking position of each row's first target among the
+// non-excluded items, in the top-K order (score descending, ties by lower item
+// index); 0 when the row has no target.
 template <typename T>
 void first_hit_rank(const T *scores, int64_t n_rows, int64_t n_items, const CsrView<float> *exclude,
                     const CsrView<float> &targets, int64_t *rank);
