@@ -56,9 +56,12 @@ def main(argv=None) -> int:
         f"({time.perf_counter() - t0:.1f} s)")
     n_users_kept = data.n_users
     n_heldout = args.heldout_users or max(1, min(10_000, n_users_kept // 10))
-    split = af.strong_generalization_from_ratings(
-        data, n_heldout, threshold=args.threshold if data.has_ratings else None,
-        min_user_count=args.min_user_count)
+    if data.has_ratings:
+        split = af.strong_generalization_from_ratings(
+            data, n_heldout, threshold=args.threshold, min_user_count=args.min_user_count)
+    else:  # implicit data: nothing to threshold
+        split = af.strong_generalization_split(
+            af.filter_min_counts(data, min_user_count=args.min_user_count), n_heldout)
     say(f"strong generalization: {split.train.n_users:,} training users, {n_heldout:,} validation "
         f"and {n_heldout:,} test users, {split.train.n_items:,} items")
     params = {"dtype": args.dtype, "device": args.device, "verbose": not args.quiet}
