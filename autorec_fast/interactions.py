@@ -105,6 +105,12 @@ def _index_of(values, ids, name, ids_name):
             raise TypeError(f"{name} holds ids that cannot be sorted: {exc}") from None
         return inv.reshape(-1).astype(np.int64, copy=False), uniq
     ids = _as_id_array(ids, ids_name)
+    kinds = {np.asarray(values).dtype.kind, ids.dtype.kind}
+    if kinds & set("iuf") and kinds & set("US"):
+        raise TypeError(
+            f"{name} (dtype {np.asarray(values).dtype}) and {ids_name} "
+            f"(dtype {ids.dtype}) mix numeric and string ids"
+        )
     try:
         sorter = np.argsort(ids, kind="stable")
         sids = ids[sorter]

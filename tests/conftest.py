@@ -1,4 +1,10 @@
-"""Shared fixtures: the backends to run each model's test body on, and the real data."""
+"""Shared fixtures: the backends each model's test body runs on, and the real data.
+
+MovieLens data is never stored in the repository. It is looked up in the
+folder named by the ``AUTOREC_FAST_DATA`` environment variable (a folder
+containing ``ml-100k/``), else in ``../shared/data`` beside the checkout.
+Tests needing it are skipped when it is absent.
+"""
 
 import os
 from pathlib import Path
@@ -7,8 +13,6 @@ import pytest
 
 from autorec_fast import _backend
 
-DEVICES = ["cpu"] + (["cuda"] if _backend.cuda_available() else [])
-
 
 @pytest.fixture(params=["cpu", "cuda"])
 def device(request):
@@ -16,3 +20,20 @@ def device(request):
     if request.param == "cuda" and not _backend.cuda_available():
         pytest.skip(f"CUDA backend: {_backend.cuda_unavailable_reason()}")
     return request.param
+
+
+def data_root():
+    """Folder expected to contain ``ml-100k/`` (env var first, then ../shared/data)."""
+    env = os.environ.get("AUTOREC_FAST_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def ml100k_path():
+    """Path to MovieLens 100K ``u.data``; skips the test when unavailable."""
+    path = data_root() / "ml-100k" / "u.data"
+    if not path.is_file():
+        pytest.skip(f"MovieLens 100K not found at {path}")
+    return path
