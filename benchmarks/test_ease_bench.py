@@ -137,12 +137,14 @@ PEAK_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.parametrize("impl", ["autorec_fast", "torch"])
 @pytest.mark.parametrize("n", [max(SIZES)])
-def test_ease_peak_memory(benchmark, impl, n):
+def test_ease_peak_memory(benchmark, impl, n, tmp_path):
     """Peak resident memory of the fit above what the input took, in a fresh process,
     reported in units of n² × 4 bytes (one float32 n x n matrix)."""
     benchmark.group = "ease peak memory"
+    # cwd=tmp_path: `python -c` puts the cwd first on sys.path, and the source
+    # tree (no compiled extension) must not shadow the installed package.
     out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, impl, str(n), str(N_USERS)],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, cwd=tmp_path)
     extra = int(out.stdout.strip().splitlines()[-1])
     benchmark.extra_info.update(n_items=n, peak_extra_bytes=extra, in_matrices=extra / (4.0 * n * n))
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
