@@ -9,9 +9,10 @@ from __future__ import annotations
 import inspect
 
 from .base import Recommender
+from .autorec import AutoRec
 from .ease import EASE
 
-MODELS: dict[str, type[Recommender]] = {"ease": EASE}
+MODELS: dict[str, type[Recommender]] = {"ease": EASE, "autorec": AutoRec}
 
 
 def train(model: str, data, **params) -> Recommender:
@@ -40,11 +41,16 @@ def train(model: str, data, **params) -> Recommender:
     if key not in MODELS:
         raise ValueError(f"unknown model {model!r}; choose one of {sorted(MODELS)}")
     cls = MODELS[key]
-    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    unknown = sorted(set(params) - set(accepted))
+    # hyper-parameters go to the constructor, data-like extras (validation, side
+    # features) to fit()
+    init_args = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    fit_args = [p for p in inspect.signature(cls.fit).parameters if p not in ("self", "data")]
+    unknown = sorted(set(params) - set(init_args) - set(fit_args))
     if unknown:
-        raise ValueError(f"unknown option(s) {unknown} for model {key!r}; it takes {accepted}")
-    return cls(**params).fit(data)
+        raise ValueError(f"unknown option(s) {unknown} for model {key!r}; it takes "
+                         f"{init_args + fit_args}")
+    model = cls(**{k: v for k, v in params.items() if k in init_args})
+    return model.fit(data, **{k: v for k, v in params.items() if k in fit_args})
 
 
-__all__ = ["MODELS", "Recommender", "EASE", "train"]
+__all__ = ["MODELS", "Recommender", "AutoRec", "EASE", "train"]

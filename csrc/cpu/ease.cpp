@@ -8,46 +8,20 @@
 #include <vector>
 
 #include "cpu/blas.h"
+#include "cpu/transpose.h"
 
 namespace autorec::cpu {
 
-namespace {
-// Column-oriented copy of X (CSC) so each Gram row can gather its users.
-template <typename T> struct Csc {
-  std::vector<int64_t> colptr;
-  std::vector<int32_t> rows;
-  std::vector<T> vals;
-};
-
-template <typename T> Csc<T> to_csc(const CsrView<T> &X) {
-  Csc<T> c;
-  const int64_t nnz = X.nnz();
-  c.colptr.assign(X.n_cols + 1, 0);
-  c.rows.resize(nnz);
-  c.vals.resize(nnz);
-  for (int64_t p = 0; p < nnz; ++p) c.colptr[X.indices[p] + 1]++;
-  for (int64_t j = 0; j < X.n_cols; ++j) c.colptr[j + 1] += c.colptr[j];
-  std::vector<int64_t> next(c.colptr.begin(), c.colptr.end() - 1);
-  for (int64_t u = 0; u < X.n_rows; ++u) {
-    for (int64_t p = X.indptr[u]; p < X.indptr[u + 1]; ++p) {
-      const int64_t q = next[X.indices[p]]++;
-      c.rows[q] = static_cast<int32_t>(u);
-      c.vals[q] = X.data ? X.data[p] : T(1);
-    }
-  }
-  return c;
-}
-}  // namespace
 
 template <typename T> void gram_upper(const CsrView<T> &X, T *G) {
-  const Csc<T> c = to_csc(X);
+  const Transposed c = transpose_pattern(X.indptr, X.indices, X.n_rows, X.n_cols);
   const int64_t n = X.n_cols;
 #pragma omp parallel for schedule(dynamic, 8)
   for (int64_t i = 0; i < n; ++i) {
     T *row = G + i * n;
     for (int64_t p = c.colptr[i]; p < c.colptr[i + 1]; ++p) {
-      const int64_t u = c.rows[p];
-      const T xi = c.vals[p];
+      const int64_t u = c.row[p];
+      const T xi = X.data ? X.data[c.entry[p]] : T(1);
       for (int64_t q = X.indptr[u]; q < X.indptr[u + 1]; ++q) {
         const int64_t j = X.indices[q];
         if (j >= i) row[j] += xi * (X.data ? X.data[q] : T(1));

@@ -7,8 +7,11 @@
 
 #include <cmath>
 #include <optional>
+#include <type_traits>
+#include <vector>
 
 #include "common/array_args.h"
+#include "cpu/autorec.h"
 #include "cpu/blas.h"
 #include "cpu/ease.h"
 #include "cpu/ranking.h"
@@ -150,6 +153,113 @@ void bind_dtype(py::module_ &m) {
       "1-based full-ranking rank of each row's best target (0: no target).");
 }
 
+// ---- AutoRec ------------------------------------------------------------------
+
+// A writable, C-contiguous array of dtype T with `size` elements, or a clear error.
+template <typename T> T *state_ptr(const py::handle &obj, int64_t size, const std::string &arg) {
+  if (!py::isinstance<py::array>(obj)) fail(arg, "expected a NumPy array");
+  auto a = py::reinterpret_borrow<py::array>(obj);
+  if (!a.dtype().is(py::dtype::of<T>())) fail(arg, "dtype differs from the parameters'");
+  if (!(a.flags() & py::array::c_style)) fail(arg, "must be C-contiguous");
+  if (!a.writeable()) fail(arg, "must be writable");
+  if (a.size() != size) fail(arg, "size " + std::to_string(a.size()) + ", expected " + std::to_string(size));
+  return static_cast<T *>(a.mutable_data());
+}
+
+Act act_of(int code, const std::string &arg) {
+  if (code < 0 || code > 5) fail(arg, "unknown activation code " + std::to_string(code));
+  return static_cast<Act>(code);
+}
+
+// params = (Vt, mu, W, b); grads / s1 / s2: tuples of arrays shaped like params, or None.
+template <typename T>
+cpu::AutoRecNet<T> make_net(const py::tuple &params, const py::object &grads, const py::object &s1,
+                            const py::object &s2, int hidden, int output) {
+  if (params.size() != 4) fail("params", "expected (Vt, mu, W, b)");
+  auto Vt = py::reinterpret_borrow<py::array>(params[0]);
+  auto W = py::reinterpret_borrow<py::array>(params[2]);
+  check_ndim(Vt, 2, "params[0] (Vt)");
+  check_ndim(W, 2, "params[2] (W)");
+  cpu::AutoRecNet<T> net;
+  net.n_in = Vt.shape(0);
+  net.k = Vt.shape(1);
+  net.n_out = W.shape(0);
+  if (W.shape(1) != net.k) fail("params[2] (W)", "must have as many columns as Vt (the hidden size)");
+  const int64_t sizes[4] = {net.n_in * net.k, net.k, net.n_out * net.k, net.n_out};
+  const char *names[4] = {"Vt", "mu", "W", "b"};
+  Slot<T> *slots[4] = {&net.Vt, &net.mu, &net.W, &net.b};
+  auto pick = [&](const py::object &tup, const char *what, int i) -> T * {
+    if (tup.is_none()) return nullptr;
+    auto t = py::reinterpret_borrow<py::tuple>(tup);
+    if (t.size() != 4) fail(what, "expected a tuple of 4 arrays");
+    return state_ptr<T>(t[i], sizes[i], std::string(what) + "[" + std::to_string(i) + "]");
+  };
+  for (int i = 0; i < 4; ++i) {
+    slots[i]->param = state_ptr<T>(params[i], sizes[i], std::string("params (") + names[i] + ")");
+    slots[i]->grad = pick(grads, "grads", i);
+    slots[i]->s1 = pick(s1, "state1", i);
+    slots[i]->s2 = pick(s2, "state2", i);
+  }
+  net.hidden = act_of(hidden, "hidden_activation");
+  net.output = act_of(output, "output_activation");
+  return net;
+}
+
+OptConfig make_opt(int kind, double lr, double beta1, double beta2, double eps, double momentum,
+                   int64_t step) {
+  if (kind < 0 || kind > 4) fail("optimizer", "unknown optimizer code " + std::to_string(kind));
+  if (step < 1) fail("step", "must be >= 1");
+  OptConfig c;
+  c.kind = static_cast<Opt>(kind);
+  c.lr = lr;
+  c.beta1 = beta1;
+  c.beta2 = beta2;
+  c.eps = eps;
+  c.momentum = momentum;
+  c.step = step;
+  c.prepare();
+  return c;
+}
+
+// The optimizer's state arrays must be there (checked on Vt; make_net checked all shapes).
+template <typename T> void check_slots_for(const OptConfig &c, const cpu::AutoRecNet<T> &n) {
+  switch (c.kind) {
+    case Opt::GradOnly:
+      if (!n.Vt.grad) fail("grads", "required when the optimizer is 'none'");
+      break;
+    case Opt::Sgd:
+      if (c.momentum != 0 && !n.Vt.s1) fail("state1", "required for SGD with momentum");
+      break;
+    case Opt::Adagrad:
+      if (!n.Vt.s1) fail("state1", "required for Adagrad");
+      break;
+    case Opt::Adam:
+    case Opt::Rprop:
+      if (!n.Vt.s1 || !n.Vt.s2) fail("state1", "state1 and state2 are required");
+      break;
+  }
+}
+
+template <typename T>
+double autorec_batch_typed(const py::array &in_indptr, const py::array &in_indices,
+                           const py::array &in_data, const py::array &tg_indptr,
+                           const py::array &tg_indices, const py::array &tg_data,
+                           const py::tuple &params, const py::object &grads, const py::object &s1,
+                           const py::object &s2, int hidden, int output, double l2_scale,
+                           const OptConfig &opt) {
+  auto net = make_net<T>(params, grads, s1, s2, hidden, output);
+  check_slots_for(opt, net);
+  In<int64_t> xip = In<int64_t>::ensure(in_indptr), yip = In<int64_t>::ensure(tg_indptr);
+  In<int32_t> xix = In<int32_t>::ensure(in_indices), yix = In<int32_t>::ensure(tg_indices);
+  In<T> xd = In<T>::ensure(in_data), yd = In<T>::ensure(tg_data);
+  if (!xip || !yip || !xix || !yix || !xd || !yd) throw py::error_already_set();
+  auto X = csr_view<T>(xip, xix, xd.data(), xd.size(), net.n_in, "inputs");
+  auto Y = csr_view<T>(yip, yix, yd.data(), yd.size(), net.n_out, "targets");
+  if (X.n_rows != Y.n_rows) fail("targets", "must have as many rows as inputs");
+  py::gil_scoped_release release;
+  return cpu::autorec_batch(X, Y, net, static_cast<T>(l2_scale), opt);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_cpu, m) {
@@ -179,6 +289,78 @@ PYBIND11_MODULE(_cpu, m) {
       },
       py::arg("topk"), py::arg("target_indptr"), py::arg("target_indices"), py::arg("n_items"),
       "hits[r, i] = 1 when topk[r, i] is a target of row r.");
+  m.def(
+      "autorec_batch",
+      [](const py::array &in_indptr, const py::array &in_indices, const py::array &in_data,
+         const py::array &tg_indptr, const py::array &tg_indices, const py::array &tg_data,
+         const py::tuple &params, const py::object &grads, const py::object &state1,
+         const py::object &state2, int hidden_activation, int output_activation, double l2_scale,
+         int optimizer, double lr, double beta1, double beta2, double eps, double momentum,
+         int64_t step) {
+        const OptConfig opt = make_opt(optimizer, lr, beta1, beta2, eps, momentum, step);
+        auto Vt = py::reinterpret_borrow<py::array>(params[0]);
+        if (Vt.dtype().is(py::dtype::of<float>()))
+          return autorec_batch_typed<float>(in_indptr, in_indices, in_data, tg_indptr, tg_indices,
+                                            tg_data, params, grads, state1, state2,
+                                            hidden_activation, output_activation, l2_scale, opt);
+        if (Vt.dtype().is(py::dtype::of<double>()))
+          return autorec_batch_typed<double>(in_indptr, in_indices, in_data, tg_indptr, tg_indices,
+                                             tg_data, params, grads, state1, state2,
+                                             hidden_activation, output_activation, l2_scale, opt);
+        fail("params", "must be float32 or float64");
+        return 0.0;
+      },
+      py::arg("in_indptr"), py::arg("in_indices"), py::arg("in_data"), py::arg("tg_indptr"),
+      py::arg("tg_indices"), py::arg("tg_data"), py::arg("params"), py::arg("grads"),
+      py::arg("state1"), py::arg("state2"), py::arg("hidden_activation"),
+      py::arg("output_activation"), py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"),
+      py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
+      py::arg("momentum") = 0.0, py::arg("step") = 1,
+      "One AutoRec mini-batch: forward, masked squared error, backward and the fused optimizer "
+      "step (optimizer 0 writes the gradients to `grads` instead). Returns the batch's sum of "
+      "squared errors.");
+  m.def(
+      "autorec_predict",
+      [](const py::array &in_indptr, const py::array &in_indices, const py::array &in_data,
+         const py::tuple &params, int hidden_activation, int output_activation,
+         const In<int64_t> &rows, const In<int64_t> &cols) -> py::array {
+        auto Vt = py::reinterpret_borrow<py::array>(params[0]);
+        auto run = [&](auto zero) -> py::array {
+          using T = decltype(zero);
+          auto net = make_net<T>(params, py::none(), py::none(), py::none(), hidden_activation,
+                                 output_activation);
+          In<int64_t> xip = In<int64_t>::ensure(in_indptr);
+          In<int32_t> xix = In<int32_t>::ensure(in_indices);
+          In<T> xd = In<T>::ensure(in_data);
+          if (!xip || !xix || !xd) throw py::error_already_set();
+          auto X = csr_view<T>(xip, xix, xd.data(), xd.size(), net.n_in, "inputs");
+          check_ndim(rows, 1, "rows");
+          check_ndim(cols, 1, "cols");
+          const int64_t n = rows.shape(0);
+          if (cols.shape(0) != n) fail("cols", "must have as many entries as rows");
+          const int64_t *pr = rows.data(), *pc = cols.data();
+          for (int64_t i = 0; i < n; ++i) {
+            if (pr[i] < 0 || pr[i] >= X.n_rows) fail("rows", "index out of range");
+            if (pc[i] < 0 || pc[i] >= net.n_out) fail("cols", "index out of range");
+          }
+          py::array_t<T> out(n);
+          T *po = out.mutable_data();
+          {
+            py::gil_scoped_release release;
+            std::vector<T> H(X.n_rows * net.k);
+            cpu::autorec_encode(X, net, H.data());
+            cpu::autorec_decode_pairs(H.data(), pr, pc, n, net, po);
+          }
+          return out;
+        };
+        if (Vt.dtype().is(py::dtype::of<float>())) return run(float(0));
+        if (Vt.dtype().is(py::dtype::of<double>())) return run(double(0));
+        fail("params", "must be float32 or float64");
+        return py::array();
+      },
+      py::arg("in_indptr"), py::arg("in_indices"), py::arg("in_data"), py::arg("params"),
+      py::arg("hidden_activation"), py::arg("output_activation"), py::arg("rows"), py::arg("cols"),
+      "Encode the input rows, then decode only the requested (row, output) pairs.");
   m.def("get_num_threads", []() { return omp_get_max_threads(); },
         "Threads the OpenMP kernels use.");
   m.def(

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "cpu/transpose.h"
+
 namespace autorec::cpu {
 
 namespace {
@@ -25,22 +27,9 @@ struct Stamps {
 }  // namespace
 
 template <typename T> void csr_matmul_dense(const CsrView<T> &X, const T *W, int64_t m, T *out) {
-  const int64_t n_rows = X.n_rows, k = X.n_cols, nnz = X.nnz();
+  const int64_t n_rows = X.n_rows, k = X.n_cols;
   // CSC of X: for each row j of W, the rows of X that use it.
-  std::vector<int64_t> colptr(k + 1, 0);
-  std::vector<int64_t> cols_row(nnz);
-  std::vector<T> cols_val(nnz);
-  for (int64_t p = 0; p < nnz; ++p) colptr[X.indices[p] + 1]++;
-  for (int64_t j = 0; j < k; ++j) colptr[j + 1] += colptr[j];
-  {
-    std::vector<int64_t> next(colptr.begin(), colptr.end() - 1);
-    for (int64_t r = 0; r < n_rows; ++r)
-      for (int64_t p = X.indptr[r]; p < X.indptr[r + 1]; ++p) {
-        const int64_t q = next[X.indices[p]]++;
-        cols_row[q] = r;
-        cols_val[q] = X.data ? X.data[p] : T(1);
-      }
-  }
+  const Transposed t = transpose_pattern(X.indptr, X.indices, n_rows, k);
   constexpr int64_t kBlock = 256;  // block of output columns kept hot in cache
   const int64_t n_blocks = (m + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -49,9 +38,9 @@ template <typename T> void csr_matmul_dense(const CsrView<T> &X, const T *W, int
     for (int64_t r = 0; r < n_rows; ++r) std::fill(out + r * m + c0, out + r * m + c1, T(0));
     for (int64_t j = 0; j < k; ++j) {
       const T *wrow = W + j * m + c0;
-      for (int64_t p = colptr[j]; p < colptr[j + 1]; ++p) {
-        T *orow = out + cols_row[p] * m + c0;
-        const T x = cols_val[p];
+      for (int64_t p = t.colptr[j]; p < t.colptr[j + 1]; ++p) {
+        T *orow = out + int64_t(t.row[p]) * m + c0;
+        const T x = X.data ? X.data[t.entry[p]] : T(1);
 #pragma omp simd
         for (int64_t c = 0; c < w; ++c) orow[c] += x * wrow[c];
       }

@@ -1,0 +1,135 @@
+"""AutoRec: time per training epoch, autorec_fast against a pure-PyTorch AutoRec.
+
+Run (see BENCHMARKS.md):
+    pytest benchmarks/test_autorec_bench.py --benchmark-enable --benchmark-json=autorec.json
+    python benchmarks/report.py autorec.json
+
+Data: (a) synthetic ML-1M-shaped explicit ratings (``af.synthetic("ml-1m", seed=0)``,
+6040 users x 3706 items, ~1M ratings), train part of a 90/10 ``random_split``
+(seed 0); (b) ML-100K (``u.data``; skipped when absent), the same split.
+Model: I-AutoRec and U-AutoRec, hidden 500, sigmoid / identity, batch 256,
+Adam lr 1e-3 (benchmarks/torch_autorec.py has the baseline and the objective).
+
+What is timed:
+* ours: ``af.train("autorec", train, ..., epochs=1)``, 3 rounds; this includes
+  the library's per-call set-up. Outside the timing, one ``epochs=2`` run is
+  recorded as well (``per_epoch_of_2_epoch_run_s`` and the history's
+  per-epoch ``seconds``).
+* PyTorch: one epoch of its training loop (``TorchAutoRec.run_epoch``), 3
+  rounds on the same model; the dense tensors, mask, network and optimizer
+  are built outside the timing (``torch_setup_s`` records how long that took).
+
+extra_info floors: ``flops = 2 * 6 * nnz * hidden`` (forward + backward of
+both layers restricted to the observed entries, the sparse work) and
+``optimizer_bytes = 2 * n_inputs * hidden * 4 * 6 * steps_per_epoch`` (Adam
+reads p, m, v and writes p, m, v of W and V every step, float32).
+"""
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import autorec_fast as af
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from torch_autorec import TorchAutoRec  # noqa: E402
+
+HIDDEN = int(os.environ.get("AUTOREC_BENCH_HIDDEN", 500))
+BATCH = 256
+LR = 1e-3
+L2 = 1.0
+ROUNDS = 3
+VARIANTS = ["item", "user"]
+
+
+def ml100k_path():
+    """``$AUTOREC_FAST_DATA/ml-100k/u.data``, else ``../shared/data/ml-100k/u.data`` beside the
+    checkout (the convention of tests/conftest.py)."""
+    env = os.environ.get("AUTOREC_FAST_DATA")
+    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    return root / "ml-100k" / "u.data"
+
+
+_cache = {}
+
+
+def train_part(dataset):
+    if dataset not in _cache:
+        if dataset == "ml-1m-shape":
+            data = af.synthetic("ml-1m", seed=0)
+        elif dataset == "ml-100k":
+            path = ml100k_path()
+            if not path.is_file():
+                pytest.skip(f"ML-100K not found at {path} (set AUTOREC_FAST_DATA)")
+            data = af.load_movielens(str(path))
+        else:
+            raise ValueError(dataset)
+        _cache[dataset] = af.random_split(data, test_fraction=0.1, seed=0)[0]
+    return _cache[dataset]
+
+
+def need_ours():
+    if "autorec" not in af.MODELS:
+        pytest.skip("autorec_fast has no 'autorec' model yet (af.MODELS lacks it); "
+                    "rebuild with `pip install --no-build-isolation .`")
+
+
+def describe(benchmark, dataset, variant, train):
+    n_examples, n_inputs = ((train.n_items, train.n_users) if variant == "item"
+                            else (train.n_users, train.n_items))
+    nnz = int(train.matrix.nnz)
+    steps = math.ceil(n_examples / BATCH)
+    benchmark.group = f"autorec {dataset} {variant} h={HIDDEN}"
+    benchmark.extra_info.update(
+        variant=variant, n_examples=n_examples, n_inputs=n_inputs, nnz=nnz, hidden=HIDDEN,
+        batch_size=BATCH, steps_per_epoch=steps,
+        flops=float(2 * 6 * nnz * HIDDEN),
+        optimizer_bytes=float(2 * n_inputs * HIDDEN * 4 * 6 * steps),
+    )
+
+
+def ours(train, variant, epochs):
+    return af.train("autorec", train, variant=variant, hidden=HIDDEN,
+                    hidden_activation="sigmoid", output_activation="identity", l2=L2,
+                    epochs=epochs, batch_size=BATCH, lr=LR, optimizer="adam", seed=0,
+                    device="cpu")
+
+
+DATASETS = ["ml-1m-shape", "ml-100k"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_autorec_epoch_autorec_fast(benchmark, dataset, variant):
+    need_ours()
+    train = train_part(dataset)
+    describe(benchmark, dataset, variant, train)
+    model = benchmark.pedantic(lambda: ours(train, variant, 1), rounds=ROUNDS, iterations=1,
+                               warmup_rounds=0)
+    assert len(model.history) == 1 and np.isfinite(model.history[0]["loss"])
+    benchmark.extra_info["history_epoch_s"] = float(model.history[0]["seconds"])
+    # a 2-epoch run, outside the timing: per-epoch wall time with set-up amortised
+    t0 = time.perf_counter()
+    model2 = ours(train, variant, 2)
+    benchmark.extra_info["per_epoch_of_2_epoch_run_s"] = (time.perf_counter() - t0) / 2
+    benchmark.extra_info["history_epoch_s_of_2"] = [float(h["seconds"]) for h in model2.history]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_autorec_epoch_pytorch(benchmark, dataset, variant):
+    train = train_part(dataset)
+    describe(benchmark, dataset, variant, train)
+    t0 = time.perf_counter()
+    model = TorchAutoRec(train, variant=variant, hidden=HIDDEN, l2=L2, batch_size=BATCH, lr=LR,
+                         seed=0)
+    benchmark.extra_info["torch_setup_s"] = time.perf_counter() - t0
+    loss = benchmark.pedantic(model.run_epoch, rounds=ROUNDS, iterations=1, warmup_rounds=0)
+    assert np.isfinite(loss)
+    assert model.steps_per_epoch == benchmark.extra_info["steps_per_epoch"]

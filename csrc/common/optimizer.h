@@ -1,0 +1,121 @@
+// Optimizer steps applied to one contiguous slice of a parameter, so the
+// kernels can update a row right after computing its gradient (the gradient
+// never makes a round trip through memory). Shared by CPU and CUDA code.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "common/activations.h"  // AUTOREC_HD
+
+namespace autorec {
+
+enum class Opt : int { GradOnly = 0, Sgd = 1, Adam = 2, Rprop = 3, Adagrad = 4 };
+
+struct OptConfig {
+  Opt kind = Opt::GradOnly;
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam; eps also for Adagrad
+  double momentum = 0.0;                          // SGD
+  int64_t step = 1;                               // Adam bias correction (1-based)
+  double eta_minus = 0.5, eta_plus = 1.2, step_min = 1e-6, step_max = 50.0;  // Rprop
+  // Derived once per step by prepare(): Adam's bias corrections.
+  double lr_bc1 = 1e-3, sqrt_bc2 = 1.0;
+
+  void prepare() {
+    lr_bc1 = lr / (1.0 - std::pow(beta1, double(step)));
+    sqrt_bc2 = std::sqrt(1.0 - std::pow(beta2, double(step)));
+  }
+};
+
+// State of one parameter slice: `grad` receives the gradient (GradOnly), s1/s2
+// are the optimizer's moments (Adam m/v, SGD momentum buffer in s1, Rprop
+// previous gradient/step size, Adagrad sum of squares in s1).
+template <typename T> struct Slot {
+  T *param;
+  T *grad;
+  T *s1;
+  T *s2;
+};
+
+// Update element e of the slot with gradient g (PyTorch's formulas, so results
+// match torch.optim at equal settings).
+template <typename T>
+AUTOREC_HD void opt_update(const OptConfig &c, const Slot<T> &s, int64_t e, T g) {
+  switch (c.kind) {
+    case Opt::GradOnly: s.grad[e] = g; return;
+    case Opt::Sgd:
+      if (c.momentum != 0.0) {
+        // torch: buf = momentum * buf + g (first step: buf = g, s1 starts at 0 -> same)
+        const T buf = T(c.momentum) * s.s1[e] + g;
+        s.s1[e] = buf;
+        s.param[e] -= T(c.lr) * buf;
+      } else {
+        s.param[e] -= T(c.lr) * g;
+      }
+      return;
+    case Opt::Adam: {
+      const T m = T(c.beta1) * s.s1[e] + T(1 - c.beta1) * g;
+      const T v = T(c.beta2) * s.s2[e] + T(1 - c.beta2) * g * g;
+      s.s1[e] = m;
+      s.s2[e] = v;
+      const T denom = sqrt(v) / T(c.sqrt_bc2) + T(c.eps);
+      s.param[e] -= T(c.lr_bc1) * m / denom;
+      return;
+    }
+    case Opt::Rprop: {
+      // iRprop- as torch.optim.Rprop; s1 = previous gradient, s2 = step size.
+      const T prev = s.s1[e];
+      T step = s.s2[e];
+      T gg = g;
+      if (prev * g > T(0)) {
+        step = step * T(c.eta_plus);
+        if (step > T(c.step_max)) step = T(c.step_max);
+      } else if (prev * g < T(0)) {
+        step = step * T(c.eta_minus);
+        if (step < T(c.step_min)) step = T(c.step_min);
+        gg = T(0);
+      }
+      s.s2[e] = step;
+      s.s1[e] = gg;
+      s.param[e] -= (gg > T(0) ? step : (gg < T(0) ? -step : T(0)));
+      return;
+    }
+    case Opt::Adagrad: {
+      const T acc = s.s1[e] + g * g;
+      s.s1[e] = acc;
+      s.param[e] -= T(c.lr) * g / (sqrt(acc) + T(c.eps));
+      return;
+    }
+  }
+}
+
+// The same over a contiguous run [offset, offset + n) with gradients g[0..n):
+// the switch is hoisted so each case is a simple, vectorisable loop.
+template <typename T>
+inline void opt_update_run(const OptConfig &c, const Slot<T> &s, int64_t offset, const T *g,
+                           int64_t n) {
+  switch (c.kind) {
+    case Opt::GradOnly:
+      for (int64_t i = 0; i < n; ++i) s.grad[offset + i] = g[i];
+      return;
+    case Opt::Adam: {
+      const T b1 = T(c.beta1), b2 = T(c.beta2), ob1 = T(1 - c.beta1), ob2 = T(1 - c.beta2);
+      const T inv_sqrt_bc2 = T(1.0 / c.sqrt_bc2), eps = T(c.eps), lr = T(c.lr_bc1);
+      T *p = s.param + offset, *m = s.s1 + offset, *v = s.s2 + offset;
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) {
+        const T mi = b1 * m[i] + ob1 * g[i];
+        const T vi = b2 * v[i] + ob2 * g[i] * g[i];
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= lr * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
+      }
+      return;
+    }
+    default:
+      for (int64_t i = 0; i < n; ++i) opt_update(c, s, offset + i, g[i]);
+  }
+}
+
+}  // namespace autorec

@@ -1,0 +1,281 @@
+"""AutoRec: kernel gradients against finite differences of a NumPy float64
+reference, the fused optimizer steps against NumPy, and the trainer's behaviour."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import autorec_fast as af
+from autorec_fast import _backend
+from autorec_fast.models.autorec import ACTIVATIONS, OPTIMIZERS
+
+cpu = _backend._cpu
+
+ACT = {
+    "identity": lambda z: z,
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0),
+    "elu": lambda z: np.where(z > 0, z, np.expm1(z)),
+    "selu": lambda z: 1.0507009873554805 * np.where(z > 0, z, 1.6732632423543772 * np.expm1(z)),
+}
+
+
+def reference_objective(X, Y, params, hidden, output, l2s):
+    """Σ over target entries (duplicates count twice) of (f(W_u·h + b_u) − y)² + l2s/2 (‖W‖² + ‖V‖²)."""
+    Vt, mu, W, b = params
+    total = 0.0
+    for r in range(X.shape[0]):
+        z = mu.copy()
+        for p in range(X.indptr[r], X.indptr[r + 1]):
+            z = z + X.data[p] * Vt[X.indices[p]]
+        h = ACT[hidden](z)
+        for p in range(Y.indptr[r], Y.indptr[r + 1]):
+            u = Y.indices[p]
+            o = ACT[output](W[u] @ h + b[u])
+            total += (o - Y.data[p]) ** 2
+    return total + 0.5 * l2s * (np.sum(W**2) + np.sum(Vt**2))
+
+
+def raw_csr(rows, n_cols, rng, dup=False):
+    """CSR built by hand (rows: list of entry counts), optionally with a duplicate entry."""
+    indptr = np.zeros(len(rows) + 1, np.int64)
+    indices, data = [], []
+    for r, n in enumerate(rows):
+        cols = list(rng.choice(n_cols, size=n, replace=False))
+        if dup and n:
+            cols.append(cols[0])
+        indices += cols
+        data += list(rng.integers(1, 6, len(cols)).astype(float))
+        indptr[r + 1] = len(indices)
+    return sp.csr_matrix((np.array(data), np.array(indices, np.int32), indptr), shape=(len(rows), n_cols))
+
+
+def run_kernel(X, Y, params, hidden, output, l2s, optimizer="none", grads=None, s1=None, s2=None,
+               lr=0.0, step=1, momentum=0.0):
+    return cpu.autorec_batch(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data,
+                             Y.indptr.astype(np.int64), Y.indices.astype(np.int32), Y.data, params,
+                             grads, s1, s2, ACTIVATIONS[hidden], ACTIVATIONS[output], l2s,
+                             OPTIMIZERS[optimizer], lr, momentum=momentum, step=step)
+
+
+def random_params(rng, n_in, n_out, k, dtype=np.float64):
+    return (rng.normal(0, 0.5, (n_in, k)).astype(dtype), rng.normal(0, 0.1, k).astype(dtype),
+            rng.normal(0, 0.5, (n_out, k)).astype(dtype), rng.normal(0, 0.1, n_out).astype(dtype))
+
+
+@pytest.mark.parametrize("hidden,output", [("sigmoid", "identity"), ("tanh", "sigmoid"),
+                                           ("relu", "identity"), ("elu", "tanh"),
+                                           ("selu", "selu"), ("identity", "relu")])
+def test_gradients_match_finite_differences(hidden, output):
+    rng = np.random.default_rng()
+    n_in, n_out, k = 9, 7, 5
+    # an empty input row, an empty target row, a single-entry row, duplicates
+    X = raw_csr([3, 0, 1, 4], n_in, rng, dup=True)
+    Y = raw_csr([2, 3, 0, 1], n_out, rng, dup=True)
+    params = random_params(rng, n_in, n_out, k)
+    grads = tuple(np.zeros_like(p) for p in params)
+    l2s = 0.3
+    sse = run_kernel(X, Y, params, hidden, output, l2s, grads=grads)
+    obj = reference_objective(X, Y, params, hidden, output, l2s)
+    reg = 0.5 * l2s * (np.sum(params[0] ** 2) + np.sum(params[2] ** 2))
+    assert sse == pytest.approx(obj - reg, rel=1e-12)
+    eps = 1e-6
+    for p, g in zip(params, grads):
+        fd = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + eps
+            up = reference_objective(X, Y, params, hidden, output, l2s)
+            p[idx] = old - eps
+            down = reference_objective(X, Y, params, hidden, output, l2s)
+            p[idx] = old
+            fd[idx] = (up - down) / (2 * eps)
+        # relu/elu/selu kinks: a coordinate within eps of the kink would differ; random inputs avoid it
+        np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-6)
+
+
+def test_float32_matches_float64():
+    rng = np.random.default_rng()
+    X = raw_csr([5, 2, 7, 1, 0], 30, rng)
+    Y = X.copy()
+    p64 = random_params(rng, 30, 30, 16)
+    p32 = tuple(p.astype(np.float32) for p in p64)
+    g64 = tuple(np.zeros_like(p) for p in p64)
+    g32 = tuple(np.zeros_like(p) for p in p32)
+    s64 = run_kernel(X, Y, p64, "sigmoid", "identity", 0.1, grads=g64)
+    s32 = run_kernel(X.astype(np.float32), Y.astype(np.float32), p32, "sigmoid", "identity", 0.1, grads=g32)
+    assert s32 == pytest.approx(s64, rel=1e-5)
+    for a, b in zip(g32, g64):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "sgd_momentum", "adam", "rprop"])
+def test_fused_optimizer_steps_match_numpy(optimizer):
+    rng = np.random.default_rng()
+    X = raw_csr([4, 3, 5], 12, rng)
+    Y = raw_csr([2, 4, 3], 10, rng)
+    params = random_params(rng, 12, 10, 6)
+    ref = [p.copy() for p in params]
+    s1 = tuple(np.zeros_like(p) for p in params)
+    s2 = tuple(np.full_like(p, 0.01) if optimizer == "rprop" else np.zeros_like(p) for p in params)
+    m = [np.zeros_like(p) for p in params]
+    v = [np.full_like(p, 0.01) if optimizer == "rprop" else np.zeros_like(p) for p in params]
+    lr, momentum = 0.01, (0.9 if optimizer == "sgd_momentum" else 0.0)
+    kind = "sgd" if optimizer.startswith("sgd") else optimizer
+    for step in (1, 2, 3):
+        grads = tuple(np.zeros_like(p) for p in ref)
+        run_kernel(X, Y, tuple(ref), "sigmoid", "identity", 0.2, grads=grads)  # exact gradient
+        run_kernel(X, Y, params, "sigmoid", "identity", 0.2, optimizer=kind, s1=s1, s2=s2, lr=lr,
+                   step=step, momentum=momentum)
+        for i, g in enumerate(grads):
+            if kind == "sgd":
+                m[i] = momentum * m[i] + g
+                ref[i] -= lr * (m[i] if momentum else g)
+            elif kind == "adam":
+                m[i] = 0.9 * m[i] + 0.1 * g
+                v[i] = 0.999 * v[i] + 0.001 * g * g
+                ref[i] -= lr / (1 - 0.9**step) * m[i] / (np.sqrt(v[i]) / np.sqrt(1 - 0.999**step) + 1e-8)
+            else:  # iRprop- as torch.optim.Rprop; m = previous gradient, v = step sizes
+                sign = m[i] * g
+                v[i] = np.where(sign > 0, np.minimum(v[i] * 1.2, 50), np.where(sign < 0, np.maximum(v[i] * 0.5, 1e-6), v[i]))
+                g = np.where(sign < 0, 0.0, g)
+                ref[i] -= np.sign(g) * v[i]
+                m[i] = g
+        for a, b in zip(params, ref):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_kernel_rejects_bad_arrays():
+    rng = np.random.default_rng()
+    X = raw_csr([5, 1], 5, rng)  # row 0 uses every column, so a shorter Vt is out of range
+    params = random_params(rng, 5, 5, 3)
+    with pytest.raises(ValueError, match="grads"):
+        run_kernel(X, X, params, "sigmoid", "identity", 0.0)  # 'none' needs grads
+    with pytest.raises(ValueError, match="state1"):
+        run_kernel(X, X, params, "sigmoid", "identity", 0.0, optimizer="adam")
+    bad = (params[0][:4], *params[1:])
+    with pytest.raises(ValueError, match="inputs.*out of range"):
+        run_kernel(X, X, bad, "sigmoid", "identity", 0.0, grads=tuple(np.zeros_like(p) for p in bad))
+    mixed = (params[0].astype(np.float32), *params[1:])
+    with pytest.raises(ValueError, match="dtype"):
+        run_kernel(X, X, mixed, "sigmoid", "identity", 0.0, grads=tuple(np.zeros_like(p) for p in params))
+
+
+# --------------------------------------------------------------------- trainer
+
+def low_rank_ratings(rng, n_users=120, n_items=80, density=0.3):
+    U, V = rng.normal(size=(n_users, 3)), rng.normal(size=(n_items, 3))
+    full = np.clip(np.rint(3 + U @ V.T * 0.8), 1, 5)
+    mask = rng.random(full.shape) < density
+    users, items = np.nonzero(mask)
+    return af.Interactions.from_arrays(users, items, full[mask].astype(np.float32),
+                                       user_ids=np.arange(n_users), item_ids=np.arange(n_items))
+
+
+@pytest.mark.parametrize("variant", ["item", "user"])
+def test_training_learns_and_beats_the_mean(variant):
+    rng = np.random.default_rng(0)
+    data = low_rank_ratings(rng)
+    train, test = af.random_split(data, 0.1, seed=1)
+    model = af.train("autorec", train, variant=variant, hidden=32, l2=1.0, epochs=60, lr=1e-2,
+                     batch_size=32, seed=0)
+    losses = [h["loss"] for h in model.history]
+    assert losses[-1] < 0.5 * losses[0]
+    rmse = af.evaluate(model, test, ["rmse"])["rmse"]
+    _, _, r_test, _ = test.to_coo_arrays()
+    mean_rmse = np.sqrt(np.mean((r_test - model.mean_) ** 2))
+    assert rmse < mean_rmse
+
+
+def test_same_seed_same_model_and_options_run():
+    rng = np.random.default_rng(0)
+    data = low_rank_ratings(rng)
+    kw = dict(hidden=8, epochs=3, batch_size=16, seed=5)
+    a = af.train("autorec", data, **kw)
+    b = af.train("autorec", data, **kw)
+    np.testing.assert_array_equal(a._params[2], b._params[2])
+    for extra in [dict(corruption="dropout", noise=0.2), dict(corruption="gaussian", noise=0.1),
+                  dict(optimizer="sgd", lr=1e-3, momentum=0.9), dict(optimizer="rprop", lr=1e-3),
+                  dict(hidden_activation="selu", output_activation="identity", dtype="float64")]:
+        m = af.train("autorec", data, **{**kw, **extra})
+        assert np.isfinite(m.history[-1]["loss"])
+        assert not np.array_equal(m._params[2], a._params[2])
+
+
+def test_validation_keeps_best_epoch_and_early_stops():
+    rng = np.random.default_rng(0)
+    data = low_rank_ratings(rng)
+    train, val = af.random_split(data, 0.1, seed=2)
+    model = af.train("autorec", train, validation=val, hidden=32, epochs=200, lr=3e-2, batch_size=16,
+                     l2=0.0, patience=5)
+    assert len(model.history) < 200
+    assert all("val_rmse" in h and h["seconds"] > 0 for h in model.history)
+    best = min(h["val_rmse"] for h in model.history)
+    assert model.history[model.best_epoch - 1]["val_rmse"] == best
+    u, i, r, _ = val.to_coo_arrays()
+    got = np.sqrt(np.mean((model.predict(u, i, unknown="default") - r) ** 2))
+    assert got == pytest.approx(best, rel=1e-6)
+
+
+def test_side_features():
+    rng = np.random.default_rng(0)
+    data = low_rank_ratings(rng)
+    feats = rng.normal(size=(data.n_items, 4))
+    model = af.train("autorec", data, hidden=8, epochs=2, item_features=feats)
+    assert model._params[0].shape == (data.n_users + 4, 8)
+    model_u = af.train("autorec", data, variant="user", hidden=8, epochs=2,
+                       user_features=sp.random(data.n_users, 6, density=0.5, random_state=0))
+    assert model_u._params[0].shape == (data.n_items + 6, 8)
+    with pytest.raises(ValueError, match="item_features has 3 rows"):
+        af.train("autorec", data, hidden=8, epochs=1, item_features=feats[:3])
+    with pytest.raises(ValueError, match="user_features cannot"):
+        af.train("autorec", data, hidden=8, epochs=1, user_features=np.ones((data.n_users, 2)))
+
+
+def test_predict_defaults_clipping_and_errors():
+    rng = np.random.default_rng(0)
+    data = low_rank_ratings(rng)
+    lil = data.matrix.tolil()
+    lil[:, 5] = 0  # item 5 has no training ratings
+    X = lil.tocsr()
+    X.eliminate_zeros()
+    model = af.train("autorec", X, hidden=8, epochs=2)
+    pred = model.predict(np.array([0, 1, 2]), np.array([5, 0, 1]))
+    assert pred[0] == pytest.approx(model.mean_)
+    assert np.all((pred >= 1) & (pred <= 5))
+    with pytest.raises(ValueError, match="users.*outside"):
+        model.predict(np.array([1000]), np.array([0]))
+    with pytest.raises(ValueError, match="items.*outside"):
+        model.predict(np.array([0]), np.array([-1]))
+    assert model.predict(np.array([1000]), np.array([0]), unknown="default")[0] == pytest.approx(model.mean_)
+    with pytest.raises(TypeError, match="users"):
+        model.predict(np.array([0.5]), np.array([0]))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(hidden=0), "hidden"), (dict(epochs=0), "epochs"), (dict(hidden_activation="swish"), "hidden_activation"),
+    (dict(optimizer="lbfgs"), "optimizer"), (dict(variant="both"), "variant"), (dict(lr=-1.0), "lr"),
+    (dict(corruption="dropout", noise=1.0), "noise"), (dict(l2=float("nan")), "l2"),
+    (dict(batch_size=0), "batch_size"), (dict(nonsense=1), "unknown option"),
+])
+def test_bad_arguments(kwargs, match):
+    data = sp.csr_matrix(np.array([[1.0, 2.0], [3.0, 0.0]]))
+    with pytest.raises((ValueError, TypeError), match=match):
+        af.train("autorec", data, **kwargs)
+
+
+def test_nan_ratings_rejected():
+    with pytest.raises(ValueError, match="NaN"):
+        af.train("autorec", (np.array([0, 1]), np.array([0, 1]), np.array([1.0, np.nan])))
+
+
+def test_save_load_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    data = low_rank_ratings(rng)
+    model = af.train("autorec", data, hidden=8, epochs=2, item_features=rng.normal(size=(data.n_items, 3)))
+    model.save(tmp_path / "autorec.npz")
+    loaded = af.load(tmp_path / "autorec.npz")
+    u, i, _, _ = data.to_coo_arrays()
+    np.testing.assert_array_equal(loaded.predict(u, i), model.predict(u, i))
+    assert loaded.history == model.history and loaded.variant == "item"
