@@ -188,7 +188,7 @@ def main(argv=None):
     p.add_argument("--data", type=Path, default=default_data(), help="MovieLens u.data / ratings file")
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--hidden", type=int, default=500)
-    p.add_argument("--l2", type=float, default=10.0)
+    p.add_argument("--l2", type=float, default=100.0)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

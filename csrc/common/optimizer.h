@@ -90,32 +90,4 @@ AUTOREC_HD void opt_update(const OptConfig &c, const Slot<T> &s, int64_t e, T g)
   }
 }
 
-// The same over a contiguous run [offset, offset + n) with gradients g[0..n):
-// the switch is hoisted so each case is a simple, vectorisable loop.
-template <typename T>
-inline void opt_update_run(const OptConfig &c, const Slot<T> &s, int64_t offset, const T *g,
-                           int64_t n) {
-  switch (c.kind) {
-    case Opt::GradOnly:
-      for (int64_t i = 0; i < n; ++i) s.grad[offset + i] = g[i];
-      return;
-    case Opt::Adam: {
-      const T b1 = T(c.beta1), b2 = T(c.beta2), ob1 = T(1 - c.beta1), ob2 = T(1 - c.beta2);
-      const T inv_sqrt_bc2 = T(1.0 / c.sqrt_bc2), eps = T(c.eps), lr = T(c.lr_bc1);
-      T *p = s.param + offset, *m = s.s1 + offset, *v = s.s2 + offset;
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) {
-        const T mi = b1 * m[i] + ob1 * g[i];
-        const T vi = b2 * v[i] + ob2 * g[i] * g[i];
-        m[i] = mi;
-        v[i] = vi;
-        p[i] -= lr * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
-      }
-      return;
-    }
-    default:
-      for (int64_t i = 0; i < n; ++i) opt_update(c, s, offset + i, g[i]);
-  }
-}
-
 }  // namespace autorec

@@ -10,9 +10,32 @@
 
 namespace autorec::cpu {
 
+namespace {
+// Parallel regions only pay off above this much work (multiply-adds); below it
+// the fork/join costs more, and on a busy machine a barrier can wait a whole
+// scheduler time slice.
+constexpr int64_t kParallelWork = 1 << 16;
+
+// The optimizer step over a contiguous run of a parameter, switch hoisted.
+template <typename T>
+void opt_update_run(const OptConfig &c, const Slot<T> &s, int64_t offset, const T *g, int64_t n) {
+  switch (c.kind) {
+    case Opt::GradOnly:
+      std::copy(g, g + n, s.grad + offset);
+      return;
+    case Opt::Adam:
+      vec::adam(n, s.param + offset, s.s1 + offset, s.s2 + offset, g, T(c.beta1), T(c.beta2),
+                T(1.0 / c.sqrt_bc2), T(c.eps), T(c.lr_bc1));
+      return;
+    default:
+      for (int64_t i = 0; i < n; ++i) opt_update(c, s, offset + i, g[i]);
+  }
+}
+}  // namespace
+
 template <typename T> void autorec_encode(const CsrView<T> &X, const AutoRecNet<T> &net, T *H) {
   const int64_t k = net.k;
-#pragma omp parallel for schedule(dynamic, 4)
+#pragma omp parallel for schedule(dynamic, 4) if (X.nnz() * k > kParallelWork)
   for (int64_t r = 0; r < X.n_rows; ++r) {
     T *h = H + r * k;
     std::copy(net.mu.param, net.mu.param + k, h);
@@ -26,7 +49,7 @@ template <typename T>
 void autorec_decode_pairs(const T *H, const int64_t *rows, const int64_t *cols, int64_t n_pairs,
                           const AutoRecNet<T> &net, T *out) {
   const int64_t k = net.k;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n_pairs * k > kParallelWork)
   for (int64_t p = 0; p < n_pairs; ++p) {
     const T y = vec::dot(k, net.W.param + cols[p] * k, H + rows[p] * k) + net.b.param[cols[p]];
     out[p] = act_forward(net.output, y);
@@ -43,7 +66,7 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
   // Decoder at the observed targets only; D = dLoss/d(pre-activation output).
   std::vector<T> D(Y.nnz());
   double loss = 0.0;
-#pragma omp parallel for schedule(dynamic, 4) reduction(+ : loss)
+#pragma omp parallel for schedule(dynamic, 4) reduction(+ : loss) if (Y.nnz() * k > kParallelWork)
   for (int64_t r = 0; r < B; ++r) {
     const T *h = H.data() + r * k;
     T *dz = dZ.data() + r * k;
@@ -62,7 +85,7 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
   // W, b: one output row per thread, its gradient gathered from the batch rows
   // that observe it, then the optimizer step on that row at once.
   const Transposed yt = transpose_pattern(Y.indptr, Y.indices, B, net.n_out);
-#pragma omp parallel
+#pragma omp parallel if ((Y.nnz() + net.n_out) * k > kParallelWork)
   {
     std::vector<T> g(k);
 #pragma omp for schedule(dynamic, 16)
@@ -89,7 +112,7 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
 
   // Vt: one input row per thread, gathered from the batch rows that use it.
   const Transposed xt = transpose_pattern(X.indptr, X.indices, B, net.n_in);
-#pragma omp parallel
+#pragma omp parallel if ((X.nnz() + net.n_in) * k > kParallelWork)
   {
     std::vector<T> g(k);
 #pragma omp for schedule(dynamic, 16)

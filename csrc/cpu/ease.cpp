@@ -16,7 +16,7 @@ namespace autorec::cpu {
 template <typename T> void gram_upper(const CsrView<T> &X, T *G) {
   const Transposed c = transpose_pattern(X.indptr, X.indices, X.n_rows, X.n_cols);
   const int64_t n = X.n_cols;
-#pragma omp parallel for schedule(dynamic, 8)
+#pragma omp parallel for schedule(dynamic, 8) if (n * n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
     T *row = G + i * n;
     for (int64_t p = c.colptr[i]; p < c.colptr[i + 1]; ++p) {
@@ -49,7 +49,7 @@ template <typename T> void ease_weights_from_inverse(T *P, int64_t n) {
   const int64_t n_tiles = (n + kTile - 1) / kTile;
   // Each tile pair (bi <= bj) is owned by one thread: it reads the upper tile and
   // writes the upper tile and its mirror in the lower triangle.
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n_tiles > 2)
   for (int64_t bi = 0; bi < n_tiles; ++bi) {
     const int64_t i0 = bi * kTile, i1 = std::min(n, i0 + kTile);
     for (int64_t bj = bi; bj < n_tiles; ++bj) {

@@ -9,10 +9,14 @@
 #include <vector>
 
 #include "cpu/transpose.h"
+#include "cpu/vec.h"
 
 namespace autorec::cpu {
 
 namespace {
+// Below this much work (elements touched) a parallel region costs more than it saves.
+constexpr int64_t kParallelWork = 1 << 16;
+
 // Per-thread marker over the items: mark(r) tags a set of items with row r's
 // stamp, so no clearing is needed between rows.
 struct Stamps {
@@ -32,7 +36,7 @@ template <typename T> void csr_matmul_dense(const CsrView<T> &X, const T *W, int
   const Transposed t = transpose_pattern(X.indptr, X.indices, n_rows, k);
   constexpr int64_t kBlock = 256;  // block of output columns kept hot in cache
   const int64_t n_blocks = (m + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (X.nnz() * m > kParallelWork)
   for (int64_t b = 0; b < n_blocks; ++b) {
     const int64_t c0 = b * kBlock, c1 = std::min(m, c0 + kBlock), w = c1 - c0;
     for (int64_t r = 0; r < n_rows; ++r) std::fill(out + r * m + c0, out + r * m + c1, T(0));
@@ -57,7 +61,7 @@ void topk_exclude(const T *scores, int64_t n_rows, int64_t n_items, const CsrVie
   auto better = [](const Entry &a, const Entry &b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
-#pragma omp parallel
+#pragma omp parallel if (n_rows * n_items > kParallelWork)
   {
     Stamps excluded(n_items);
     std::vector<Entry> heap;
@@ -75,13 +79,23 @@ void topk_exclude(const T *scores, int64_t n_rows, int64_t n_items, const CsrVie
       }
       if (static_cast<int64_t>(heap.size()) == k) {
         T threshold = heap.front().first;
-        for (; j < n_items; ++j) {
-          // Scanning items in ascending order, an equal score never displaces.
-          if (!(s[j] > threshold) || excluded.has(j, r)) continue;
-          std::pop_heap(heap.begin(), heap.end(), better);
-          heap.back() = Entry(s[j], j);
-          std::push_heap(heap.begin(), heap.end(), better);
-          threshold = heap.front().first;
+        // Blocks without a score above the threshold (the vast majority once
+        // the heap is warm) are skipped after one vectorised count.
+        constexpr int64_t kBlock = 64;
+        while (j < n_items) {
+          const int64_t end = std::min(n_items, j + kBlock);
+          if (vec::count_above(end - j, s + j, threshold) == 0) {
+            j = end;
+            continue;
+          }
+          for (; j < end; ++j) {
+            // Scanning items in ascending order, an equal score never displaces.
+            if (!(s[j] > threshold) || excluded.has(j, r)) continue;
+            std::pop_heap(heap.begin(), heap.end(), better);
+            heap.back() = Entry(s[j], j);
+            std::push_heap(heap.begin(), heap.end(), better);
+            threshold = heap.front().first;
+          }
         }
       }
       std::sort_heap(heap.begin(), heap.end(), better);
@@ -102,7 +116,7 @@ void topk_exclude(const T *scores, int64_t n_rows, int64_t n_items, const CsrVie
 
 void hits_at_k(const int64_t *topk, int64_t n_rows, int64_t k, const CsrView<float> &targets,
                uint8_t *hits) {
-#pragma omp parallel
+#pragma omp parallel if (n_rows * k > kParallelWork)
   {
     Stamps is_target(targets.n_cols);
 #pragma omp for schedule(static)
@@ -119,7 +133,7 @@ void hits_at_k(const int64_t *topk, int64_t n_rows, int64_t k, const CsrView<flo
 template <typename T>
 void first_hit_rank(const T *scores, int64_t n_rows, int64_t n_items, const CsrView<float> *exclude,
                     const CsrView<float> &targets, int64_t *rank) {
-#pragma omp parallel
+#pragma omp parallel if (n_rows * n_items > kParallelWork)
   {
     Stamps excluded(n_items);
 #pragma omp for schedule(dynamic, 16)
