@@ -174,12 +174,12 @@ def low_rank_ratings(rng, n_users=120, n_items=80, density=0.3):
 
 
 @pytest.mark.parametrize("variant", ["item", "user"])
-def test_training_learns_and_beats_the_mean(variant):
+def test_training_learns_and_beats_the_mean(variant, device):
     rng = np.random.default_rng(0)
     data = low_rank_ratings(rng)
     train, test = af.random_split(data, 0.1, seed=1)
     model = af.train("autorec", train, variant=variant, hidden=32, l2=1.0, epochs=60, lr=1e-2,
-                     batch_size=32, seed=0)
+                     batch_size=32, seed=0, device=device)
     losses = [h["loss"] for h in model.history]
     assert losses[-1] < 0.5 * losses[0]
     rmse = af.evaluate(model, test, ["rmse"])["rmse"]
@@ -203,12 +203,12 @@ def test_same_seed_same_model_and_options_run():
         assert not np.array_equal(m._params[2], a._params[2])
 
 
-def test_validation_keeps_best_epoch_and_early_stops():
+def test_validation_keeps_best_epoch_and_early_stops(device):
     rng = np.random.default_rng(0)
     data = low_rank_ratings(rng)
     train, val = af.random_split(data, 0.1, seed=2)
     model = af.train("autorec", train, validation=val, hidden=32, epochs=200, lr=3e-2, batch_size=16,
-                     l2=0.0, patience=5)
+                     l2=0.0, patience=5, device=device)
     assert len(model.history) < 200
     assert all("val_rmse" in h and h["seconds"] > 0 for h in model.history)
     best = min(h["val_rmse"] for h in model.history)
@@ -270,12 +270,29 @@ def test_nan_ratings_rejected():
         af.train("autorec", (np.array([0, 1]), np.array([0, 1]), np.array([1.0, np.nan])))
 
 
-def test_save_load_round_trip(tmp_path):
+def test_save_load_round_trip(tmp_path, device):
     rng = np.random.default_rng(0)
     data = low_rank_ratings(rng)
-    model = af.train("autorec", data, hidden=8, epochs=2, item_features=rng.normal(size=(data.n_items, 3)))
+    model = af.train("autorec", data, hidden=8, epochs=2, item_features=rng.normal(size=(data.n_items, 3)),
+                     device=device)
     model.save(tmp_path / "autorec.npz")
-    loaded = af.load(tmp_path / "autorec.npz")
+    loaded = af.load(tmp_path / "autorec.npz", device=device)
     u, i, _, _ = data.to_coo_arrays()
     np.testing.assert_array_equal(loaded.predict(u, i), model.predict(u, i))
     assert loaded.history == model.history and loaded.variant == "item"
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rprop"])
+def test_cuda_training_matches_cpu(device, optimizer):
+    """The CUDA kernels against the CPU ones (themselves checked against NumPy)."""
+    if device != "cuda":
+        pytest.skip("compares the CUDA backend with the CPU backend")
+    rng = np.random.default_rng(0)
+    data = low_rank_ratings(rng)
+    kw = dict(hidden=16, epochs=3, batch_size=16, optimizer=optimizer, lr=1e-3, l2=0.5,
+              dtype="float64", item_features=rng.normal(size=(data.n_items, 2)))
+    a = af.train("autorec", data, **kw)
+    b = af.train("autorec", data, device="cuda", **kw)
+    for pa, pb in zip(a._params, b._params):
+        np.testing.assert_allclose(pa, pb.get(), rtol=1e-7, atol=1e-9)
+    assert b.history[-1]["loss"] == pytest.approx(a.history[-1]["loss"], rel=1e-9)

@@ -5,7 +5,7 @@
 I-AutoRec (``variant="item"``): each item is an example, its input the item's
 ratings by all users; U-AutoRec (``variant="user"``): each user is an example.
 
-Kernels: ``csrc/cpu/autorec.cpp`` (encoder as a sparse x dense product over the
+Kernels: ``csrc/cpu/autorec.cpp`` and ``csrc/cuda/autorec.cu`` (encoder as a sparse x dense product over the
 observed inputs, decoder and loss only at the observed targets, backward over
 those entries, optimizer step fused per parameter row). Per mini-batch the
 objective is the batch's squared error plus λ/2 (‖W‖² + ‖V‖²) scaled by the
@@ -100,8 +100,6 @@ class AutoRec(Recommender):
                  patience: int | None = None, clip: bool = True, seed: int = 0,
                  dtype="float32", device: str = "cpu", verbose: bool = False):
         super().__init__(device)
-        if device == "cuda":
-            raise NotImplementedError("AutoRec on device='cuda' is not implemented yet; use device='cpu'")
         self.variant = _choice(variant, VARIANTS, "variant")
         self.hidden = check_positive(hidden, "hidden", integer=True)
         self.hidden_activation = _choice(hidden_activation, ACTIVATIONS, "hidden_activation")
@@ -162,7 +160,11 @@ class AutoRec(Recommender):
         rng = np.random.default_rng(self.seed)
         n_in, n_out, k = self._inputs.shape[1], examples.shape[1], self.hidden
         self._params = self._init_params(rng, n_in, n_out, k)
-        zeros = lambda: tuple(np.zeros_like(p) for p in self._params)  # noqa: E731
+        xp = self._array_module()
+        if xp is not np:  # parameters and optimizer state live on the device
+            self._params = tuple(xp.asarray(p) for p in self._params)
+            self._loss_acc = xp.zeros(1, dtype=np.float64)
+        zeros = lambda: tuple(xp.zeros_like(p) for p in self._params)  # noqa: E731
         state1 = zeros() if self.optimizer in ("adam", "rprop") or self.momentum else None
         state2 = zeros() if self.optimizer in ("adam", "rprop") else None
         if self.optimizer == "rprop":  # torch.optim.Rprop: initial step = lr
@@ -176,11 +178,15 @@ class AutoRec(Recommender):
             t0 = time.perf_counter()
             order = rng.permutation(n_ex)
             sse = 0.0
+            if xp is not np:
+                self._loss_acc.fill(0)
             for start in range(0, n_ex, batch):
                 rows = np.sort(order[start : start + batch])
                 step += 1
                 sse += self._train_batch(rows, rng, state1, state2, step, len(rows) / n_ex)
-            reg = 0.5 * self.l2 * (np.square(self._params[0]).sum() + np.square(self._params[2]).sum())
+            if xp is not np:
+                sse = float(self._loss_acc.get()[0])
+            reg = 0.5 * self.l2 * float(xp.square(self._params[0]).sum() + xp.square(self._params[2]).sum())
             entry = {"epoch": epoch, "loss": float(sse + reg),
                      "train_rmse": float(np.sqrt(sse / examples.nnz)),
                      "seconds": time.perf_counter() - t0}
@@ -188,7 +194,7 @@ class AutoRec(Recommender):
                 entry["val_rmse"] = float(np.sqrt(np.mean((self.predict(*val[:2], unknown="default") - val[2]) ** 2)))
                 if entry["val_rmse"] < best:
                     best, since_best, self.best_epoch = entry["val_rmse"], 0, epoch
-                    best_params = tuple(p.copy() for p in self._params)
+                    best_params = tuple(p.copy() for p in self._params)  # NumPy or CuPy
                 else:
                     since_best += 1
             else:
@@ -224,10 +230,37 @@ class AutoRec(Recommender):
                 X.data = np.where(is_rating, np.where(keep, X.data / (1 - self.noise), 0), X.data).astype(self.dtype)
             else:
                 X.data = (X.data + is_rating * rng.normal(0, self.noise, X.nnz)).astype(self.dtype)
+        if self.device == "cuda":
+            self._train_batch_cuda(X, Y, state1, state2, step, share)
+            return 0.0  # accumulated on the device, read once per epoch
         return _backend._cpu.autorec_batch(
             X.indptr, X.indices, X.data, Y.indptr, Y.indices, Y.data, self._params, None, state1,
             state2, ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation],
             self.l2 * share, OPTIMIZERS[self.optimizer], self.lr, momentum=self.momentum, step=step)
+
+    def _train_batch_cuda(self, X, Y, state1, state2, step, share):
+        """The batch's CSR arrays and their transposed patterns (built on the host,
+        O(nnz)) go to the device; parameters and optimizer state never leave it."""
+        import cupy as cp
+
+        cpu = _backend._cpu
+        n_in, n_out, k = self._inputs.shape[1], self._targets.shape[1], self.hidden
+        xt = cpu.transpose_pattern(X.indptr, X.indices, n_in)
+        yt = cpu.transpose_pattern(Y.indptr, Y.indices, n_out)
+        dev = [cp.asarray(a) for a in (X.indptr, X.indices, X.data, Y.indptr, Y.indices, Y.data, *xt, *yt)]
+        ptrs = [a.data.ptr for a in dev]
+        H = cp.empty((X.shape[0], k), self.dtype)
+        dZ = cp.empty_like(H)
+        D = cp.empty(max(Y.nnz, 1), self.dtype)
+        sfx = "f32" if self.dtype == np.float32 else "f64"
+        tup = lambda arrs: None if arrs is None else tuple(a.data.ptr for a in arrs)  # noqa: E731
+        getattr(_backend._cuda, f"autorec_batch_{sfx}")(
+            X.shape[0], tuple(ptrs[0:3]), tuple(ptrs[3:6]), tuple(ptrs[6:9]), tuple(ptrs[9:12]),
+            n_in, n_out, k, tup(self._params), None, tup(state1), tup(state2),
+            ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation], self.l2 * share,
+            OPTIMIZERS[self.optimizer], self.lr, 0.9, 0.999, 1e-8, self.momentum, step,
+            H.data.ptr, dZ.data.ptr, D.data.ptr, self._loss_acc.data.ptr,
+            cp.cuda.get_current_stream().ptr)
 
     def _validation_pairs(self, validation):
         if validation is None:
@@ -290,13 +323,34 @@ class AutoRec(Recommender):
         ex, outp = (items, users) if self.variant == "item" else (users, items)
         uniq, inverse = np.unique(ex, return_inverse=True)
         X = self._inputs[uniq]
-        pred = _backend._cpu.autorec_predict(
-            X.indptr, X.indices, X.data, self._params, ACTIVATIONS[self.hidden_activation],
-            ACTIVATIONS[self.output_activation], inverse.astype(np.int64), outp.astype(np.int64))
+        rows, cols = inverse.astype(np.int64), outp.astype(np.int64)
+        if self.device == "cuda":
+            pred = self._predict_cuda(X, rows, cols)
+        else:
+            pred = _backend._cpu.autorec_predict(
+                X.indptr, X.indices, X.data, self._params, ACTIVATIONS[self.hidden_activation],
+                ACTIVATIONS[self.output_activation], rows, cols)
         pred = pred.astype(np.float64)
         if not raw and self.clip:
             np.clip(pred, *self.rating_range_, out=pred)
         return pred
+
+    def _predict_cuda(self, X, rows, cols):
+        import cupy as cp
+
+        if rows.size and (cols.min() < 0 or cols.max() >= self._targets.shape[1]):
+            raise ValueError("output index out of range")
+        dev = [cp.asarray(a) for a in (X.indptr, X.indices, X.data, rows, cols)]
+        H = cp.empty((X.shape[0], self.hidden), self.dtype)
+        out = cp.empty(max(rows.size, 1), self.dtype)
+        sfx = "f32" if self.dtype == np.float32 else "f64"
+        getattr(_backend._cuda, f"autorec_predict_{sfx}")(
+            dev[0].data.ptr, dev[1].data.ptr, dev[2].data.ptr, X.shape[0], self._inputs.shape[1],
+            self._targets.shape[1], self.hidden, tuple(p.data.ptr for p in self._params),
+            ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation],
+            dev[3].data.ptr, dev[4].data.ptr, rows.size, H.data.ptr, out.data.ptr,
+            cp.cuda.get_current_stream().ptr)
+        return out[: rows.size].get()
 
     def _score_csr(self, X):
         raise ValueError("AutoRec predicts ratings: use predict(users, items) and "
@@ -308,7 +362,7 @@ class AutoRec(Recommender):
               "clip", "seed")
 
     def _state(self):
-        Vt, mu, W, b = self._params
+        Vt, mu, W, b = (p.get() if hasattr(p, "get") else p for p in self._params)
         arrays = {"Vt": Vt, "mu": mu, "W": W, "b": b, "user_ids": self.user_ids, "item_ids": self.item_ids,
                   "inputs_indptr": self._inputs.indptr, "inputs_indices": self._inputs.indices,
                   "inputs_data": self._inputs.data, "targets_indptr": self._targets.indptr,
@@ -342,5 +396,9 @@ class AutoRec(Recommender):
         k = model.hidden
         if params[0].shape != (n_out + model._n_features, k) or params[2].shape != (n_out, k):
             raise ValueError("model file: parameter shapes do not match the metadata")
+        if device == "cuda":
+            import cupy as cp
+
+            params = tuple(cp.asarray(p) for p in params)
         model._params = params
         return model

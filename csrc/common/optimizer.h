@@ -90,4 +90,31 @@ AUTOREC_HD void opt_update(const OptConfig &c, const Slot<T> &s, int64_t e, T g)
   }
 }
 
+#ifndef __CUDACC__
+}  // namespace autorec
+#include "common/csr.h"  // fail()
+namespace autorec {
+// The bindings' optimizer arguments -> a checked, prepared OptConfig.
+inline OptConfig make_opt_config(int kind, double lr, double beta1, double beta2, double eps,
+                                 double momentum, int64_t step) {
+  if (kind < 0 || kind > 4) fail("optimizer", "unknown optimizer code " + std::to_string(kind));
+  if (step < 1) fail("step", "must be >= 1");
+  OptConfig c;
+  c.kind = static_cast<Opt>(kind);
+  c.lr = lr;
+  c.beta1 = beta1;
+  c.beta2 = beta2;
+  c.eps = eps;
+  c.momentum = momentum;
+  c.step = step;
+  c.prepare();
+  return c;
+}
+
+inline Act act_of(int code, const std::string &arg) {
+  if (code < 0 || code > 5) fail(arg, "unknown activation code " + std::to_string(code));
+  return static_cast<Act>(code);
+}
+#endif
+
 }  // namespace autorec

@@ -15,6 +15,7 @@
 #include "cpu/blas.h"
 #include "cpu/ease.h"
 #include "cpu/ranking.h"
+#include "cpu/transpose.h"
 
 namespace py = pybind11;
 using namespace autorec;
@@ -166,11 +167,6 @@ template <typename T> T *state_ptr(const py::handle &obj, int64_t size, const st
   return static_cast<T *>(a.mutable_data());
 }
 
-Act act_of(int code, const std::string &arg) {
-  if (code < 0 || code > 5) fail(arg, "unknown activation code " + std::to_string(code));
-  return static_cast<Act>(code);
-}
-
 // params = (Vt, mu, W, b); grads / s1 / s2: tuples of arrays shaped like params, or None.
 template <typename T>
 cpu::AutoRecNet<T> make_net(const py::tuple &params, const py::object &grads, const py::object &s1,
@@ -203,22 +199,6 @@ cpu::AutoRecNet<T> make_net(const py::tuple &params, const py::object &grads, co
   net.hidden = act_of(hidden, "hidden_activation");
   net.output = act_of(output, "output_activation");
   return net;
-}
-
-OptConfig make_opt(int kind, double lr, double beta1, double beta2, double eps, double momentum,
-                   int64_t step) {
-  if (kind < 0 || kind > 4) fail("optimizer", "unknown optimizer code " + std::to_string(kind));
-  if (step < 1) fail("step", "must be >= 1");
-  OptConfig c;
-  c.kind = static_cast<Opt>(kind);
-  c.lr = lr;
-  c.beta1 = beta1;
-  c.beta2 = beta2;
-  c.eps = eps;
-  c.momentum = momentum;
-  c.step = step;
-  c.prepare();
-  return c;
 }
 
 // The optimizer's state arrays must be there (checked on Vt; make_net checked all shapes).
@@ -297,7 +277,7 @@ PYBIND11_MODULE(_cpu, m) {
          const py::object &state2, int hidden_activation, int output_activation, double l2_scale,
          int optimizer, double lr, double beta1, double beta2, double eps, double momentum,
          int64_t step) {
-        const OptConfig opt = make_opt(optimizer, lr, beta1, beta2, eps, momentum, step);
+        const OptConfig opt = make_opt_config(optimizer, lr, beta1, beta2, eps, momentum, step);
         auto Vt = py::reinterpret_borrow<py::array>(params[0]);
         if (Vt.dtype().is(py::dtype::of<float>()))
           return autorec_batch_typed<float>(in_indptr, in_indices, in_data, tg_indptr, tg_indices,
@@ -361,6 +341,21 @@ PYBIND11_MODULE(_cpu, m) {
       py::arg("in_indptr"), py::arg("in_indices"), py::arg("in_data"), py::arg("params"),
       py::arg("hidden_activation"), py::arg("output_activation"), py::arg("rows"), py::arg("cols"),
       "Encode the input rows, then decode only the requested (row, output) pairs.");
+  m.def(
+      "transpose_pattern",
+      [](const In<int64_t> &indptr, const In<int32_t> &indices, int64_t n_cols) {
+        auto X = csr_view<float>(indptr, indices, nullptr, 0, n_cols, "pattern");
+        cpu::Transposed t;
+        {
+          py::gil_scoped_release release;
+          t = cpu::transpose_pattern(X.indptr, X.indices, X.n_rows, n_cols);
+        }
+        return py::make_tuple(py::array_t<int64_t>(t.colptr.size(), t.colptr.data()),
+                              py::array_t<int32_t>(t.row.size(), t.row.data()),
+                              py::array_t<int64_t>(t.entry.size(), t.entry.data()));
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("n_cols"),
+      "CSC view of a CSR pattern: (colptr, row of each entry, its CSR position).");
   m.def("get_num_threads", []() { return omp_get_max_threads(); },
         "Threads the OpenMP kernels use.");
   m.def(

@@ -7,6 +7,9 @@
 
 #include <cstdint>
 
+#include "common/activations.h"
+#include "common/optimizer.h"
+
 namespace autorec::cuda {
 
 // G += upper triangle (row-major, j >= i) of X^T X for CSR X; G must be zeroed.
@@ -26,5 +29,46 @@ template <typename T> cudaError_t symmetrize_from_upper(T *A, int64_t n, cudaStr
 template <typename T>
 cudaError_t fill_pattern(T *scores, int64_t n_rows, int64_t n_items, const int64_t *indptr,
                          const int32_t *indices, T value, cudaStream_t stream);
+
+// ---- AutoRec (csrc/cuda/autorec.cu) -------------------------------------------
+
+// One mini-batch on the device: inputs X and targets Y (CSR, same rows) and
+// their transposed patterns (colptr / batch row / entry position, built on the
+// host), all device pointers.
+template <typename T> struct AutoRecBatch {
+  int64_t n_rows = 0;
+  const int64_t *x_indptr = nullptr;
+  const int32_t *x_indices = nullptr;
+  const T *x_data = nullptr;
+  const int64_t *y_indptr = nullptr;
+  const int32_t *y_indices = nullptr;
+  const T *y_data = nullptr;
+  const int64_t *xt_colptr = nullptr;
+  const int32_t *xt_row = nullptr;
+  const int64_t *xt_entry = nullptr;
+  const int64_t *yt_colptr = nullptr;
+  const int32_t *yt_row = nullptr;
+  const int64_t *yt_entry = nullptr;
+};
+
+template <typename T> struct AutoRecDeviceNet {
+  int64_t n_in = 0, n_out = 0, k = 0;
+  Slot<T> Vt{}, mu{}, W{}, b{};
+  Act hidden = Act::Sigmoid, output = Act::Identity;
+};
+
+// Forward, masked loss (added to *loss), backward and the fused optimizer step.
+// Scratch: H and dZ (n_rows x k), D (nnz of Y).
+template <typename T>
+cudaError_t autorec_batch(const AutoRecBatch<T> &batch, const AutoRecDeviceNet<T> &net,
+                          T l2_scale, const OptConfig &opt, T *H, T *dZ, T *D, double *loss,
+                          cudaStream_t stream);
+
+// Encode the rows of X into H (n_rows x k), then out[p] = f(W[cols[p]]·H[rows[p]] + b).
+template <typename T>
+cudaError_t autorec_predict(const int64_t *indptr, const int32_t *indices, const T *data,
+                            int64_t n_rows, const AutoRecDeviceNet<T> &net, const int64_t *rows,
+                            const int64_t *cols, int64_t n_pairs, T *H, T *out,
+                            cudaStream_t stream);
 
 }  // namespace autorec::cuda

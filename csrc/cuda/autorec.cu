@@ -1,0 +1,172 @@
+// AutoRec on the GPU: the same sparse masked forward/backward as
+// csrc/cpu/autorec.cpp, with the optimizer step fused into the gradient
+// kernels. One thread block per batch row (encoder, decoder at the observed
+// targets) or per parameter row (gradients gathered through the transposed
+// batch pattern, built on the host), threads across the hidden units, so every
+// global access is coalesced over k and no atomics touch the parameters.
+#include "common/activations.h"
+#include "common/optimizer.h"
+#include "cuda/kernels.h"
+
+namespace autorec::cuda {
+
+namespace {
+
+template <typename T> __device__ T block_sum(T v, T *shared) {
+  for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  __syncthreads();  // shared may still be read from a previous call
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  T total = T(0);
+  const int n_warps = (blockDim.x + 31) >> 5;
+  for (int w = 0; w < n_warps; ++w) total += shared[w];
+  return total;
+}
+
+template <typename T>
+__global__ void encode_kernel(const int64_t *indptr, const int32_t *indices, const T *data,
+                              int64_t n_rows, const T *Vt, const T *mu, int64_t k, Act hidden,
+                              T *H) {
+  for (int64_t r = blockIdx.x; r < n_rows; r += gridDim.x) {
+    for (int64_t j = threadIdx.x; j < k; j += blockDim.x) {
+      T z = mu[j];
+      for (int64_t p = indptr[r]; p < indptr[r + 1]; ++p) z += data[p] * Vt[int64_t(indices[p]) * k + j];
+      H[r * k + j] = act_forward(hidden, z);
+    }
+  }
+}
+
+// Decoder at the observed targets, D = dLoss/d(output pre-activation), dZ.
+template <typename T>
+__global__ void decode_kernel(const int64_t *indptr, const int32_t *indices, const T *y,
+                              int64_t n_rows, const T *W, const T *b, int64_t k, Act hidden,
+                              Act output, const T *H, T *D, T *dZ, double *loss) {
+  __shared__ T shared[32];
+  for (int64_t r = blockIdx.x; r < n_rows; r += gridDim.x) {
+    const T *h = H + r * k;
+    for (int64_t p = indptr[r]; p < indptr[r + 1]; ++p) {
+      const int64_t u = indices[p];
+      T part = T(0);
+      for (int64_t j = threadIdx.x; j < k; j += blockDim.x) part += W[u * k + j] * h[j];
+      const T o = act_forward(output, block_sum(part, shared) + b[u]);
+      const T err = o - y[p];
+      const T d = T(2) * err * act_grad_from_output(output, o);
+      if (threadIdx.x == 0) {
+        D[p] = d;
+        atomicAdd(loss, double(err) * double(err));
+      }
+      for (int64_t j = threadIdx.x; j < k; j += blockDim.x) dZ[r * k + j] += d * W[u * k + j];
+    }
+    for (int64_t j = threadIdx.x; j < k; j += blockDim.x)
+      dZ[r * k + j] *= act_grad_from_output(hidden, h[j]);
+  }
+}
+
+// Gradient of one parameter row (l2 * row + sum over the transposed batch
+// entries of coef * src[batch row]) and the optimizer step on it. For W the
+// coefficients are D (and the bias gets their sum); for Vt the input values.
+template <typename T>
+__global__ void row_grad_step_kernel(int64_t n_param_rows, int64_t k, const int64_t *colptr,
+                                     const int32_t *rows, const int64_t *entry, const T *coef,
+                                     const T *src, T l2_scale, OptConfig opt, Slot<T> param,
+                                     Slot<T> bias) {
+  __shared__ T shared[32];
+  for (int64_t u = blockIdx.x; u < n_param_rows; u += gridDim.x) {
+    for (int64_t j = threadIdx.x; j < k; j += blockDim.x) {
+      T g = l2_scale * param.param[u * k + j];
+      for (int64_t q = colptr[u]; q < colptr[u + 1]; ++q)
+        g += coef[entry[q]] * src[int64_t(rows[q]) * k + j];
+      opt_update(opt, param, u * k + j, g);
+    }
+    if (bias.param != nullptr) {  // uniform across the block: block_sum is safe
+      T part = T(0);
+      for (int64_t q = colptr[u] + threadIdx.x; q < colptr[u + 1]; q += blockDim.x)
+        part += coef[entry[q]];
+      const T gb = block_sum(part, shared);
+      if (threadIdx.x == 0) opt_update(opt, bias, u, gb);
+    }
+  }
+}
+
+template <typename T>
+__global__ void bias_grad_step_kernel(int64_t n_rows, int64_t k, const T *dZ, OptConfig opt,
+                                      Slot<T> mu) {
+  for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < k;
+       j += int64_t(gridDim.x) * blockDim.x) {
+    T g = T(0);
+    for (int64_t r = 0; r < n_rows; ++r) g += dZ[r * k + j];
+    opt_update(opt, mu, j, g);
+  }
+}
+
+template <typename T>
+__global__ void decode_pairs_kernel(const T *H, const int64_t *rows, const int64_t *cols,
+                                    int64_t n_pairs, const T *W, const T *b, int64_t k, Act output,
+                                    T *out) {
+  __shared__ T shared[32];
+  for (int64_t p = blockIdx.x; p < n_pairs; p += gridDim.x) {
+    T part = T(0);
+    for (int64_t j = threadIdx.x; j < k; j += blockDim.x) part += W[cols[p] * k + j] * H[rows[p] * k + j];
+    const T y = block_sum(part, shared) + b[cols[p]];
+    if (threadIdx.x == 0) out[p] = act_forward(output, y);
+  }
+}
+
+int threads_for(int64_t k) { return k >= 256 ? 256 : (k >= 128 ? 128 : 64); }
+int blocks_for(int64_t n) { return static_cast<int>(n < 65535 * 4 ? (n > 0 ? n : 1) : 65535 * 4); }
+
+}  // namespace
+
+template <typename T>
+cudaError_t autorec_batch(const AutoRecBatch<T> &bt, const AutoRecDeviceNet<T> &net, T l2_scale,
+                          const OptConfig &opt, T *H, T *dZ, T *D, double *loss,
+                          cudaStream_t stream) {
+  const int threads = threads_for(net.k);
+  if (bt.n_rows > 0) {
+    cudaMemsetAsync(dZ, 0, sizeof(T) * bt.n_rows * net.k, stream);
+    encode_kernel<T><<<blocks_for(bt.n_rows), threads, 0, stream>>>(
+        bt.x_indptr, bt.x_indices, bt.x_data, bt.n_rows, net.Vt.param, net.mu.param, net.k,
+        net.hidden, H);
+    decode_kernel<T><<<blocks_for(bt.n_rows), threads, 0, stream>>>(
+        bt.y_indptr, bt.y_indices, bt.y_data, bt.n_rows, net.W.param, net.b.param, net.k,
+        net.hidden, net.output, H, D, dZ, loss);
+  }
+  row_grad_step_kernel<T><<<blocks_for(net.n_out), threads, 0, stream>>>(
+      net.n_out, net.k, bt.yt_colptr, bt.yt_row, bt.yt_entry, D, H, l2_scale, opt, net.W, net.b);
+  bias_grad_step_kernel<T><<<blocks_for((net.k + 255) / 256), 256, 0, stream>>>(bt.n_rows, net.k,
+                                                                             dZ, opt, net.mu);
+  Slot<T> none{nullptr, nullptr, nullptr, nullptr};
+  row_grad_step_kernel<T><<<blocks_for(net.n_in), threads, 0, stream>>>(
+      net.n_in, net.k, bt.xt_colptr, bt.xt_row, bt.xt_entry, bt.x_data, dZ, l2_scale, opt, net.Vt,
+      none);
+  return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t autorec_predict(const int64_t *indptr, const int32_t *indices, const T *data,
+                            int64_t n_rows, const AutoRecDeviceNet<T> &net, const int64_t *rows,
+                            const int64_t *cols, int64_t n_pairs, T *H, T *out,
+                            cudaStream_t stream) {
+  const int threads = threads_for(net.k);
+  if (n_rows > 0)
+    encode_kernel<T><<<blocks_for(n_rows), threads, 0, stream>>>(
+        indptr, indices, data, n_rows, net.Vt.param, net.mu.param, net.k, net.hidden, H);
+  if (n_pairs > 0)
+    decode_pairs_kernel<T><<<blocks_for(n_pairs), threads, 0, stream>>>(
+        H, rows, cols, n_pairs, net.W.param, net.b.param, net.k, net.output, out);
+  return cudaGetLastError();
+}
+
+#define AUTOREC_INSTANTIATE(T)                                                                  \
+  template cudaError_t autorec_batch<T>(const AutoRecBatch<T> &, const AutoRecDeviceNet<T> &,  \
+                                        T, const OptConfig &, T *, T *, T *, double *,         \
+                                        cudaStream_t);                                         \
+  template cudaError_t autorec_predict<T>(const int64_t *, const int32_t *, const T *, int64_t, \
+                                          const AutoRecDeviceNet<T> &, const int64_t *,        \
+                                          const int64_t *, int64_t, T *, T *, cudaStream_t);
+AUTOREC_INSTANTIATE(float)
+AUTOREC_INSTANTIATE(double)
+#undef AUTOREC_INSTANTIATE
+
+}  // namespace autorec::cuda
