@@ -18,8 +18,9 @@ What is timed (every timing after 1 untimed warm-up round):
 * PyTorch: one epoch of its training loop (``TorchAutoRec.run_epoch``), 3
   rounds on the same model; the dense tensors, mask, network and optimizer
   are built outside the timing (``torch_setup_s`` records how long that took).
-  The warm-up matters here: torch's first epoch in a process measured 5.3 s
-  against 1.1-1.3 s for the following ones (ML-1M shape, I-AutoRec).
+  On a busy 2-core machine single torch epochs (ML-1M shape) ranged from
+  1.05 s to 7.9 s between runs while a quiet standalone loop gave 1.07-1.41 s
+  including its first epoch: compare medians, and rerun on a quiet machine.
 
 extra_info floors: ``flops = 2 * 6 * nnz * hidden`` (forward + backward of
 both layers restricted to the observed entries, the sparse work) and
@@ -47,7 +48,7 @@ BATCH = 256
 LR = 1e-3
 L2 = 1.0
 ROUNDS = 3
-WARMUP = 1  # untimed first round: torch's first epoch in a process pays one-off library start-up
+WARMUP = 1  # one untimed round each: steady-state epochs, for ours and torch alike
 VARIANTS = ["item", "user"]
 
 
