@@ -219,8 +219,8 @@ class AutoRec(Recommender):
         return (Vt, np.zeros(k, dt), W, np.zeros(n_out, dt))
 
     def _train_batch(self, rows, rng, state1, state2, step, share):
-        X = self._inputs[rows]
         Y = self._targets[rows]
+        X = Y if self._inputs is self._targets else self._inputs[rows]  # no side features: one slice
         if self.corruption is not None and self.noise > 0:
             X = X.copy()
             # corrupt the rating part only, not the side features

@@ -33,15 +33,29 @@ void opt_update_run(const OptConfig &c, const Slot<T> &s, int64_t offset, const 
 }
 }  // namespace
 
+// H = g(X·Vt + mu). Item-major: each Vt row is read once and scattered into the
+// batch rows that use it (per-thread partial sums, then one reduction pass).
 template <typename T> void autorec_encode(const CsrView<T> &X, const AutoRecNet<T> &net, T *H) {
-  const int64_t k = net.k;
-#pragma omp parallel for schedule(dynamic, 4) if (X.nnz() * k > kParallelWork)
-  for (int64_t r = 0; r < X.n_rows; ++r) {
-    T *h = H + r * k;
-    std::copy(net.mu.param, net.mu.param + k, h);
-    for (int64_t p = X.indptr[r]; p < X.indptr[r + 1]; ++p)
-      vec::axpy(k, X.data[p], net.Vt.param + int64_t(X.indices[p]) * k, h);
-    for (int64_t j = 0; j < k; ++j) h[j] = act_forward(net.hidden, h[j]);
+  const int64_t k = net.k, B = X.n_rows;
+  const int n_threads = (X.nnz() * k > kParallelWork) ? omp_get_max_threads() : 1;
+  const Transposed xt = transpose_pattern(X.indptr, X.indices, B, net.n_in);
+  std::vector<T> partial(int64_t(n_threads) * B * k, T(0));
+#pragma omp parallel num_threads(n_threads)
+  {
+    T *acc = partial.data() + int64_t(omp_get_thread_num()) * B * k;
+#pragma omp for schedule(dynamic, 16)
+    for (int64_t i = 0; i < net.n_in; ++i) {
+      const T *v = net.Vt.param + i * k;
+      for (int64_t q = xt.colptr[i]; q < xt.colptr[i + 1]; ++q)
+        vec::axpy(k, X.data[xt.entry[q]], v, acc + int64_t(xt.row[q]) * k);
+    }
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < B; ++r) {
+      T *h = H + r * k;
+      std::copy(net.mu.param, net.mu.param + k, h);
+      for (int t = 0; t < n_threads; ++t) vec::axpy(k, T(1), partial.data() + (int64_t(t) * B + r) * k, h);
+      for (int64_t j = 0; j < k; ++j) h[j] = act_forward(net.hidden, h[j]);
+    }
   }
 }
 
@@ -56,50 +70,54 @@ void autorec_decode_pairs(const T *H, const int64_t *rows, const int64_t *cols, 
   }
 }
 
+// Column-major passes: W_u and Vt_i are each read once per batch (from cache
+// or memory) and used for every batch row that touches them; the batch-sized
+// H and dZ stay in L2. Scatters into batch rows go to per-thread buffers,
+// summed afterwards, so threads never share a written row.
 template <typename T>
 double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<T> &net,
                      T l2_scale, const OptConfig &opt) {
   const int64_t B = X.n_rows, k = net.k;
+  const int n_threads = ((X.nnz() + Y.nnz() + net.n_out) * k > kParallelWork) ? omp_get_max_threads() : 1;
   std::vector<T> H(B * k), dZ(B * k, T(0));
   autorec_encode(X, net, H.data());
 
-  // Decoder at the observed targets only; D = dLoss/d(pre-activation output).
-  std::vector<T> D(Y.nnz());
-  double loss = 0.0;
-#pragma omp parallel for schedule(dynamic, 4) reduction(+ : loss) if (Y.nnz() * k > kParallelWork)
-  for (int64_t r = 0; r < B; ++r) {
-    const T *h = H.data() + r * k;
-    T *dz = dZ.data() + r * k;
-    for (int64_t p = Y.indptr[r]; p < Y.indptr[r + 1]; ++p) {
-      const int64_t u = Y.indices[p];
-      const T *w = net.W.param + u * k;
-      const T o = act_forward(net.output, vec::dot(k, w, h) + net.b.param[u]);
-      const T err = o - Y.data[p];
-      loss += double(err) * double(err);
-      D[p] = T(2) * err * act_grad_from_output(net.output, o);
-      vec::axpy(k, D[p], w, dz);  // dH (old W: read before the W update below)
-    }
-    for (int64_t j = 0; j < k; ++j) dz[j] *= act_grad_from_output(net.hidden, h[j]);
-  }
-
-  // W, b: one output row per thread, its gradient gathered from the batch rows
-  // that observe it, then the optimizer step on that row at once.
+  // Decoder at the observed targets, dH, and the W/b gradients and step, one
+  // output row u per iteration.
   const Transposed yt = transpose_pattern(Y.indptr, Y.indices, B, net.n_out);
-#pragma omp parallel if ((Y.nnz() + net.n_out) * k > kParallelWork)
+  std::vector<T> dz_per_thread(int64_t(n_threads) * B * k, T(0));
+  double loss = 0.0;
+#pragma omp parallel num_threads(n_threads) reduction(+ : loss)
   {
     std::vector<T> g(k);
+    T *dz = dz_per_thread.data() + int64_t(omp_get_thread_num()) * B * k;
 #pragma omp for schedule(dynamic, 16)
     for (int64_t u = 0; u < net.n_out; ++u) {
       T *w = net.W.param + u * k;
       for (int64_t j = 0; j < k; ++j) g[j] = l2_scale * w[j];
       T gb = T(0);
       for (int64_t q = yt.colptr[u]; q < yt.colptr[u + 1]; ++q) {
-        const T d = D[yt.entry[q]];
-        vec::axpy(k, d, H.data() + int64_t(yt.row[q]) * k, g.data());
+        const int64_t r = yt.row[q];
+        const T *h = H.data() + r * k;
+        const T o = act_forward(net.output, vec::dot(k, w, h) + net.b.param[u]);
+        const T err = o - Y.data[yt.entry[q]];
+        loss += double(err) * double(err);
+        const T d = T(2) * err * act_grad_from_output(net.output, o);
+        vec::axpy(k, d, h, g.data());
+        vec::axpy(k, d, w, dz + r * k);  // with the old W_u, before its update below
         gb += d;
       }
       opt_update_run(opt, net.W, u * k, g.data(), k);
       opt_update(opt, net.b, u, gb);
+    }
+    // dZ = (sum of the threads' dH) * g'(h), rows split across the threads
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < B; ++r) {
+      T *out = dZ.data() + r * k;
+      for (int t = 0; t < n_threads; ++t)
+        vec::axpy(k, T(1), dz_per_thread.data() + (int64_t(t) * B + r) * k, out);
+      const T *h = H.data() + r * k;
+      for (int64_t j = 0; j < k; ++j) out[j] *= act_grad_from_output(net.hidden, h[j]);
     }
   }
 
@@ -110,9 +128,9 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
     opt_update_run(opt, net.mu, 0, g.data(), k);
   }
 
-  // Vt: one input row per thread, gathered from the batch rows that use it.
+  // Vt: one input row per iteration, gathered from the batch rows that use it.
   const Transposed xt = transpose_pattern(X.indptr, X.indices, B, net.n_in);
-#pragma omp parallel if ((X.nnz() + net.n_in) * k > kParallelWork)
+#pragma omp parallel num_threads(n_threads)
   {
     std::vector<T> g(k);
 #pragma omp for schedule(dynamic, 16)
