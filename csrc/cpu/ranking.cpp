@@ -52,59 +52,62 @@ template <typename T> void csr_matmul_dense(const CsrView<T> &X, const T *W, int
   }
 }
 
+// Candidates above the running threshold go to a buffer of a few k entries;
+// when it fills, a selection (nth_element) keeps the k best and raises the
+// threshold to the k-th best score. The threshold test is a SIMD compare mask
+// over each block (16 floats at a time with AVX-512): only the few positions
+// above it are looked at one by one.
 template <typename T>
 void topk_exclude(const T *scores, int64_t n_rows, int64_t n_items, const CsrView<float> *exclude,
                   int64_t k, int64_t *out_index, T *out_score) {
   using Entry = std::pair<T, int64_t>;
-  // "a before b" in the heap order: a is the better item. The heap top is the
-  // worst kept item, the threshold a newcomer must beat.
+  // Best first: higher score, then lower item index.
   auto better = [](const Entry &a, const Entry &b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
+  const int64_t capacity = std::max<int64_t>(4 * k, 256);
 #pragma omp parallel if (n_rows * n_items > kParallelWork)
   {
     Stamps excluded(n_items);
-    std::vector<Entry> heap;
-    heap.reserve(k);
+    std::vector<Entry> buf;
+    buf.reserve(capacity);
 #pragma omp for schedule(dynamic, 16)
     for (int64_t r = 0; r < n_rows; ++r) {
       excluded.mark(exclude, r);
       const T *s = scores + r * n_items;
-      heap.clear();
-      int64_t j = 0;
-      for (; j < n_items && static_cast<int64_t>(heap.size()) < k; ++j) {
-        if (std::isnan(s[j]) || excluded.has(j, r)) continue;
-        heap.emplace_back(s[j], j);
-        std::push_heap(heap.begin(), heap.end(), better);
-      }
-      if (static_cast<int64_t>(heap.size()) == k) {
-        T threshold = heap.front().first;
-        // Blocks without a score above the threshold (the vast majority once
-        // the heap is warm) are skipped after one vectorised count.
-        constexpr int64_t kBlock = 64;
-        while (j < n_items) {
-          const int64_t end = std::min(n_items, j + kBlock);
-          if (vec::count_above(end - j, s + j, threshold) == 0) {
-            j = end;
-            continue;
-          }
-          for (; j < end; ++j) {
-            // Scanning items in ascending order, an equal score never displaces.
-            if (!(s[j] > threshold) || excluded.has(j, r)) continue;
-            std::pop_heap(heap.begin(), heap.end(), better);
-            heap.back() = Entry(s[j], j);
-            std::push_heap(heap.begin(), heap.end(), better);
-            threshold = heap.front().first;
+      buf.clear();
+      T threshold = -std::numeric_limits<T>::infinity();
+      bool full = false;  // once k are kept, only scores > threshold can enter
+      constexpr int64_t kBlock = 256;
+      int32_t cand[kBlock];
+      for (int64_t j0 = 0; j0 < n_items; j0 += kBlock) {
+        const int64_t len = std::min(n_items - j0, kBlock);
+        // Before the buffer first fills, every non-NaN score is a candidate.
+        const int64_t n_cand = vec::positions_above(
+            len, s + j0, full ? threshold : -std::numeric_limits<T>::infinity(), cand);
+        for (int64_t c = 0; c < n_cand; ++c) {
+          const int64_t j = j0 + cand[c];
+          const T v = s[j];
+          // Items come in ascending index order: an equal score never beats a kept one.
+          if ((full && !(v > threshold)) || excluded.has(j, r)) continue;
+          buf.emplace_back(v, j);
+          if (static_cast<int64_t>(buf.size()) == capacity) {
+            std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end(), better);
+            buf.resize(k);
+            threshold = buf[k - 1].first;
+            full = true;
           }
         }
       }
-      std::sort_heap(heap.begin(), heap.end(), better);
+      const int64_t got = std::min<int64_t>(k, buf.size());
+      if (static_cast<int64_t>(buf.size()) > got)
+        std::nth_element(buf.begin(), buf.begin() + (got - 1), buf.end(), better);
+      std::sort(buf.begin(), buf.begin() + got, better);
       int64_t *idx = out_index + r * k;
       T *val = out_score + r * k;
-      const int64_t got = static_cast<int64_t>(heap.size());
       for (int64_t i = 0; i < got; ++i) {
-        idx[i] = heap[i].second;
-        val[i] = heap[i].first;
+        idx[i] = buf[i].second;
+        val[i] = buf[i].first;
       }
       for (int64_t i = got; i < k; ++i) {
         idx[i] = -1;

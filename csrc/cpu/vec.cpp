@@ -2,6 +2,11 @@
 
 #include <cmath>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define AUTOREC_X86 1
+#endif
+
 namespace autorec::cpu::vec {
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -19,11 +24,6 @@ namespace autorec::cpu::vec {
     _Pragma("omp simd reduction(+ : s)") for (int64_t i = 0; i < n; ++i) s += x[i] * y[i]; \
     return s;                                                                \
   }                                                                          \
-  AUTOREC_CLONES int64_t count_above(int64_t n, const T *x, T t) {           \
-    int64_t c = 0;                                                           \
-    _Pragma("omp simd reduction(+ : c)") for (int64_t i = 0; i < n; ++i) c += x[i] > t; \
-    return c;                                                                \
-  }                                                                          \
   AUTOREC_CLONES void adam(int64_t n, T *p, T *m, T *v, const T *g, T b1, T b2, \
                            T inv_sqrt_bc2, T eps, T lr) {                    \
     const T ob1 = T(1) - b1, ob2 = T(1) - b2;                                \
@@ -38,5 +38,71 @@ namespace autorec::cpu::vec {
 AUTOREC_VEC(float)
 AUTOREC_VEC(double)
 #undef AUTOREC_VEC
+
+namespace {
+template <typename T> int64_t positions_above_scalar(int64_t from, int64_t n, const T *x, T t, int32_t *out,
+                                                     int64_t c) {
+  for (int64_t i = from; i < n; ++i)
+    if (x[i] > t) out[c++] = static_cast<int32_t>(i);
+  return c;
+}
+
+#ifdef AUTOREC_X86
+__attribute__((target("avx512f"))) int64_t above_avx512(int64_t n, const float *x, float t, int32_t *out) {
+  const __m512 vt = _mm512_set1_ps(t);
+  int64_t c = 0, i = 0;
+  for (; i + 16 <= n; i += 16) {
+    unsigned m = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + i), vt, _CMP_GT_OQ);
+    for (; m; m &= m - 1) out[c++] = static_cast<int32_t>(i + __builtin_ctz(m));
+  }
+  return positions_above_scalar(i, n, x, t, out, c);
+}
+__attribute__((target("avx512f"))) int64_t above_avx512(int64_t n, const double *x, double t, int32_t *out) {
+  const __m512d vt = _mm512_set1_pd(t);
+  int64_t c = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    unsigned m = _mm512_cmp_pd_mask(_mm512_loadu_pd(x + i), vt, _CMP_GT_OQ);
+    for (; m; m &= m - 1) out[c++] = static_cast<int32_t>(i + __builtin_ctz(m));
+  }
+  return positions_above_scalar(i, n, x, t, out, c);
+}
+__attribute__((target("avx2"))) int64_t above_avx2(int64_t n, const float *x, float t, int32_t *out) {
+  const __m256 vt = _mm256_set1_ps(t);
+  int64_t c = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    unsigned m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), vt, _CMP_GT_OQ)));
+    for (; m; m &= m - 1) out[c++] = static_cast<int32_t>(i + __builtin_ctz(m));
+  }
+  return positions_above_scalar(i, n, x, t, out, c);
+}
+__attribute__((target("avx2"))) int64_t above_avx2(int64_t n, const double *x, double t, int32_t *out) {
+  const __m256d vt = _mm256_set1_pd(t);
+  int64_t c = 0, i = 0;
+  for (; i + 4 <= n; i += 4) {
+    unsigned m = static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(x + i), vt, _CMP_GT_OQ)));
+    for (; m; m &= m - 1) out[c++] = static_cast<int32_t>(i + __builtin_ctz(m));
+  }
+  return positions_above_scalar(i, n, x, t, out, c);
+}
+const int kIsa = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") ? 1 : 0);
+#endif
+}  // namespace
+
+#define AUTOREC_ABOVE(T)                                                          \
+  int64_t positions_above(int64_t n, const T *x, T t, int32_t *out) {             \
+    AUTOREC_ABOVE_DISPATCH                                                        \
+    return positions_above_scalar<T>(0, n, x, t, out, 0);                         \
+  }
+#ifdef AUTOREC_X86
+#define AUTOREC_ABOVE_DISPATCH                      \
+  if (kIsa == 2) return above_avx512(n, x, t, out); \
+  if (kIsa == 1) return above_avx2(n, x, t, out);
+#else
+#define AUTOREC_ABOVE_DISPATCH
+#endif
+AUTOREC_ABOVE(float)
+AUTOREC_ABOVE(double)
+#undef AUTOREC_ABOVE
+#undef AUTOREC_ABOVE_DISPATCH
 
 }  // namespace autorec::cpu::vec

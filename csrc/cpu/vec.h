@@ -11,9 +11,10 @@ void axpy(int64_t n, float a, const float *x, float *y);    // y += a x
 void axpy(int64_t n, double a, const double *x, double *y);
 float dot(int64_t n, const float *x, const float *y);
 double dot(int64_t n, const double *x, const double *y);
-// Number of x[i] > t (NaN never counts): lets top-K skip whole blocks.
-int64_t count_above(int64_t n, const float *x, float t);
-int64_t count_above(int64_t n, const double *x, double t);
+// Writes the positions i with x[i] > t (NaN never) to out, returns how many.
+// AVX-512 / AVX2 compare masks where the CPU has them.
+int64_t positions_above(int64_t n, const float *x, float t, int32_t *out);
+int64_t positions_above(int64_t n, const double *x, double t, int32_t *out);
 // One Adam step over a run (PyTorch's formula; lr already divided by 1 - beta1^t).
 void adam(int64_t n, float *p, float *m, float *v, const float *g, float b1, float b2,
           float inv_sqrt_bc2, float eps, float lr);
