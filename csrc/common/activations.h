@@ -44,4 +44,22 @@ template <typename T> AUTOREC_HD T act_grad_from_output(Act a, T h) {
   return T(1);
 }
 
+// Loss at one observed output. Squared: (f(y) - t)²; Logistic: binary cross-entropy
+// of sigmoid(y) against t, computed from the logit y (stable), whatever f is.
+enum class Loss : int { Squared = 0, Logistic = 1 };
+
+// Returns the loss and writes dLoss/dy to *d, given the pre-activation y.
+template <typename T> AUTOREC_HD T loss_and_grad(Loss loss, Act output, T y, T target, T *d) {
+  if (loss == Loss::Logistic) {
+    const T o = T(1) / (T(1) + exp(-y));
+    *d = o - target;
+    // softplus(y) - t*y = -(t log o + (1-t) log(1-o))
+    return (y > T(0) ? y : T(0)) + log1p(exp(-(y > T(0) ? y : -y))) - target * y;
+  }
+  const T o = act_forward(output, y);
+  const T err = o - target;
+  *d = T(2) * err * act_grad_from_output(output, o);
+  return err * err;
+}
+
 }  // namespace autorec

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "cpu/optim.h"
 #include "cpu/transpose.h"
 #include "cpu/vec.h"
 
@@ -16,21 +17,6 @@ namespace {
 // scheduler time slice.
 constexpr int64_t kParallelWork = 1 << 16;
 
-// The optimizer step over a contiguous run of a parameter, switch hoisted.
-template <typename T>
-void opt_update_run(const OptConfig &c, const Slot<T> &s, int64_t offset, const T *g, int64_t n) {
-  switch (c.kind) {
-    case Opt::GradOnly:
-      std::copy(g, g + n, s.grad + offset);
-      return;
-    case Opt::Adam:
-      vec::adam(n, s.param + offset, s.s1 + offset, s.s2 + offset, g, T(c.beta1), T(c.beta2),
-                T(1.0 / c.sqrt_bc2), T(c.eps), T(c.lr_bc1));
-      return;
-    default:
-      for (int64_t i = 0; i < n; ++i) opt_update(c, s, offset + i, g[i]);
-  }
-}
 }  // namespace
 
 // H = g(X·Vt + mu). Item-major: each Vt row is read once and scattered into the
@@ -70,6 +56,25 @@ void autorec_decode_pairs(const T *H, const int64_t *rows, const int64_t *cols, 
   }
 }
 
+template <typename T>
+void sparse_input_grad_step(const CsrView<T> &X, const T *dZ, int64_t k, const Slot<T> &P,
+                            T l2_scale, const OptConfig &opt) {
+  const int n_threads = ((X.nnz() + X.n_cols) * k > kParallelWork) ? omp_get_max_threads() : 1;
+  const Transposed xt = transpose_pattern(X.indptr, X.indices, X.n_rows, X.n_cols);
+#pragma omp parallel num_threads(n_threads)
+  {
+    std::vector<T> g(k);
+#pragma omp for schedule(dynamic, 16)
+    for (int64_t i = 0; i < X.n_cols; ++i) {
+      T *v = P.param + i * k;
+      for (int64_t j = 0; j < k; ++j) g[j] = l2_scale * v[j];
+      for (int64_t q = xt.colptr[i]; q < xt.colptr[i + 1]; ++q)
+        vec::axpy(k, X.data[xt.entry[q]], dZ + int64_t(xt.row[q]) * k, g.data());
+      opt_update_run(opt, P, i * k, g.data(), k);
+    }
+  }
+}
+
 // Column-major passes: W_u and Vt_i are each read once per batch (from cache
 // or memory) and used for every batch row that touches them; the batch-sized
 // H and dZ stay in L2. Scatters into batch rows go to per-thread buffers,
@@ -99,10 +104,9 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
       for (int64_t q = yt.colptr[u]; q < yt.colptr[u + 1]; ++q) {
         const int64_t r = yt.row[q];
         const T *h = H.data() + r * k;
-        const T o = act_forward(net.output, vec::dot(k, w, h) + net.b.param[u]);
-        const T err = o - Y.data[yt.entry[q]];
-        loss += double(err) * double(err);
-        const T d = T(2) * err * act_grad_from_output(net.output, o);
+        T d;
+        loss += double(loss_and_grad(net.loss, net.output, vec::dot(k, w, h) + net.b.param[u],
+                                     Y.data[yt.entry[q]], &d));
         vec::axpy(k, d, h, g.data());
         vec::axpy(k, d, w, dz + r * k);  // with the old W_u, before its update below
         gb += d;
@@ -128,20 +132,7 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
     opt_update_run(opt, net.mu, 0, g.data(), k);
   }
 
-  // Vt: one input row per iteration, gathered from the batch rows that use it.
-  const Transposed xt = transpose_pattern(X.indptr, X.indices, B, net.n_in);
-#pragma omp parallel num_threads(n_threads)
-  {
-    std::vector<T> g(k);
-#pragma omp for schedule(dynamic, 16)
-    for (int64_t i = 0; i < net.n_in; ++i) {
-      T *v = net.Vt.param + i * k;
-      for (int64_t j = 0; j < k; ++j) g[j] = l2_scale * v[j];
-      for (int64_t q = xt.colptr[i]; q < xt.colptr[i + 1]; ++q)
-        vec::axpy(k, X.data[xt.entry[q]], dZ.data() + int64_t(xt.row[q]) * k, g.data());
-      opt_update_run(opt, net.Vt, i * k, g.data(), k);
-    }
-  }
+  sparse_input_grad_step(X, dZ.data(), k, net.Vt, l2_scale, opt);
   return loss;
 }
 
@@ -150,7 +141,9 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
   template void autorec_decode_pairs<T>(const T *, const int64_t *, const int64_t *, int64_t,  \
                                         const AutoRecNet<T> &, T *);                           \
   template double autorec_batch<T>(const CsrView<T> &, const CsrView<T> &,                     \
-                                   const AutoRecNet<T> &, T, const OptConfig &);
+                                   const AutoRecNet<T> &, T, const OptConfig &);               \
+  template void sparse_input_grad_step<T>(const CsrView<T> &, const T *, int64_t, const Slot<T> &, \
+                                          T, const OptConfig &);
 AUTOREC_INSTANTIATE(float)
 AUTOREC_INSTANTIATE(double)
 #undef AUTOREC_INSTANTIATE

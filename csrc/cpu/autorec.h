@@ -22,19 +22,28 @@ template <typename T> struct AutoRecNet {
   int64_t n_in = 0, n_out = 0, k = 0;
   Slot<T> Vt, mu, W, b;  // Vt: n_in x k, mu: k, W: n_out x k, b: n_out
   Act hidden = Act::Sigmoid, output = Act::Identity;
+  Loss loss = Loss::Squared;
 };
 
 // One mini-batch: forward on the inputs X (rows = examples, n_in columns),
-// squared error at the observed targets Y (same rows, n_out columns), backward,
+// the loss (net.loss: squared error or logistic) at the observed targets Y (same rows, n_out columns), backward,
 // and the optimizer step (or, with Opt::GradOnly, the gradients written to the
 // slots' grad arrays). l2_scale multiplies the L2 gradient (λ x the batch's
-// share of the examples). Returns the sum of squared errors of the batch.
+// share of the examples). Returns the batch's summed loss (without the L2 term).
 template <typename T>
 double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<T> &net,
                      T l2_scale, const OptConfig &opt);
 
 // Encoder only: H (n_rows x k) = g(X·Vt + μ).
 template <typename T> void autorec_encode(const CsrView<T> &X, const AutoRecNet<T> &net, T *H);
+
+// Gradient of a sparse input layer and the optimizer step on it, one parameter
+// row per iteration: for each input i, g_i = l2_scale * P_i + Σ_r X[r, i] dZ[r]
+// (the sparse outer product Xᵀ dZ), then P_i is updated (or g written out).
+// P is X.n_cols x k; dZ is X.n_rows x k.
+template <typename T>
+void sparse_input_grad_step(const CsrView<T> &X, const T *dZ, int64_t k, const Slot<T> &P,
+                            T l2_scale, const OptConfig &opt);
 
 // Decoder at given pairs: out[p] = f(W[col[p]]·H[row[p]] + b[col[p]]).
 template <typename T>

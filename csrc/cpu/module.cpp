@@ -13,6 +13,8 @@
 #include "common/array_args.h"
 #include "cpu/autorec.h"
 #include "cpu/blas.h"
+#include "cpu/multinomial.h"
+#include "cpu/optim.h"
 #include "cpu/ease.h"
 #include "cpu/ranking.h"
 #include "cpu/transpose.h"
@@ -201,6 +203,25 @@ cpu::AutoRecNet<T> make_net(const py::tuple &params, const py::object &grads, co
   return net;
 }
 
+// One parameter's slot: the array itself plus optional grad / state arrays of its size.
+template <typename T>
+Slot<T> make_slot(const py::handle &param, const py::object &grad, const py::object &s1,
+                  const py::object &s2, int64_t size, const std::string &arg) {
+  Slot<T> s{state_ptr<T>(param, size, arg), nullptr, nullptr, nullptr};
+  if (!grad.is_none()) s.grad = state_ptr<T>(grad, size, "grad");
+  if (!s1.is_none()) s.s1 = state_ptr<T>(s1, size, "state1");
+  if (!s2.is_none()) s.s2 = state_ptr<T>(s2, size, "state2");
+  return s;
+}
+
+void check_slot_for(const OptConfig &c, bool has_grad, bool has_s1, bool has_s2) {
+  if (c.kind == Opt::GradOnly && !has_grad) fail("grad", "required when the optimizer is 'none'");
+  if ((c.kind == Opt::Adam || c.kind == Opt::Rprop) && !(has_s1 && has_s2))
+    fail("state1", "state1 and state2 are required");
+  if ((c.kind == Opt::Adagrad || (c.kind == Opt::Sgd && c.momentum != 0)) && !has_s1)
+    fail("state1", "required by this optimizer");
+}
+
 // The optimizer's state arrays must be there (checked on Vt; make_net checked all shapes).
 template <typename T> void check_slots_for(const OptConfig &c, const cpu::AutoRecNet<T> &n) {
   switch (c.kind) {
@@ -226,8 +247,10 @@ double autorec_batch_typed(const py::array &in_indptr, const py::array &in_indic
                            const py::array &tg_indices, const py::array &tg_data,
                            const py::tuple &params, const py::object &grads, const py::object &s1,
                            const py::object &s2, int hidden, int output, double l2_scale,
-                           const OptConfig &opt) {
+                           const OptConfig &opt, int loss) {
   auto net = make_net<T>(params, grads, s1, s2, hidden, output);
+  if (loss < 0 || loss > 1) fail("loss", "unknown loss code " + std::to_string(loss));
+  net.loss = static_cast<Loss>(loss);
   check_slots_for(opt, net);
   In<int64_t> xip = In<int64_t>::ensure(in_indptr), yip = In<int64_t>::ensure(tg_indptr);
   In<int32_t> xix = In<int32_t>::ensure(in_indices), yix = In<int32_t>::ensure(tg_indices);
@@ -276,17 +299,19 @@ PYBIND11_MODULE(_cpu, m) {
          const py::tuple &params, const py::object &grads, const py::object &state1,
          const py::object &state2, int hidden_activation, int output_activation, double l2_scale,
          int optimizer, double lr, double beta1, double beta2, double eps, double momentum,
-         int64_t step) {
+         int64_t step, int loss) {
         const OptConfig opt = make_opt_config(optimizer, lr, beta1, beta2, eps, momentum, step);
         auto Vt = py::reinterpret_borrow<py::array>(params[0]);
         if (Vt.dtype().is(py::dtype::of<float>()))
           return autorec_batch_typed<float>(in_indptr, in_indices, in_data, tg_indptr, tg_indices,
                                             tg_data, params, grads, state1, state2,
-                                            hidden_activation, output_activation, l2_scale, opt);
+                                            hidden_activation, output_activation, l2_scale, opt,
+                                            loss);
         if (Vt.dtype().is(py::dtype::of<double>()))
           return autorec_batch_typed<double>(in_indptr, in_indices, in_data, tg_indptr, tg_indices,
                                              tg_data, params, grads, state1, state2,
-                                             hidden_activation, output_activation, l2_scale, opt);
+                                             hidden_activation, output_activation, l2_scale, opt,
+                                            loss);
         fail("params", "must be float32 or float64");
         return 0.0;
       },
@@ -295,10 +320,94 @@ PYBIND11_MODULE(_cpu, m) {
       py::arg("state1"), py::arg("state2"), py::arg("hidden_activation"),
       py::arg("output_activation"), py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"),
       py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
-      py::arg("momentum") = 0.0, py::arg("step") = 1,
-      "One AutoRec mini-batch: forward, masked squared error, backward and the fused optimizer "
-      "step (optimizer 0 writes the gradients to `grads` instead). Returns the batch's sum of "
-      "squared errors.");
+      py::arg("momentum") = 0.0, py::arg("step") = 1, py::arg("loss") = 0,
+      "One AutoRec mini-batch: forward, the loss at the observed targets (0: squared error, "
+      "1: logistic), backward and the fused optimizer step (optimizer 0 writes the gradients to "
+      "`grads` instead). Returns the batch's summed loss without the L2 term.");
+  m.def(
+      "sparse_input_grad_step",
+      [](const py::array &indptr, const py::array &indices, const py::array &data,
+         const py::array &dZ, const py::array &param, const py::object &grad,
+         const py::object &state1, const py::object &state2, double l2_scale, int optimizer,
+         double lr, double beta1, double beta2, double eps, double momentum, int64_t step) {
+        const OptConfig opt = make_opt_config(optimizer, lr, beta1, beta2, eps, momentum, step);
+        check_slot_for(opt, !grad.is_none(), !state1.is_none(), !state2.is_none());
+        check_ndim(param, 2, "param");
+        check_ndim(dZ, 2, "dZ");
+        const int64_t n_in = param.shape(0), k = param.shape(1);
+        auto run = [&](auto zero) {
+          using T = decltype(zero);
+          auto P = make_slot<T>(param, grad, state1, state2, n_in * k, "param");
+          const T *dz = state_ptr<T>(dZ, dZ.size(), "dZ");
+          In<int64_t> xip = In<int64_t>::ensure(indptr);
+          In<int32_t> xix = In<int32_t>::ensure(indices);
+          In<T> xd = In<T>::ensure(data);
+          if (!xip || !xix || !xd) throw py::error_already_set();
+          auto X = csr_view<T>(xip, xix, xd.data(), xd.size(), n_in, "X");
+          if (dZ.shape(0) != X.n_rows || dZ.shape(1) != k) fail("dZ", "shape must be (X rows, k)");
+          py::gil_scoped_release release;
+          cpu::sparse_input_grad_step(X, dz, k, P, static_cast<T>(l2_scale), opt);
+        };
+        if (param.dtype().is(py::dtype::of<float>())) return run(float(0));
+        if (param.dtype().is(py::dtype::of<double>())) return run(double(0));
+        fail("param", "must be float32 or float64");
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("dZ"), py::arg("param"),
+      py::arg("grad"), py::arg("state1"), py::arg("state2"), py::arg("l2_scale"),
+      py::arg("optimizer"), py::arg("lr"), py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+      py::arg("eps") = 1e-8, py::arg("momentum") = 0.0, py::arg("step") = 1,
+      "Sparse input layer: g = l2_scale * param + Xᵀ dZ, then the optimizer step (or g -> grad).");
+  m.def(
+      "optimizer_step",
+      [](const py::array &param, const py::array &grad, const py::object &state1,
+         const py::object &state2, double l2_scale, int optimizer, double lr, double beta1,
+         double beta2, double eps, double momentum, int64_t step) {
+        const OptConfig opt = make_opt_config(optimizer, lr, beta1, beta2, eps, momentum, step);
+        if (opt.kind == Opt::GradOnly) fail("optimizer", "'none' has nothing to do here");
+        check_slot_for(opt, true, !state1.is_none(), !state2.is_none());
+        const int64_t n = param.size();
+        auto run = [&](auto zero) {
+          using T = decltype(zero);
+          auto S = make_slot<T>(param, py::none(), state1, state2, n, "param");
+          const T *g = state_ptr<T>(grad, n, "grad");
+          py::gil_scoped_release release;
+          cpu::dense_step(S, n, g, static_cast<T>(l2_scale), opt);
+        };
+        if (param.dtype().is(py::dtype::of<float>())) return run(float(0));
+        if (param.dtype().is(py::dtype::of<double>())) return run(double(0));
+        fail("param", "must be float32 or float64");
+      },
+      py::arg("param"), py::arg("grad"), py::arg("state1"), py::arg("state2"), py::arg("l2_scale"),
+      py::arg("optimizer"), py::arg("lr"), py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+      py::arg("eps") = 1e-8, py::arg("momentum") = 0.0, py::arg("step") = 1,
+      "In place on a dense parameter: gradient grad + l2_scale * param, then the optimizer step.");
+  m.def(
+      "multinomial_nll_grad",
+      [](const py::array &logits, const py::object &bias, const py::array &indptr,
+         const py::array &indices, const py::array &data, double scale) {
+        check_ndim(logits, 2, "logits");
+        const int64_t n_rows = logits.shape(0), n = logits.shape(1);
+        auto run = [&](auto zero) {
+          using T = decltype(zero);
+          T *l = state_ptr<T>(logits, logits.size(), "logits");
+          const T *b = bias.is_none() ? nullptr : state_ptr<T>(bias, n, "bias");
+          In<int64_t> xip = In<int64_t>::ensure(indptr);
+          In<int32_t> xix = In<int32_t>::ensure(indices);
+          In<T> xd = In<T>::ensure(data);
+          if (!xip || !xix || !xd) throw py::error_already_set();
+          auto X = csr_view<T>(xip, xix, xd.data(), xd.size(), n, "X");
+          if (X.n_rows != n_rows) fail("X", "must have one row per row of logits");
+          py::gil_scoped_release release;
+          return cpu::multinomial_nll_grad(l, b, X, static_cast<T>(scale));
+        };
+        if (logits.dtype().is(py::dtype::of<float>())) return run(float(0));
+        if (logits.dtype().is(py::dtype::of<double>())) return run(double(0));
+        fail("logits", "must be float32 or float64");
+        return 0.0;
+      },
+      py::arg("logits"), py::arg("bias"), py::arg("indptr"), py::arg("indices"), py::arg("data"),
+      py::arg("scale"),
+      "In place: logits (+ bias) -> scale * d/dl of -Σ x log softmax; returns scale * the loss.");
   m.def(
       "autorec_predict",
       [](const py::array &in_indptr, const py::array &in_indices, const py::array &in_data,

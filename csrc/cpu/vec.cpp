@@ -39,6 +39,56 @@ AUTOREC_VEC(float)
 AUTOREC_VEC(double)
 #undef AUTOREC_VEC
 
+#define AUTOREC_VEC2(T)                                                     \
+  AUTOREC_CLONES T max(int64_t n, const T *x) {                             \
+    T m = x[0];                                                             \
+    _Pragma("omp simd reduction(max : m)") for (int64_t i = 1; i < n; ++i) m = x[i] > m ? x[i] : m; \
+    return m;                                                               \
+  }                                                                         \
+  AUTOREC_CLONES void scale(int64_t n, T a, T *x) {                         \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) x[i] *= a;          \
+  }
+AUTOREC_VEC2(float)
+AUTOREC_VEC2(double)
+#undef AUTOREC_VEC2
+
+// exp for float in [-88, 88] without branches or calls, so the loop vectorises:
+// 2^n * p(r) with x = n ln2 + r (Cody-Waite split of ln2), p a degree-7
+// minimax polynomial (the Cephes expf coefficients).
+AUTOREC_CLONES double exp_shift_sum(int64_t n, float *x, float shift) {
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; ++i) {
+    float v = x[i] - shift;
+    v = v < -87.0f ? -87.0f : (v > 88.0f ? 88.0f : v);
+    const float fn = __builtin_floorf(v * 1.44269504088896341f + 0.5f);
+    const float r = v - fn * 0.693359375f + fn * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const int32_t bits = (static_cast<int32_t>(fn) + 127) << 23;
+    float two_n;
+    __builtin_memcpy(&two_n, &bits, sizeof(float));
+    const float e = p * two_n;
+    x[i] = e;
+    sum += e;
+  }
+  return sum;
+}
+
+double exp_shift_sum(int64_t n, double *x, double shift) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - shift);
+    sum += x[i];
+  }
+  return sum;
+}
+
 namespace {
 template <typename T> int64_t positions_above_scalar(int64_t from, int64_t n, const T *x, T t, int32_t *out,
                                                      int64_t c) {

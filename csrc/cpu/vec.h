@@ -15,6 +15,16 @@ double dot(int64_t n, const double *x, const double *y);
 // AVX-512 / AVX2 compare masks where the CPU has them.
 int64_t positions_above(int64_t n, const float *x, float t, int32_t *out);
 int64_t positions_above(int64_t n, const double *x, double t, int32_t *out);
+// Largest element (n >= 1).
+float max(int64_t n, const float *x);
+double max(int64_t n, const double *x);
+// In place x[i] = exp(x[i] - shift); returns the sum. float: a vectorised
+// Cephes-style exp (relative error ~2e-7); double: std::exp.
+double exp_shift_sum(int64_t n, float *x, float shift);
+double exp_shift_sum(int64_t n, double *x, double shift);
+// x[i] *= a.
+void scale(int64_t n, float a, float *x);
+void scale(int64_t n, double a, double *x);
 // One Adam step over a run (PyTorch's formula; lr already divided by 1 - beta1^t).
 void adam(int64_t n, float *p, float *m, float *v, const float *g, float b1, float b2,
           float inv_sqrt_bc2, float eps, float lr);

@@ -41,7 +41,7 @@ __global__ void encode_kernel(const int64_t *indptr, const int32_t *indices, con
 template <typename T>
 __global__ void decode_kernel(const int64_t *indptr, const int32_t *indices, const T *y,
                               int64_t n_rows, const T *W, const T *b, int64_t k, Act hidden,
-                              Act output, const T *H, T *D, T *dZ, double *loss) {
+                              Act output, Loss loss_kind, const T *H, T *D, T *dZ, double *loss) {
   __shared__ T shared[32];
   for (int64_t r = blockIdx.x; r < n_rows; r += gridDim.x) {
     const T *h = H + r * k;
@@ -49,12 +49,11 @@ __global__ void decode_kernel(const int64_t *indptr, const int32_t *indices, con
       const int64_t u = indices[p];
       T part = T(0);
       for (int64_t j = threadIdx.x; j < k; j += blockDim.x) part += W[u * k + j] * h[j];
-      const T o = act_forward(output, block_sum(part, shared) + b[u]);
-      const T err = o - y[p];
-      const T d = T(2) * err * act_grad_from_output(output, o);
+      T d;
+      const T l = loss_and_grad(loss_kind, output, block_sum(part, shared) + b[u], y[p], &d);
       if (threadIdx.x == 0) {
         D[p] = d;
-        atomicAdd(loss, double(err) * double(err));
+        atomicAdd(loss, double(l));
       }
       for (int64_t j = threadIdx.x; j < k; j += blockDim.x) dZ[r * k + j] += d * W[u * k + j];
     }
@@ -130,7 +129,7 @@ cudaError_t autorec_batch(const AutoRecBatch<T> &bt, const AutoRecDeviceNet<T> &
         net.hidden, H);
     decode_kernel<T><<<blocks_for(bt.n_rows), threads, 0, stream>>>(
         bt.y_indptr, bt.y_indices, bt.y_data, bt.n_rows, net.W.param, net.b.param, net.k,
-        net.hidden, net.output, H, D, dZ, loss);
+        net.hidden, net.output, net.loss, H, D, dZ, loss);
   }
   row_grad_step_kernel<T><<<blocks_for(net.n_out), threads, 0, stream>>>(
       net.n_out, net.k, bt.yt_colptr, bt.yt_row, bt.yt_entry, D, H, l2_scale, opt, net.W, net.b);

@@ -55,6 +55,7 @@ template <typename T> struct AutoRecDeviceNet {
   int64_t n_in = 0, n_out = 0, k = 0;
   Slot<T> Vt{}, mu{}, W{}, b{};
   Act hidden = Act::Sigmoid, output = Act::Identity;
+  Loss loss = Loss::Squared;
 };
 
 // Forward, masked loss (added to *loss), backward and the fused optimizer step.

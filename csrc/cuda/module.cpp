@@ -95,9 +95,11 @@ template <typename T> void bind_dtype(py::module_ &m, const char *suffix) {
            py::object s2, int hidden, int output, double l2_scale, int optimizer, double lr,
            double beta1, double beta2, double eps, double momentum, int64_t step,
            std::uintptr_t H, std::uintptr_t dZ, std::uintptr_t D, std::uintptr_t loss,
-           std::uintptr_t stream) {
+           std::uintptr_t stream, int loss_kind) {
           const OptConfig opt = make_opt_config(optimizer, lr, beta1, beta2, eps, momentum, step);
           auto net = device_net<T>(n_in, n_out, k, params, grads, s1, s2, hidden, output);
+          if (loss_kind < 0 || loss_kind > 1) fail("loss", "unknown loss code");
+          net.loss = static_cast<Loss>(loss_kind);
           if (x.size() != 3 || y.size() != 3 || xt.size() != 3 || yt.size() != 3)
             fail("x", "x, y, xt, yt are (ptr, ptr, ptr) triples");
           auto u = [](const py::tuple &t, int i) { return t[i].cast<std::uintptr_t>(); };
@@ -125,7 +127,7 @@ template <typename T> void bind_dtype(py::module_ &m, const char *suffix) {
         py::arg("state2"), py::arg("hidden_activation"), py::arg("output_activation"),
         py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"),
         py::arg("eps"), py::arg("momentum"), py::arg("step"), py::arg("H"), py::arg("dZ"),
-        py::arg("D"), py::arg("loss"), py::arg("stream"));
+        py::arg("D"), py::arg("loss"), py::arg("stream"), py::arg("loss_kind") = 0);
   m.def(("autorec_predict_" + sfx).c_str(),
         [](std::uintptr_t indptr, std::uintptr_t indices, std::uintptr_t data, int64_t n_rows,
            int64_t n_in, int64_t n_out, int64_t k, py::object params, int hidden, int output,

@@ -1,0 +1,288 @@
+"""Mult-VAE and Mult-DAE (Liang et al. 2018) in plain PyTorch: baselines of the implicit benchmarks.
+
+Written the way a competent PyTorch user ports the reference notebook
+(dawenl/vae_cf, ``VAE_ML20M_WWW2018.ipynb``), not tuned against our kernels:
+``nn.Linear`` layers, each mini-batch of user rows densified from the CSR
+training matrix (as the notebook does with ``X[idx].toarray()``), autograd,
+``torch.optim.Adam``.
+
+Model and objective (the same as ``autorec_fast.train("multvae" | "multdae", ...)``):
+
+* input: a user's binary row x ∈ {0,1}^I; x → ``F.normalize(x, p=2, dim=1,
+  eps=1e-12)`` → dropout (drop probability ``dropout``, survivors scaled by
+  1/(1 - dropout); training only; the mask is drawn from the model's seeded
+  generator, the same arithmetic as ``F.dropout``).
+* Mult-DAE, ``layers=[200]`` (I-200-I): h = tanh(x W1 + b1), logits = h W2 + b2.
+  Longer ``layers`` mirror the notebook's ``q_dims + p_dims[1:]``: e.g.
+  ``[600, 200]`` gives I-600-200-600-I with tanh after every layer but the last.
+* Mult-VAE, ``layers=[600, 200]`` (I-600-200-600-I): encoder
+  h = tanh(x W1 + b1), [mu, logvar] = h Wq + bq (600 -> 2*200, no
+  activation); z = mu + eps * exp(0.5 logvar), eps ~ N(0, 1), while training,
+  z = mu otherwise; decoder logits = tanh(z W3 + b3) W4 + b4.
+* per mini-batch of B users:
+  NLL = -(1/B) Σ_u Σ_i x_ui log_softmax(logits_u)_i;
+  Mult-DAE loss = NLL + l2 * Σ_weights ||W||²  (biases excluded; the notebook's
+  ``2 * l2_regularizer(lam)``, gradient 2 l2 W; default l2 = 0.01 / 500);
+  Mult-VAE loss = NLL + β KL + l2 * Σ ||W||², KL = (1/B) Σ_u -0.5 Σ_k
+  (1 + logvar - mu² - exp(logvar)), β = min(beta_cap, update_count /
+  anneal_steps) (β = beta_cap when anneal_steps = 0) where update_count is the
+  number of mini-batches trained before this one (the notebook's
+  ``update_count``); default l2 = 0.
+* init: Xavier/Glorot-uniform weights, biases ~ N(0, 0.001²) (the notebook
+  uses a normal truncated at 2 std; the difference is immaterial); Adam (lr
+  1e-3, betas (0.9, 0.999), eps 1e-8, the TF1 defaults); float32; users
+  shuffled every epoch with a seeded ``torch.randperm``; last batch smaller.
+* scoring (``as_recommender()._score_csr``): the logits of the fold-in rows,
+  no dropout, z = mu.
+
+With ``validation`` (a ``FoldInOut``) each epoch is scored with
+``af.evaluate(adapter, validation, [metric])``; the best epoch's weights are
+kept (a ``state_dict`` copy) and restored at the end of :meth:`TorchMultVAE.fit`.
+
+Usage::
+
+    from torch_multvae import train_torch_multvae
+    model = train_torch_multvae(split.train, kind="vae", epochs=50,
+                                validation=split.validation)
+    af.evaluate(model.as_recommender(), split.test, ["ndcg@100", "recall@20"])
+    model.epoch_seconds, model.history, model.best_epoch
+
+This module imports no pytest; the benchmarks and ``implicit_accuracy.py`` use it.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import autorec_fast as af
+from autorec_fast.models.base import Recommender
+
+__all__ = ["MultVAENet", "TorchMultVAE", "TorchRecommender", "csr_to_dense", "seeded_dropout",
+           "train_torch_multvae"]
+
+DEFAULT_LAYERS = {"vae": [600, 200], "dae": [200]}
+DEFAULT_L2 = {"vae": 0.0, "dae": 0.01 / 500}
+
+
+def seeded_dropout(x, p, generator=None):
+    """Inverted dropout like ``F.dropout(x, p)`` (CPU: a Bernoulli(1-p) mask scaled by
+    1/(1-p)) but drawing from ``generator``, so that a seed fixes the whole run."""
+    if p <= 0.0:
+        return x
+    if p >= 1.0:
+        return torch.zeros_like(x)
+    mask = torch.empty_like(x).bernoulli_(1.0 - p, generator=generator)
+    return x * mask.div_(1.0 - p)
+
+
+class MultVAENet(nn.Module):
+    """Mult-VAE (``kind="vae"``) or Mult-DAE (``kind="dae"``) network over ``n_items`` items."""
+
+    def __init__(self, n_items, kind="vae", layers=None, dropout=0.5, generator=None):
+        super().__init__()
+        if kind not in ("vae", "dae"):
+            raise ValueError(f"kind must be 'vae' or 'dae', got {kind!r}")
+        layers = list(DEFAULT_LAYERS[kind] if layers is None else layers)
+        if not layers or any(int(d) <= 0 for d in layers):
+            raise ValueError(f"layers must be positive widths, got {layers!r}")
+        self.kind = kind
+        self.dropout = float(dropout)
+        self.latent = int(layers[-1])
+        # q_dims = [I, *layers]; p_dims = reversed(q_dims)
+        q_dims = [int(n_items)] + [int(d) for d in layers]
+        p_dims = q_dims[::-1]
+        if kind == "vae":
+            enc_out = q_dims[1:-1] + [2 * q_dims[-1]]
+            self.encoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(q_dims[:-1], enc_out))
+            self.decoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(p_dims[:-1], p_dims[1:]))
+        else:  # the notebook's MultiDAE: one stack q_dims + p_dims[1:]
+            dims = q_dims + p_dims[1:]
+            self.encoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+            self.decoder = nn.ModuleList()
+        with torch.no_grad():
+            for lin in self.linears():
+                nn.init.xavier_uniform_(lin.weight, generator=generator)
+                nn.init.normal_(lin.bias, 0.0, 0.001, generator=generator)
+
+    def linears(self):
+        return [*self.encoder, *self.decoder]
+
+    def weights(self):
+        return [lin.weight for lin in self.linears()]
+
+    @staticmethod
+    def _stack(layers, h):
+        for i, lin in enumerate(layers):
+            h = lin(h)
+            if i != len(layers) - 1:
+                h = torch.tanh(h)
+        return h
+
+    def forward(self, x, generator=None):
+        """Returns (logits, mu, logvar); mu and logvar are None for the DAE."""
+        h = F.normalize(x, p=2, dim=1, eps=1e-12)
+        if self.training:
+            h = seeded_dropout(h, self.dropout, generator)
+        if self.kind == "dae":
+            return self._stack(self.encoder, h), None, None
+        q = self._stack(self.encoder, h)
+        mu, logvar = q[:, :self.latent], q[:, self.latent:]
+        if self.training:
+            eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
+            z = mu + eps * torch.exp(0.5 * logvar)
+        else:
+            z = mu
+        return self._stack(self.decoder, z), mu, logvar
+
+
+class TorchRecommender(Recommender):
+    """Adapter so that ``af.evaluate`` scores a torch model with the library's own code.
+
+    ``score_fn(X)`` takes a float32 CSR batch of fold-in rows (one column per
+    training item) and returns dense float32 numpy scores.
+    """
+
+    def __init__(self, name, n_items, item_ids, score_fn):
+        super().__init__(device="cpu")
+        self.name = name
+        self.n_items = int(n_items)
+        self.item_ids = np.asarray(item_ids)
+        self.dtype = np.dtype(np.float32)
+        self.device = "cpu"
+        self._score_fn = score_fn
+
+    def _score_csr(self, X):
+        return np.ascontiguousarray(self._score_fn(X), dtype=np.float32)
+
+
+def csr_to_dense(X):
+    """A CSR batch as a dense float32 tensor (the notebook's ``X.toarray()``)."""
+    return torch.from_numpy(np.asarray(X.toarray(), dtype=np.float32))
+
+
+class TorchMultVAE:
+    """Holds the CSR training matrix, the network and the optimizer.
+
+    Construction does the set-up; :meth:`run_epoch` is one epoch (the
+    benchmarks time it alone), :meth:`fit` runs several with optional
+    validation, :meth:`as_recommender` gives the adapter for ``af.evaluate``.
+    """
+
+    def __init__(self, train, kind="vae", layers=None, dropout=0.5, beta_cap=0.2,
+                 anneal_steps=200000, batch_size=500, lr=1e-3, l2=None, seed=0):
+        if kind not in ("vae", "dae"):
+            raise ValueError(f"kind must be 'vae' or 'dae', got {kind!r}")
+        self.kind = kind
+        self.beta_cap = float(beta_cap)
+        self.anneal_steps = int(anneal_steps)
+        self.batch_size = int(batch_size)
+        self.lr = float(lr)
+        self.l2 = float(DEFAULT_L2[kind] if l2 is None else l2)
+        self.seed = int(seed)
+
+        self.X = train.matrix.tocsr().astype(np.float32)  # users x items, binary
+        self.n_users, self.n_items = self.X.shape
+        self.item_ids = np.asarray(train.item_ids)
+
+        self.gen = torch.Generator().manual_seed(self.seed)
+        self.net = MultVAENet(self.n_items, kind=kind, layers=layers, dropout=dropout,
+                              generator=self.gen)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.lr, betas=(0.9, 0.999),
+                                          eps=1e-8)
+        self.update_count = 0
+        self.epoch_seconds: list[float] = []
+        self.history: list[dict] = []
+        self.best_epoch: int | None = None
+        self.best_value: float | None = None
+        self._best_state = None
+
+    @property
+    def steps_per_epoch(self):
+        return math.ceil(self.n_users / self.batch_size)
+
+    def beta(self):
+        if self.anneal_steps > 0:
+            return min(self.beta_cap, self.update_count / self.anneal_steps)
+        return self.beta_cap
+
+    def run_epoch(self):
+        """One pass over the shuffled users; returns the mean mini-batch loss."""
+        t0 = time.perf_counter()
+        self.net.train()
+        perm = torch.randperm(self.n_users, generator=self.gen).numpy()
+        total = 0.0
+        n_batches = 0
+        for start in range(0, self.n_users, self.batch_size):
+            x = csr_to_dense(self.X[perm[start:start + self.batch_size]])
+            logits, mu, logvar = self.net(x, generator=self.gen)
+            loss = -(F.log_softmax(logits, dim=1) * x).sum(1).mean()
+            if self.kind == "vae":
+                kl = (-0.5 * (1.0 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+                loss = loss + self.beta() * kl
+            if self.l2:
+                loss = loss + self.l2 * sum(w.pow(2).sum() for w in self.net.weights())
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.update_count += 1
+            total += loss.item()
+            n_batches += 1
+        secs = time.perf_counter() - t0
+        self.epoch_seconds.append(secs)
+        self.history.append({"epoch": len(self.history) + 1, "loss": total / max(n_batches, 1),
+                             "seconds": secs})
+        return total / max(n_batches, 1)
+
+    @torch.no_grad()
+    def score(self, X):
+        """Logits (numpy float32) for a CSR batch of fold-in rows: no dropout, z = mu."""
+        was = self.net.training
+        self.net.eval()
+        try:
+            logits, _, _ = self.net(csr_to_dense(X))
+        finally:
+            self.net.train(was)
+        return logits.numpy()
+
+    def as_recommender(self):
+        name = "torch-multvae" if self.kind == "vae" else "torch-multdae"
+        return TorchRecommender(name, self.n_items, self.item_ids, self.score)
+
+    def fit(self, epochs, validation=None, metric="ndcg@100", verbose=False):
+        """Train ``epochs`` more epochs; with ``validation`` record ``metric`` each epoch,
+        keep the best epoch's weights and restore them at the end."""
+        for _ in range(int(epochs)):
+            self.run_epoch()
+            if validation is not None:
+                value = float(af.evaluate(self.as_recommender(), validation, [metric])[metric])
+                self.history[-1][metric] = value
+                if self.best_value is None or value > self.best_value:
+                    self.best_value = value
+                    self.best_epoch = self.history[-1]["epoch"]
+                    self._best_state = copy.deepcopy(self.net.state_dict())
+            if verbose:
+                print(self.history[-1], flush=True)
+        if self._best_state is not None:
+            self.net.load_state_dict(self._best_state)
+        elif self.history:
+            self.best_epoch = self.history[-1]["epoch"]
+        return self
+
+
+def train_torch_multvae(train, kind="vae", layers=None, dropout=0.5, beta_cap=0.2,
+                        anneal_steps=200000, epochs=200, batch_size=500, lr=1e-3, l2=None,
+                        seed=0, validation=None, metric="ndcg@100", verbose=False):
+    """Build a :class:`TorchMultVAE` and train it ``epochs`` epochs; returns the model
+    (``.run_epoch()``, ``.epoch_seconds``, ``.history``, ``.best_epoch``,
+    ``.as_recommender()``). ``l2=None``: 0 for the VAE, 0.01/500 for the DAE."""
+    model = TorchMultVAE(train, kind=kind, layers=layers, dropout=dropout, beta_cap=beta_cap,
+                         anneal_steps=anneal_steps, batch_size=batch_size, lr=lr, l2=l2,
+                         seed=seed)
+    return model.fit(epochs, validation=validation, metric=metric, verbose=verbose)
