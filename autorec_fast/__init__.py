@@ -24,7 +24,7 @@ from .datasets import binarize, filter_min_counts, load_movielens, synthetic
 from .evaluation import evaluate
 from .interactions import Interactions, as_interactions
 from .io import load
-from .models import EASE, MODELS, AutoRec, train
+from .models import EASE, MODELS, AutoRec, MultDAE, MultVAE, train
 from .splits import (
     FoldInOut,
     StrongGeneralizationSplit,
@@ -41,7 +41,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "AutoRec", "EASE", "FoldInOut", "HAS_CUDA", "Interactions", "MODELS", "StrongGeneralizationSplit",
+    "AutoRec", "EASE", "MultDAE", "MultVAE", "FoldInOut", "HAS_CUDA", "Interactions", "MODELS", "StrongGeneralizationSplit",
     "as_interactions", "binarize", "cuda_available", "cuda_device_count", "evaluate",
     "filter_min_counts", "get_num_threads", "load", "load_movielens", "per_user_split",
     "random_split", "set_num_threads", "strong_generalization_from_ratings",

@@ -11,8 +11,10 @@ import inspect
 from .base import Recommender
 from .autorec import AutoRec
 from .ease import EASE
+from .multvae import MultDAE, MultVAE
 
-MODELS: dict[str, type[Recommender]] = {"ease": EASE, "autorec": AutoRec}
+MODELS: dict[str, type[Recommender]] = {"ease": EASE, "autorec": AutoRec, "multvae": MultVAE,
+                                        "multdae": MultDAE}
 
 
 def train(model: str, data, **params) -> Recommender:
@@ -53,4 +55,4 @@ def train(model: str, data, **params) -> Recommender:
     return model.fit(data, **{k: v for k, v in params.items() if k in fit_args})
 
 
-__all__ = ["MODELS", "Recommender", "AutoRec", "EASE", "train"]
+__all__ = ["MODELS", "Recommender", "AutoRec", "EASE", "MultDAE", "MultVAE", "train"]

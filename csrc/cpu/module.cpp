@@ -409,6 +409,34 @@ PYBIND11_MODULE(_cpu, m) {
       py::arg("scale"),
       "In place: logits (+ bias) -> scale * d/dl of -Σ x log softmax; returns scale * the loss.");
   m.def(
+      "autorec_encode",
+      [](const py::array &in_indptr, const py::array &in_indices, const py::array &in_data,
+         const py::tuple &params, int hidden_activation) -> py::array {
+        auto Vt = py::reinterpret_borrow<py::array>(params[0]);
+        auto run = [&](auto zero) -> py::array {
+          using T = decltype(zero);
+          auto net = make_net<T>(params, py::none(), py::none(), py::none(), hidden_activation, 0);
+          In<int64_t> xip = In<int64_t>::ensure(in_indptr);
+          In<int32_t> xix = In<int32_t>::ensure(in_indices);
+          In<T> xd = In<T>::ensure(in_data);
+          if (!xip || !xix || !xd) throw py::error_already_set();
+          auto X = csr_view<T>(xip, xix, xd.data(), xd.size(), net.n_in, "inputs");
+          py::array_t<T> H({X.n_rows, net.k});
+          T *h = H.mutable_data();
+          {
+            py::gil_scoped_release release;
+            cpu::autorec_encode(X, net, h);
+          }
+          return H;
+        };
+        if (Vt.dtype().is(py::dtype::of<float>())) return run(float(0));
+        if (Vt.dtype().is(py::dtype::of<double>())) return run(double(0));
+        fail("params", "must be float32 or float64");
+        return py::array();
+      },
+      py::arg("in_indptr"), py::arg("in_indices"), py::arg("in_data"), py::arg("params"),
+      py::arg("hidden_activation"), "H = g(X·Vt + mu) for the rows of X.");
+  m.def(
       "autorec_predict",
       [](const py::array &in_indptr, const py::array &in_indices, const py::array &in_data,
          const py::tuple &params, int hidden_activation, int output_activation,

@@ -1,0 +1,53 @@
+"""What the implicit-feedback (top-N) models share: binary input, validation by a
+ranking metric on held-out users every epoch, keeping the best epoch."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._validation import canonical_csr
+from ..interactions import as_interactions
+
+
+def binary_matrix(data, dtype, name="data") -> tuple[sp.csr_matrix, object]:
+    """Interactions -> canonical binary CSR (positive values become 1; negative values are an error)."""
+    inter = as_interactions(data)
+    X = canonical_csr(inter.matrix, dtype, name)
+    if X.nnz == 0:
+        raise ValueError(f"{name} has no interactions")
+    if (X.data < 0).any():
+        raise ValueError(f"{name} has negative values; implicit-feedback models need counts or 0/1")
+    X = X.copy()
+    X.data[:] = 1  # binarised: any positive value is one interaction
+    X.eliminate_zeros()
+    return X, inter
+
+
+def check_metric(metric: str) -> str:
+    from ..evaluation import RATING_METRICS, parse_metric
+
+    base, _ = parse_metric(metric)
+    if base in RATING_METRICS:
+        raise ValueError(f"metric must be a ranking metric such as 'ndcg@100', got {metric!r}")
+    return metric
+
+
+class BestEpochTracker:
+    """Validation bookkeeping: the best metric, its epoch and a copy of the parameters."""
+
+    def __init__(self, patience):
+        self.patience = patience
+        self.best = -np.inf
+        self.best_epoch = 0
+        self.best_state = None
+        self.since_best = 0
+
+    def update(self, epoch, value, state_copy_fn) -> bool:
+        """Record an epoch's metric; returns True when training should stop."""
+        if value > self.best:
+            self.best, self.best_epoch, self.since_best = value, epoch, 0
+            self.best_state = state_copy_fn()
+        else:
+            self.since_best += 1
+        return self.patience is not None and self.since_best >= self.patience

@@ -1,0 +1,327 @@
+"""Mult-VAE and Mult-DAE (Liang et al., WWW 2018): autoencoders with a
+multinomial likelihood over all items, for implicit feedback.
+
+Input rows are L2-normalised (eps 1e-12) then dropped out (keep probability
+1 - dropout, inverted scaling) on their non-zero entries only: nothing the
+size of batch x items is built for the input. Layers: tanh between layers,
+none on the output (and none on μ / log σ² for the VAE). Loss per batch:
+mean over users of −Σ_i x_i log softmax(logits)_i, plus β·KL (VAE, β =
+min(beta_cap, step / anneal_steps), one step per batch) and l2·Σ‖W‖² (weights
+only; the DAE default 0.01/500 is the reference's).
+
+Kernels: the sparse input layer (``csr_matmul_dense`` forward,
+``sparse_input_grad_step`` for Xᵀ·dH with the fused Adam step, both in
+``csrc/cpu/``), the fused bias + log-softmax + loss + gradient over the dense
+logits (``csrc/cpu/multinomial.cpp``), the dense layers through BLAS (NumPy's
+matmul), Adam over dense parameters in ``csrc/cpu/optim.cpp``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import _backend
+from .._validation import check_dtype, check_positive
+from ._implicit import BestEpochTracker, binary_matrix, check_metric
+from .autorec import OPTIMIZERS
+from .base import Recommender
+
+
+def _check_layers(layers, name="layers"):
+    if isinstance(layers, (int, np.integer)):
+        layers = [layers]
+    try:
+        layers = [int(x) for x in layers]
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a list of positive integers, got {layers!r}") from None
+    if not layers or any(x <= 0 for x in layers):
+        raise ValueError(f"{name} must be a non-empty list of positive integers, got {layers!r}")
+    return layers
+
+
+class MultVAE(Recommender):
+    """Mult-VAE: variational autoencoder with a multinomial likelihood.
+
+    Parameters
+    ----------
+    layers : list of int
+        Hidden sizes after the input, ending with the latent size: [600, 200]
+        gives I-600-200-600-I (the reference architecture).
+    dropout : float
+        Input dropout probability (reference: 0.5), in [0, 1).
+    beta_cap, anneal_steps : KL annealing: β = min(beta_cap, step / anneal_steps).
+    epochs, batch_size, lr : Adam schedule (reference: 200 epochs, 500 users, 1e-3).
+    l2 : float
+        λ of λ·Σ‖W‖² over the weights (not biases).
+    metric : str
+        Validation metric (with ``validation=`` in fit), e.g. "ndcg@100".
+    patience : int or None
+        Stop after this many epochs without a better validation metric; the
+        best epoch's parameters are kept either way.
+    seed, dtype, device, verbose : as everywhere (``device="cuda"`` is not
+        implemented for this model yet).
+    """
+
+    name = "multvae"
+    variational = True
+    _optimizer = "adam"  # the reference's; tests switch to "sgd" to read gradients off a step
+
+    def __init__(self, layers=(600, 200), dropout: float = 0.5, beta_cap: float = 0.2,
+                 anneal_steps: int = 200_000, epochs: int = 200, batch_size: int = 500,
+                 lr: float = 1e-3, l2: float = 0.0, metric: str = "ndcg@100",
+                 patience: int | None = None, seed: int = 0, dtype="float32", device: str = "cpu",
+                 verbose: bool = False):
+        self._setup(layers, dropout, epochs, batch_size, lr, l2, metric, patience, seed, dtype,
+                    device, verbose)
+        self.beta_cap = check_positive(beta_cap, "beta_cap", allow_zero=True)
+        self.anneal_steps = check_positive(anneal_steps, "anneal_steps", integer=True)
+
+    def _setup(self, layers, dropout, epochs, batch_size, lr, l2, metric, patience, seed, dtype,
+               device, verbose):
+        super().__init__(device)
+        if device == "cuda":
+            raise NotImplementedError(f"{type(self).__name__} on device='cuda' is not implemented yet")
+        self.layers = _check_layers(layers)
+        if self.variational and len(self.layers) < 1:
+            raise ValueError("layers must end with the latent size")
+        self.dropout = check_positive(dropout, "dropout", allow_zero=True)
+        if not self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.epochs = check_positive(epochs, "epochs", integer=True)
+        self.batch_size = check_positive(batch_size, "batch_size", integer=True)
+        self.lr = check_positive(lr, "lr")
+        self.l2 = check_positive(l2, "l2", allow_zero=True)
+        self.metric = check_metric(metric)
+        self.patience = None if patience is None else check_positive(patience, "patience", integer=True)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be an integer, got {seed!r}")
+        self.seed = int(seed)
+        self.dtype = check_dtype(dtype)
+        self.verbose = bool(verbose)
+        self.history: list[dict] = []
+        self.best_epoch = 0
+        self._weights = None
+
+    # ------------------------------------------------------------ architecture
+    def _dims(self, n_items):
+        """(encoder dims, decoder dims) including the item layer at both ends."""
+        hidden, latent = self.layers[:-1], self.layers[-1]
+        enc = [n_items, *hidden, 2 * latent if self.variational else latent]
+        dec = [latent, *reversed(hidden), n_items]
+        return enc, dec
+
+    def _init(self, rng, n_items):
+        enc, dec = self._dims(n_items)
+        shapes = list(zip(enc[:-1], enc[1:])) + list(zip(dec[:-1], dec[1:]))
+        self._n_enc = len(enc) - 1
+        W, b = [], []
+        for fan_in, fan_out in shapes:  # Xavier-uniform weights, biases ~ N(0, 0.001)
+            bound = np.sqrt(6.0 / (fan_in + fan_out))
+            W.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(self.dtype))
+            b.append(rng.normal(0.0, 0.001, fan_out).astype(self.dtype))
+        self._weights, self._biases = W, b
+
+    # ----------------------------------------------------------------- forward
+    def _input(self, X, rng=None):
+        """Row-normalised (L2, eps 1e-12) and, when training, dropped-out copy of
+        the batch's sparse values; the pattern is X's."""
+        row_nnz = np.diff(X.indptr)
+        rows = np.repeat(np.arange(X.shape[0]), row_nnz)
+        norms = np.sqrt(np.bincount(rows, weights=np.square(X.data, dtype=np.float64),
+                                    minlength=X.shape[0]))
+        data = X.data / np.maximum(norms, 1e-12)[rows]
+        if rng is not None and self.dropout > 0:
+            keep = rng.random(X.nnz) >= self.dropout
+            data = np.where(keep, data / (1 - self.dropout), 0.0)
+        Xn = X.copy()
+        Xn.data = data.astype(self.dtype)
+        return Xn
+
+    def _forward(self, X, rng, train):
+        """Layer inputs and the output pre-activations for a batch of rows.
+
+        Returns (out, inputs, aux): ``out`` is the last layer's output, with its
+        bias added only when not training (the fused loss kernel adds it);
+        ``inputs[i]`` is layer i's input (``inputs[0]``: the normalised sparse
+        batch); ``aux`` = (mu, logvar, std, eps) for the VAE.
+        """
+        W, b = self._weights, self._biases
+        n_layers = len(W)
+        Xn = self._input(X, rng if train else None)
+        pre = np.empty((X.shape[0], W[0].shape[1]), self.dtype)
+        _backend._cpu.csr_matmul_dense(Xn.indptr, Xn.indices, Xn.data, W[0], pre)
+        pre += b[0]
+        inputs, aux = [Xn], None
+        for i in range(1, n_layers):
+            if i == self._n_enc and self.variational:
+                latent = self.layers[-1]
+                mu, logvar = pre[:, :latent], pre[:, latent:]
+                if train:
+                    std = np.exp(0.5 * logvar)
+                    eps = rng.standard_normal(mu.shape).astype(self.dtype)
+                    a = mu + eps * std
+                else:  # z = mu at test time
+                    std = eps = None
+                    a = np.ascontiguousarray(mu)
+                aux = (mu, logvar, std, eps)
+            else:
+                a = np.tanh(pre)
+            inputs.append(a)
+            pre = a @ W[i]
+            if i < n_layers - 1 or not train:
+                pre += b[i]
+        return pre, inputs, aux
+
+    def _score_csr(self, X):
+        logits, _, _ = self._forward(X, None, train=False)
+        return logits
+
+    # ---------------------------------------------------------------- training
+    def fit(self, data, validation=None) -> "MultVAE":
+        """Train on implicit feedback (positive values are binarised to 1).
+
+        ``validation``: a FoldInOut of held-out users (e.g. ``split.validation``),
+        scored every epoch with ``metric``; the best epoch's parameters are kept.
+        """
+        X, inter = binary_matrix(data, self.dtype)
+        self.item_ids = np.asarray(inter.item_ids)
+        self.n_items = X.shape[1]
+        rng = np.random.default_rng(self.seed)
+        self._init(rng, self.n_items)
+        params = self._weights + self._biases
+        state1 = [np.zeros_like(p) for p in params]
+        state2 = [np.zeros_like(p) for p in params]
+        tracker = BestEpochTracker(self.patience)
+        n_users = X.shape[0]
+        step = 0
+        self.history = []
+        for epoch in range(1, self.epochs + 1):
+            t0 = time.perf_counter()
+            order = rng.permutation(n_users)
+            total = 0.0
+            for start in range(0, n_users, self.batch_size):
+                rows = np.sort(order[start : start + self.batch_size])
+                step += 1
+                beta = min(self.beta_cap, step / self.anneal_steps) if self.variational else 0.0
+                total += self._train_batch(X[rows], rng, beta, state1, state2, step) * len(rows)
+            entry = {"epoch": epoch, "loss": total / n_users, "seconds": time.perf_counter() - t0}
+            stop = False
+            if validation is not None:
+                from ..evaluation import evaluate
+
+                entry[self.metric] = evaluate(self, validation, [self.metric])[self.metric]
+                stop = tracker.update(epoch, entry[self.metric], self._copy_params)
+            self.history.append(entry)
+            if self.verbose:
+                print("[autorec_fast] " + type(self).__name__ + " " + "  ".join(
+                    f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()),
+                    flush=True)
+            if stop:
+                break
+        if tracker.best_state is not None:
+            self._weights, self._biases = tracker.best_state
+            self.best_epoch = tracker.best_epoch
+        else:
+            self.best_epoch = len(self.history)
+        return self
+
+    def _copy_params(self):
+        return [w.copy() for w in self._weights], [b.copy() for b in self._biases]
+
+    def _train_batch(self, Xb, rng, beta, state1, state2, step):
+        """Forward, loss, backward and Adam on one batch; returns the batch's loss
+        (mean NLL over its users + β·KL + l2·Σ‖W‖²)."""
+        cpu = _backend._cpu
+        W, b = self._weights, self._biases
+        n_layers, B = len(W), Xb.shape[0]
+        logits, inputs, aux = self._forward(Xb, rng, train=True)
+        # logits + bias -> d loss / d logits, in place (the mean over the batch's users)
+        nll = cpu.multinomial_nll_grad(logits, b[-1], Xb.indptr, Xb.indices, Xb.data, 1.0 / B)
+        d = logits
+        kl = 0.0
+        if aux is not None:
+            mu, logvar, std, eps = aux
+            kl = float(np.mean(-0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1)))
+        reg = self.l2 * sum(float(np.sum(np.square(w, dtype=np.float64))) for w in W)
+        opt = dict(optimizer=OPTIMIZERS[self._optimizer], lr=self.lr, step=step)
+        bias_slot = n_layers  # state index of b[i] is n_layers + i
+        for i in range(n_layers - 1, 0, -1):  # dense layers, BLAS
+            a = inputs[i]
+            gW = a.T @ d
+            gb = d.sum(axis=0)
+            d_prev = d @ W[i].T  # with W[i] before its update
+            cpu.optimizer_step(W[i], gW, state1[i], state2[i], 2 * self.l2, **opt)
+            cpu.optimizer_step(b[i], gb, state1[bias_slot + i], state2[bias_slot + i], 0.0, **opt)
+            if i == self._n_enc and aux is not None:  # through z = mu + eps * std, plus β·KL
+                d = np.concatenate([d_prev + (beta / B) * mu,
+                                    d_prev * eps * 0.5 * std + (beta * 0.5 / B) * (np.exp(logvar) - 1)],
+                                   axis=1)
+            else:
+                d = d_prev * (1 - a * a)  # tanh'
+        # the sparse input layer: Xnᵀ·d with the Adam step fused per item row
+        Xn = inputs[0]
+        gb0 = d.sum(axis=0)
+        cpu.sparse_input_grad_step(Xn.indptr, Xn.indices, Xn.data, np.ascontiguousarray(d), W[0],
+                                   None, state1[0], state2[0], 2 * self.l2, **opt)
+        cpu.optimizer_step(b[0], gb0, state1[bias_slot], state2[bias_slot], 0.0, **opt)
+        return nll + beta * kl + reg
+
+    # ---------------------------------------------------------------- save/load
+    _HYPER = ("layers", "dropout", "epochs", "batch_size", "lr", "l2", "metric", "patience", "seed")
+
+    def _state(self):
+        arrays = {"item_ids": self.item_ids}
+        for i, (w, bb) in enumerate(zip(self._weights, self._biases)):
+            arrays[f"W{i}"], arrays[f"b{i}"] = w, bb
+        meta = {k: getattr(self, k) for k in self._HYPER}
+        meta.update(dtype=self.dtype.name, n_items=self.n_items, best_epoch=self.best_epoch,
+                    history=self.history, n_layers=len(self._weights))
+        if self.variational:
+            meta.update(beta_cap=self.beta_cap, anneal_steps=self.anneal_steps)
+        return arrays, meta
+
+    @classmethod
+    def _from_state(cls, arrays, meta, device):
+        kw = {k: meta[k] for k in cls._HYPER}
+        if cls.variational:
+            kw.update(beta_cap=meta["beta_cap"], anneal_steps=meta["anneal_steps"])
+        model = cls(**kw, dtype=meta["dtype"], device=device)
+        model.n_items = int(meta["n_items"])
+        model.item_ids = arrays["item_ids"]
+        enc, dec = model._dims(model.n_items)
+        model._n_enc = len(enc) - 1
+        shapes = list(zip(enc[:-1], enc[1:])) + list(zip(dec[:-1], dec[1:]))
+        if int(meta["n_layers"]) != len(shapes):
+            raise ValueError("model file: layer count does not match the metadata")
+        model._weights, model._biases = [], []
+        for i, (fi, fo) in enumerate(shapes):
+            w = np.ascontiguousarray(arrays[f"W{i}"], dtype=model.dtype)
+            bb = np.ascontiguousarray(arrays[f"b{i}"], dtype=model.dtype)
+            if w.shape != (fi, fo) or bb.shape != (fo,):
+                raise ValueError(f"model file: layer {i} has the wrong shape")
+            model._weights.append(w)
+            model._biases.append(bb)
+        model.best_epoch = int(meta["best_epoch"])
+        model.history = list(meta["history"])
+        return model
+
+
+class MultDAE(MultVAE):
+    """Mult-DAE: denoising autoencoder with a multinomial likelihood.
+
+    Parameters as :class:`MultVAE` without the KL annealing; ``layers`` are the
+    encoder's sizes after the input ([200] gives I-200-I, the reference), and
+    ``l2`` defaults to the reference's 0.01/500 (λ·Σ‖W‖²).
+    """
+
+    name = "multdae"
+    variational = False
+
+    def __init__(self, layers=(200,), dropout: float = 0.5, epochs: int = 200,
+                 batch_size: int = 500, lr: float = 1e-3, l2: float = 0.01 / 500,
+                 metric: str = "ndcg@100", patience: int | None = None, seed: int = 0,
+                 dtype="float32", device: str = "cpu", verbose: bool = False):
+        self._setup(layers, dropout, epochs, batch_size, lr, l2, metric, patience, seed, dtype,
+                    device, verbose)

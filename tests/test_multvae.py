@@ -1,0 +1,151 @@
+"""Mult-VAE / Mult-DAE: the fused multinomial kernel and the whole backward pass
+against finite differences of a NumPy float64 loss; training behaviour."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import autorec_fast as af
+from autorec_fast import _backend
+
+cpu = _backend._cpu
+
+
+def log_softmax(z):
+    m = z.max(axis=1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multinomial_kernel_matches_numpy(dtype):
+    rng = np.random.default_rng()
+    B, n = 9, 300
+    logits = (rng.standard_normal((B, n)) * 5).astype(dtype)
+    bias = rng.standard_normal(n).astype(dtype)
+    X = sp.random(B, n, density=0.05, format="csr", random_state=rng, dtype=np.float64)
+    X.data = rng.integers(1, 4, X.nnz).astype(np.float64)  # counts too
+    X = X.tolil()
+    X[3, :] = 0  # an empty row: no loss, gradient 0
+    X = X.tocsr().astype(dtype)
+    z = logits.astype(np.float64) + bias
+    x = X.toarray().astype(np.float64)
+    ref_loss = -np.sum(x * log_softmax(z)) / B
+    ref_grad = (np.exp(log_softmax(z)) * x.sum(1, keepdims=True) - x) / B
+    out = logits.copy()
+    loss = cpu.multinomial_nll_grad(out, bias, X.indptr.astype(np.int64), X.indices.astype(np.int32),
+                                    X.data, 1.0 / B)
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    assert loss == pytest.approx(ref_loss, rel=tol)
+    np.testing.assert_allclose(out, ref_grad, rtol=tol * 10, atol=tol / 10)
+    assert np.all(out[3] == 0)
+
+
+def test_multinomial_kernel_extreme_logits():
+    logits = np.array([[1000.0, -1000.0, 0.0], [-90.0, -95.0, -200.0]], np.float32)
+    X = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1]], np.float32))
+    out = logits.copy()
+    loss = cpu.multinomial_nll_grad(out, None, X.indptr.astype(np.int64), X.indices.astype(np.int32),
+                                    X.data, 1.0)
+    ref = -(log_softmax(logits.astype(np.float64)) * X.toarray()).sum()
+    assert np.isfinite(loss) and loss == pytest.approx(ref, rel=1e-5)
+    assert np.all(np.isfinite(out))
+
+
+def numpy_loss(model, Xb, seed, beta):
+    """The model's batch objective in float64, with the same dropout / noise draws."""
+    logits, inputs, aux = model._forward(Xb, np.random.default_rng(seed), train=True)
+    z = logits.astype(np.float64) + model._biases[-1]
+    x = Xb.toarray().astype(np.float64)
+    nll = -np.sum(x * log_softmax(z)) / Xb.shape[0]
+    kl = 0.0
+    if aux is not None:
+        mu, logvar = aux[0].astype(np.float64), aux[1].astype(np.float64)
+        kl = np.mean(-0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1))
+    reg = model.l2 * sum(np.sum(w.astype(np.float64) ** 2) for w in model._weights)
+    return nll + beta * kl + reg
+
+
+@pytest.mark.parametrize("name,layers", [("multvae", [7, 3]), ("multdae", [5]), ("multdae", [6, 4])])
+def test_backward_matches_finite_differences(name, layers):
+    rng = np.random.default_rng()
+    n_users, n_items = 12, 20
+    dense = (rng.random((n_users, n_items)) < 0.25).astype(np.float64)
+    dense[:, 0] = 1  # nobody empty
+    X = sp.csr_matrix(dense)
+    model = af.MODELS[name](layers=layers, dtype="float64", l2=0.01, dropout=0.3, epochs=1, batch_size=n_users)
+    model._init(rng, n_items)
+    model.n_items, model.item_ids = n_items, np.arange(n_items)
+    model._optimizer, model.lr = "sgd", 1.0  # one SGD step of lr 1 moves each parameter by -gradient
+    beta, seed = 0.3, 123
+    before = [p.copy() for p in model._weights + model._biases]
+    loss_before = numpy_loss(model, X, seed, beta)
+    n_p = len(before)
+    state = [np.zeros_like(p) for p in before]
+    got = model._train_batch(X, np.random.default_rng(seed), beta, state, state, 1)
+    assert got == pytest.approx(loss_before, rel=1e-9)
+    after = model._weights + model._biases
+    grads = [b - a for b, a in zip(before, after)]
+    # restore and check a few coordinates of every parameter by central differences
+    for p, b in zip(after, before):
+        p[...] = b
+    eps = 1e-6
+    for i in range(n_p):
+        p = (model._weights + model._biases)[i]
+        for idx in [tuple(rng.integers(0, s) for s in p.shape) for _ in range(6)]:
+            old = p[idx]
+            p[idx] = old + eps
+            up = numpy_loss(model, X, seed, beta)
+            p[idx] = old - eps
+            down = numpy_loss(model, X, seed, beta)
+            p[idx] = old
+            assert grads[i][idx] == pytest.approx((up - down) / (2 * eps), rel=1e-5, abs=1e-8), (i, idx)
+
+
+@pytest.mark.parametrize("name", ["multvae", "multdae"])
+def test_training_beats_popularity_and_keeps_best_epoch(name):
+    data = af.synthetic("ml-100k", seed=3)
+    split = af.strong_generalization_from_ratings(data, n_heldout_users=80)
+    model = af.train(name, split.train, validation=split.validation, epochs=15, batch_size=100,
+                     anneal_steps=200) if name == "multvae" else \
+        af.train(name, split.train, validation=split.validation, epochs=15, batch_size=100)
+    best = max(h["ndcg@100"] for h in model.history)
+    assert model.history[model.best_epoch - 1]["ndcg@100"] == best
+    assert af.evaluate(model, split.validation, ["ndcg@100"])["ndcg@100"] == pytest.approx(best, rel=1e-6)
+    pop = np.asarray(split.train.matrix.sum(0)).ravel()
+    pop_model = af.EASE(l2=1.0)
+    pop_model.weights = np.tile(pop.astype(np.float32), (len(pop), 1))
+    pop_model.n_items, pop_model.item_ids = len(pop), split.item_ids
+    assert best > af.evaluate(pop_model, split.validation, ["ndcg@100"])["ndcg@100"]
+
+
+def test_recommend_for_new_users_and_save_load(tmp_path):
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix((rng.random((60, 30)) < 0.2).astype(np.float32))
+    model = af.train("multvae", X, layers=[16, 8], epochs=2, batch_size=20)
+    new = np.zeros((2, 30), np.float32)
+    new[0, [1, 2]] = 1
+    items, _ = model.recommend(new, k=5)
+    assert not {1, 2} & set(items[0])
+    model.save(tmp_path / "vae")
+    loaded = af.load(tmp_path / "vae.npz")
+    np.testing.assert_array_equal(loaded.score(new), model.score(new))
+    assert isinstance(loaded, af.MultVAE) and loaded.layers == [16, 8]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(layers=[]), "layers"), (dict(layers=[0]), "layers"), (dict(dropout=1.0), "dropout"),
+    (dict(beta_cap=-0.1), "beta_cap"), (dict(metric="rmse"), "ranking metric"),
+    (dict(metric="ndcg"), "metrics"), (dict(epochs=0), "epochs"),
+])
+def test_bad_arguments(kwargs, match):
+    X = sp.csr_matrix(np.eye(4, dtype=np.float32))
+    with pytest.raises((ValueError, TypeError), match=match):
+        af.train("multvae", X, **kwargs)
+
+
+def test_negative_values_rejected_and_wrong_history_width():
+    with pytest.raises(ValueError, match="negative"):
+        af.train("multdae", sp.csr_matrix(np.array([[1.0, -1.0], [0.0, 1.0]])))
+    model = af.train("multdae", sp.csr_matrix(np.eye(4, dtype=np.float32)), layers=[2], epochs=1)
+    with pytest.raises(ValueError, match="history.*4 columns"):
+        model.score(np.ones((1, 5)))
