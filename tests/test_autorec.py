@@ -21,8 +21,9 @@ ACT = {
 }
 
 
-def reference_objective(X, Y, params, hidden, output, l2s):
-    """Σ over target entries (duplicates count twice) of (f(W_u·h + b_u) − y)² + l2s/2 (‖W‖² + ‖V‖²)."""
+def reference_objective(X, Y, params, hidden, output, l2s, loss="squared"):
+    """Σ over target entries (duplicates count twice) of (f(W_u·h + b_u) − y)² (or the
+    logistic loss of sigmoid(W_u·h + b_u) against y) + l2s/2 (‖W‖² + ‖V‖²)."""
     Vt, mu, W, b = params
     total = 0.0
     for r in range(X.shape[0]):
@@ -32,8 +33,13 @@ def reference_objective(X, Y, params, hidden, output, l2s):
         h = ACT[hidden](z)
         for p in range(Y.indptr[r], Y.indptr[r + 1]):
             u = Y.indices[p]
-            o = ACT[output](W[u] @ h + b[u])
-            total += (o - Y.data[p]) ** 2
+            y = W[u] @ h + b[u]
+            if loss == "logistic":
+                o = 1 / (1 + np.exp(-y))
+                t = Y.data[p]
+                total += -(t * np.log(o) + (1 - t) * np.log(1 - o))
+            else:
+                total += (ACT[output](y) - Y.data[p]) ** 2
     return total + 0.5 * l2s * (np.sum(W**2) + np.sum(Vt**2))
 
 
@@ -52,11 +58,12 @@ def raw_csr(rows, n_cols, rng, dup=False):
 
 
 def run_kernel(X, Y, params, hidden, output, l2s, optimizer="none", grads=None, s1=None, s2=None,
-               lr=0.0, step=1, momentum=0.0):
+               lr=0.0, step=1, momentum=0.0, loss="squared"):
     return cpu.autorec_batch(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data,
                              Y.indptr.astype(np.int64), Y.indices.astype(np.int32), Y.data, params,
                              grads, s1, s2, ACTIVATIONS[hidden], ACTIVATIONS[output], l2s,
-                             OPTIMIZERS[optimizer], lr, momentum=momentum, step=step)
+                             OPTIMIZERS[optimizer], lr, momentum=momentum, step=step,
+                             loss={"squared": 0, "logistic": 1}[loss])
 
 
 def random_params(rng, n_in, n_out, k, dtype=np.float64):
@@ -64,20 +71,23 @@ def random_params(rng, n_in, n_out, k, dtype=np.float64):
             rng.normal(0, 0.5, (n_out, k)).astype(dtype), rng.normal(0, 0.1, n_out).astype(dtype))
 
 
-@pytest.mark.parametrize("hidden,output", [("sigmoid", "identity"), ("tanh", "sigmoid"),
-                                           ("relu", "identity"), ("elu", "tanh"),
-                                           ("selu", "selu"), ("identity", "relu")])
-def test_gradients_match_finite_differences(hidden, output):
+@pytest.mark.parametrize("hidden,output,loss", [("sigmoid", "identity", "squared"), ("tanh", "sigmoid", "squared"),
+                                                ("relu", "identity", "squared"), ("elu", "tanh", "squared"),
+                                                ("selu", "selu", "squared"), ("identity", "relu", "squared"),
+                                                ("sigmoid", "sigmoid", "logistic")])
+def test_gradients_match_finite_differences(hidden, output, loss):
     rng = np.random.default_rng()
     n_in, n_out, k = 9, 7, 5
     # an empty input row, an empty target row, a single-entry row, duplicates
     X = raw_csr([3, 0, 1, 4], n_in, rng, dup=True)
     Y = raw_csr([2, 3, 0, 1], n_out, rng, dup=True)
+    if loss == "logistic":
+        Y.data = (Y.data > 2.5).astype(float)  # binary targets
     params = random_params(rng, n_in, n_out, k)
     grads = tuple(np.zeros_like(p) for p in params)
     l2s = 0.3
-    sse = run_kernel(X, Y, params, hidden, output, l2s, grads=grads)
-    obj = reference_objective(X, Y, params, hidden, output, l2s)
+    sse = run_kernel(X, Y, params, hidden, output, l2s, grads=grads, loss=loss)
+    obj = reference_objective(X, Y, params, hidden, output, l2s, loss)
     reg = 0.5 * l2s * (np.sum(params[0] ** 2) + np.sum(params[2] ** 2))
     assert sse == pytest.approx(obj - reg, rel=1e-12)
     eps = 1e-6
@@ -86,9 +96,9 @@ def test_gradients_match_finite_differences(hidden, output):
         for idx in np.ndindex(p.shape):
             old = p[idx]
             p[idx] = old + eps
-            up = reference_objective(X, Y, params, hidden, output, l2s)
+            up = reference_objective(X, Y, params, hidden, output, l2s, loss)
             p[idx] = old - eps
-            down = reference_objective(X, Y, params, hidden, output, l2s)
+            down = reference_objective(X, Y, params, hidden, output, l2s, loss)
             p[idx] = old
             fd[idx] = (up - down) / (2 * eps)
         # relu/elu/selu kinks: a coordinate within eps of the kink would differ; random inputs avoid it

@@ -10,11 +10,12 @@ import inspect
 
 from .base import Recommender
 from .autorec import AutoRec
+from .cdae import CDAE
 from .ease import EASE
 from .multvae import MultDAE, MultVAE
 
 MODELS: dict[str, type[Recommender]] = {"ease": EASE, "autorec": AutoRec, "multvae": MultVAE,
-                                        "multdae": MultDAE}
+                                        "multdae": MultDAE, "cdae": CDAE}
 
 
 def train(model: str, data, **params) -> Recommender:
@@ -55,4 +56,4 @@ def train(model: str, data, **params) -> Recommender:
     return model.fit(data, **{k: v for k, v in params.items() if k in fit_args})
 
 
-__all__ = ["MODELS", "Recommender", "AutoRec", "EASE", "MultDAE", "MultVAE", "train"]
+__all__ = ["MODELS", "Recommender", "AutoRec", "CDAE", "EASE", "MultDAE", "MultVAE", "train"]

@@ -1,0 +1,257 @@
+"""CDAE (Wu et al., WSDM 2016): a denoising autoencoder over a user's binary
+item vector plus a per-user node, for implicit feedback.
+
+    h = g(Vᵀ x̃ + V_u + b),  ŷ = f(W h + b'),  loss at the positives and at
+    sampled negatives (or at every item with negative_ratio=0) + λ/2 (‖W‖² + ‖V‖²)
+
+The per-user node is an extra one-hot input column per training user, so V_u
+is a row of the input weights and costs one sparse entry. Kernels: the same
+sparse masked forward/backward as AutoRec (``csrc/cpu/autorec.cpp``,
+``csrc/cuda/autorec.cu``) with the logistic loss: the output is computed only
+at the positive and the sampled negative items, so an epoch costs
+O((1 + ratio) · nnz · hidden), not O(users · items · hidden).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import _backend
+from .._validation import check_dtype, check_positive
+from ._implicit import BestEpochTracker, binary_matrix, check_metric
+from .autorec import ACTIVATIONS, OPTIMIZERS, _choice
+from .base import Recommender
+
+LOSSES = {"square": 0, "logistic": 1}
+
+
+def sample_negatives(X: sp.csr_matrix, ratio: int, rng, max_rounds: int = 32) -> sp.csr_matrix:
+    """Targets for a batch: its positives (1) plus, per user, ratio x n_pos items
+    drawn uniformly without replacement from the items it has not interacted
+    with (0), at most all of them. Reproducible for a seeded rng.
+
+    Users who need more than half of their remaining items draw from that
+    complement directly; the others by vectorised rejection sampling.
+    """
+    B, n_items = X.shape
+    n_pos = np.diff(X.indptr)
+    n_neg = np.minimum(ratio * n_pos, n_items - n_pos)
+    heavy = 2 * n_neg > n_items - n_pos
+    light_neg = np.where(heavy, 0, n_neg)
+    rows = np.repeat(np.arange(B), light_neg)
+    pos_keys = np.sort(np.repeat(np.arange(B), n_pos).astype(np.int64) * n_items + X.indices)
+    cand = rng.integers(0, n_items, rows.size)
+    for _ in range(max_rounds):
+        keys = rows.astype(np.int64) * n_items + cand
+        bad = np.isin(keys, pos_keys)
+        _, first = np.unique(keys, return_index=True)
+        dup = np.ones(keys.size, bool)
+        dup[first] = False
+        todo = np.flatnonzero(bad | dup)
+        if todo.size == 0:
+            break
+        cand[todo] = rng.integers(0, n_items, todo.size)
+    else:  # cannot happen with at least half the complement free, but stay exact
+        raise RuntimeError("negative sampling did not converge")
+    neg_rows, neg_cols = [rows], [cand]
+    for r in np.flatnonzero(heavy):  # few users: near-full rows
+        free = np.setdiff1d(np.arange(n_items), X.indices[X.indptr[r] : X.indptr[r + 1]])
+        neg_cols.append(rng.choice(free, size=n_neg[r], replace=False))
+        neg_rows.append(np.full(n_neg[r], r))
+    neg_rows, neg_cols = np.concatenate(neg_rows), np.concatenate(neg_cols)
+    all_rows = np.concatenate([np.repeat(np.arange(B), n_pos), neg_rows])
+    all_cols = np.concatenate([X.indices, neg_cols])
+    vals = np.concatenate([np.ones(X.nnz, X.dtype), np.zeros(neg_rows.size, X.dtype)])
+    Y = sp.csr_matrix((vals, (all_rows, all_cols)), shape=X.shape)
+    Y.sort_indices()
+    return Y
+
+
+def append_user_nodes(X: sp.csr_matrix, users: np.ndarray | None, n_users: int) -> sp.csr_matrix:
+    """[X | one-hot(user)]: the user node as one more input entry per row (none when
+    ``users`` is None, e.g. when folding in a history of a user not seen in training)."""
+    n_items = X.shape[1]
+    if users is None:
+        return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], n_items + n_users))
+    B = X.shape[0]
+    indptr = X.indptr + np.arange(B + 1)
+    indices = np.empty(X.nnz + B, np.int32)
+    data = np.empty(X.nnz + B, X.dtype)
+    last = indptr[1:] - 1  # the user node goes last: its column is after every item
+    mask = np.ones(X.nnz + B, bool)
+    mask[last] = False
+    indices[mask] = X.indices
+    data[mask] = X.data
+    indices[last] = n_items + users
+    data[last] = 1
+    return sp.csr_matrix((data, indices, indptr), shape=(B, n_items + n_users))
+
+
+class CDAE(Recommender):
+    """Collaborative Denoising Autoencoder.
+
+    Parameters
+    ----------
+    hidden : int
+        K (paper: 50).
+    corruption : float
+        Dropout probability q of the input items (survivors scaled 1/(1-q)), in [0, 1).
+    hidden_activation, output_activation : str
+        As AutoRec's (paper: sigmoid, sigmoid or identity).
+    loss : {"logistic", "square"}
+        Logistic needs ``output_activation="sigmoid"`` (it is computed from the logits).
+    negative_ratio : int
+        Negatives sampled per positive for each user in each batch; 0 computes
+        the output at every item (the full, unsampled objective).
+    optimizer : {"adam", "adagrad"}
+    l2 : float
+        λ of λ/2 (‖W‖² + ‖V‖²), V including the user nodes.
+    epochs, batch_size, lr, metric, patience, seed, dtype, device, verbose :
+        as the other models; ``validation=`` in fit takes held-out users (FoldInOut).
+
+    Users not seen in training are scored by folding in their history without
+    a user node (the node's contribution is zero).
+    """
+
+    name = "cdae"
+
+    def __init__(self, hidden: int = 50, corruption: float = 0.2, hidden_activation: str = "sigmoid",
+                 output_activation: str = "sigmoid", loss: str = "logistic", negative_ratio: int = 5,
+                 optimizer: str = "adam", lr: float = 1e-2, l2: float = 0.01, epochs: int = 50,
+                 batch_size: int = 256, metric: str = "ndcg@100", patience: int | None = None,
+                 seed: int = 0, dtype="float32", device: str = "cpu", verbose: bool = False):
+        super().__init__(device)
+        self.hidden = check_positive(hidden, "hidden", integer=True)
+        self.corruption = check_positive(corruption, "corruption", allow_zero=True)
+        if not self.corruption < 1:
+            raise ValueError(f"corruption must be in [0, 1), got {corruption}")
+        self.hidden_activation = _choice(hidden_activation, ACTIVATIONS, "hidden_activation")
+        self.output_activation = _choice(output_activation, ACTIVATIONS, "output_activation")
+        self.loss = _choice(loss, LOSSES, "loss")
+        if loss == "logistic" and output_activation != "sigmoid":
+            raise ValueError("loss='logistic' needs output_activation='sigmoid'")
+        if isinstance(negative_ratio, bool) or not isinstance(negative_ratio, (int, np.integer)):
+            raise TypeError(f"negative_ratio must be an integer, got {negative_ratio!r}")
+        if negative_ratio < 0:
+            raise ValueError(f"negative_ratio must be >= 0, got {negative_ratio}")
+        self.negative_ratio = int(negative_ratio)
+        self.optimizer = _choice(optimizer, ("adam", "adagrad"), "optimizer")
+        self.lr = check_positive(lr, "lr")
+        self.l2 = check_positive(l2, "l2", allow_zero=True)
+        self.epochs = check_positive(epochs, "epochs", integer=True)
+        self.batch_size = check_positive(batch_size, "batch_size", integer=True)
+        self.metric = check_metric(metric)
+        self.patience = None if patience is None else check_positive(patience, "patience", integer=True)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be an integer, got {seed!r}")
+        self.seed = int(seed)
+        self.dtype = check_dtype(dtype)
+        self.verbose = bool(verbose)
+        if device == "cuda":
+            raise NotImplementedError("CDAE on device='cuda' is not wired up yet")
+        self.history: list[dict] = []
+        self.best_epoch = 0
+        self._params = None
+
+    def fit(self, data, validation=None) -> "CDAE":
+        """Train on implicit feedback (positive values binarised to 1)."""
+        X, inter = binary_matrix(data, self.dtype)
+        self.item_ids = np.asarray(inter.item_ids)
+        n_users, self.n_items = X.shape
+        self.n_train_users = n_users
+        rng = np.random.default_rng(self.seed)
+        k, n_in = self.hidden, self.n_items + n_users
+        a_v, a_w = np.sqrt(6.0 / (n_in + k)), np.sqrt(6.0 / (self.n_items + k))
+        self._params = (rng.uniform(-a_v, a_v, (n_in, k)).astype(self.dtype), np.zeros(k, self.dtype),
+                        rng.uniform(-a_w, a_w, (self.n_items, k)).astype(self.dtype),
+                        np.zeros(self.n_items, self.dtype))
+        state1 = tuple(np.zeros_like(p) for p in self._params)
+        state2 = tuple(np.zeros_like(p) for p in self._params) if self.optimizer == "adam" else None
+        tracker = BestEpochTracker(self.patience)
+        step = 0
+        self.history = []
+        for epoch in range(1, self.epochs + 1):
+            t0 = time.perf_counter()
+            order = rng.permutation(n_users)
+            total = 0.0
+            for start in range(0, n_users, self.batch_size):
+                rows = np.sort(order[start : start + self.batch_size])
+                step += 1
+                total += self._train_batch(X[rows], rows, rng, state1, state2, step, len(rows) / n_users)
+            reg = 0.5 * self.l2 * float(np.square(self._params[0]).sum() + np.square(self._params[2]).sum())
+            entry = {"epoch": epoch, "loss": total + reg, "seconds": time.perf_counter() - t0}
+            stop = False
+            if validation is not None:
+                from ..evaluation import evaluate
+
+                entry[self.metric] = evaluate(self, validation, [self.metric])[self.metric]
+                stop = tracker.update(epoch, entry[self.metric], lambda: tuple(p.copy() for p in self._params))
+            self.history.append(entry)
+            if self.verbose:
+                print("[autorec_fast] CDAE " + "  ".join(
+                    f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()), flush=True)
+            if stop:
+                break
+        if tracker.best_state is not None:
+            self._params, self.best_epoch = tracker.best_state, tracker.best_epoch
+        else:
+            self.best_epoch = len(self.history)
+        return self
+
+    def _train_batch(self, Xb, users, rng, state1, state2, step, share):
+        if self.negative_ratio > 0:
+            Y = sample_negatives(Xb, self.negative_ratio, rng)
+        else:  # the full output: every item is a target
+            B, n = Xb.shape
+            Y = sp.csr_matrix((Xb.toarray().ravel(), np.tile(np.arange(n, dtype=np.int32), B),
+                               np.arange(0, (B + 1) * n, n, dtype=np.int64)), shape=Xb.shape)
+        Xc = Xb
+        if self.corruption > 0:
+            keep = rng.random(Xb.nnz) >= self.corruption
+            Xc = Xb.copy()
+            Xc.data = np.where(keep, Xb.data / (1 - self.corruption), 0).astype(self.dtype)
+        Xin = append_user_nodes(Xc, users, self.n_train_users)
+        return _backend._cpu.autorec_batch(
+            Xin.indptr, Xin.indices, Xin.data, Y.indptr, Y.indices, Y.data.astype(self.dtype),
+            self._params, None, state1, state2, ACTIVATIONS[self.hidden_activation],
+            ACTIVATIONS[self.output_activation], self.l2 * share, OPTIMIZERS[self.optimizer], self.lr,
+            step=step, loss=LOSSES[self.loss])
+
+    def _check_fitted(self):
+        if self._params is None:
+            raise RuntimeError("CDAE is not fitted: call fit() or autorec_fast.train()")
+
+    def _score_csr(self, X):
+        """Output pre-activations for folded-in histories (no user node; f is monotonic)."""
+        Xin = append_user_nodes(X, None, self.n_train_users)
+        H = _backend._cpu.autorec_encode(Xin.indptr, Xin.indices, Xin.data, self._params,
+                                         ACTIVATIONS[self.hidden_activation])
+        return H @ self._params[2].T + self._params[3]
+
+    # ---------------------------------------------------------------- save/load
+    _HYPER = ("hidden", "corruption", "hidden_activation", "output_activation", "loss",
+              "negative_ratio", "optimizer", "lr", "l2", "epochs", "batch_size", "metric",
+              "patience", "seed")
+
+    def _state(self):
+        Vt, mu, W, b = self._params
+        meta = {k: getattr(self, k) for k in self._HYPER}
+        meta.update(dtype=self.dtype.name, n_items=self.n_items, n_train_users=self.n_train_users,
+                    best_epoch=self.best_epoch, history=self.history)
+        return {"Vt": Vt, "mu": mu, "W": W, "b": b, "item_ids": self.item_ids}, meta
+
+    @classmethod
+    def _from_state(cls, arrays, meta, device):
+        model = cls(**{k: meta[k] for k in cls._HYPER}, dtype=meta["dtype"], device=device)
+        model.n_items, model.n_train_users = int(meta["n_items"]), int(meta["n_train_users"])
+        model.item_ids = arrays["item_ids"]
+        params = tuple(np.ascontiguousarray(arrays[k], dtype=model.dtype) for k in ("Vt", "mu", "W", "b"))
+        k = model.hidden
+        if params[0].shape != (model.n_items + model.n_train_users, k) or params[2].shape != (model.n_items, k):
+            raise ValueError("model file: parameter shapes do not match the metadata")
+        model._params = params
+        model.best_epoch, model.history = int(meta["best_epoch"]), list(meta["history"])
+        return model
