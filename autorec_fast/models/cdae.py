@@ -28,46 +28,15 @@ from .base import Recommender
 LOSSES = {"square": 0, "logistic": 1}
 
 
-def sample_negatives(X: sp.csr_matrix, ratio: int, rng, max_rounds: int = 32) -> sp.csr_matrix:
-    """Targets for a batch: its positives (1) plus, per user, ratio x n_pos items
-    drawn uniformly without replacement from the items it has not interacted
-    with (0), at most all of them. Reproducible for a seeded rng.
-
-    Users who need more than half of their remaining items draw from that
-    complement directly; the others by vectorised rejection sampling.
-    """
-    B, n_items = X.shape
-    n_pos = np.diff(X.indptr)
-    n_neg = np.minimum(ratio * n_pos, n_items - n_pos)
-    heavy = 2 * n_neg > n_items - n_pos
-    light_neg = np.where(heavy, 0, n_neg)
-    rows = np.repeat(np.arange(B), light_neg)
-    pos_keys = np.sort(np.repeat(np.arange(B), n_pos).astype(np.int64) * n_items + X.indices)
-    cand = rng.integers(0, n_items, rows.size)
-    for _ in range(max_rounds):
-        keys = rows.astype(np.int64) * n_items + cand
-        bad = np.isin(keys, pos_keys)
-        _, first = np.unique(keys, return_index=True)
-        dup = np.ones(keys.size, bool)
-        dup[first] = False
-        todo = np.flatnonzero(bad | dup)
-        if todo.size == 0:
-            break
-        cand[todo] = rng.integers(0, n_items, todo.size)
-    else:  # cannot happen with at least half the complement free, but stay exact
-        raise RuntimeError("negative sampling did not converge")
-    neg_rows, neg_cols = [rows], [cand]
-    for r in np.flatnonzero(heavy):  # few users: near-full rows
-        free = np.setdiff1d(np.arange(n_items), X.indices[X.indptr[r] : X.indptr[r + 1]])
-        neg_cols.append(rng.choice(free, size=n_neg[r], replace=False))
-        neg_rows.append(np.full(n_neg[r], r))
-    neg_rows, neg_cols = np.concatenate(neg_rows), np.concatenate(neg_cols)
-    all_rows = np.concatenate([np.repeat(np.arange(B), n_pos), neg_rows])
-    all_cols = np.concatenate([X.indices, neg_cols])
-    vals = np.concatenate([np.ones(X.nnz, X.dtype), np.zeros(neg_rows.size, X.dtype)])
-    Y = sp.csr_matrix((vals, (all_rows, all_cols)), shape=X.shape)
-    Y.sort_indices()
-    return Y
+def sample_negatives(X: sp.csr_matrix, ratio: int, rng) -> sp.csr_matrix:
+    """Targets for a batch: each row's positives (1) followed by min(ratio x n_pos,
+    free items) distinct items drawn uniformly from its non-positive items (0).
+    Native (csrc/cpu/sampling.cpp), one random stream per row seeded from ``rng``,
+    so results do not depend on the thread count."""
+    seed = int(rng.integers(0, 2**63))
+    indptr, indices, targets = _backend._cpu.sample_negatives(
+        X.indptr.astype(np.int64), X.indices.astype(np.int32), X.shape[1], int(ratio), seed)
+    return sp.csr_matrix((targets.astype(X.dtype), indices, indptr), shape=X.shape)
 
 
 def append_user_nodes(X: sp.csr_matrix, users: np.ndarray | None, n_users: int) -> sp.csr_matrix:

@@ -17,6 +17,7 @@
 #include "cpu/optim.h"
 #include "cpu/ease.h"
 #include "cpu/ranking.h"
+#include "cpu/sampling.h"
 #include "cpu/transpose.h"
 
 namespace py = pybind11;
@@ -408,6 +409,24 @@ PYBIND11_MODULE(_cpu, m) {
       py::arg("logits"), py::arg("bias"), py::arg("indptr"), py::arg("indices"), py::arg("data"),
       py::arg("scale"),
       "In place: logits (+ bias) -> scale * d/dl of -Σ x log softmax; returns scale * the loss.");
+  m.def(
+      "sample_negatives",
+      [](const In<int64_t> &indptr, const In<int32_t> &indices, int64_t n_cols, int64_t ratio,
+         uint64_t seed) {
+        if (ratio < 0) fail("ratio", "must be >= 0");
+        auto X = csr_view<float>(indptr, indices, nullptr, 0, n_cols, "positives");
+        cpu::SampledTargets t;
+        {
+          py::gil_scoped_release release;
+          t = cpu::sample_negatives(X, ratio, seed);
+        }
+        return py::make_tuple(py::array_t<int64_t>(t.indptr.size(), t.indptr.data()),
+                              py::array_t<int32_t>(t.indices.size(), t.indices.data()),
+                              py::array_t<float>(t.targets.size(), t.targets.data()));
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("n_cols"), py::arg("ratio"), py::arg("seed"),
+      "Per row: the positives (target 1), then min(ratio * n_pos, free) distinct uniformly drawn "
+      "non-positive items (target 0). Returns CSR (indptr, indices, targets).");
   m.def(
       "autorec_encode",
       [](const py::array &in_indptr, const py::array &in_indices, const py::array &in_data,
