@@ -244,7 +244,8 @@ class MultVAE(Recommender):
         if aux is not None:
             mu, logvar, std, eps = aux
             kl = float(np.mean(-0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1)))
-        reg = self.l2 * sum(float(np.sum(np.square(w, dtype=np.float64))) for w in W)
+        # λ·Σ‖W‖², reported only (its gradient is added in the optimizer steps)
+        reg = self.l2 * sum(float(np.dot(w.ravel(), w.ravel())) for w in W) if self.l2 else 0.0
         opt = dict(optimizer=OPTIMIZERS[self._optimizer], lr=self.lr, step=step)
         bias_slot = n_layers  # state index of b[i] is n_layers + i
         for i in range(n_layers - 1, 0, -1):  # dense layers, BLAS

@@ -52,32 +52,21 @@ AUTOREC_VEC2(float)
 AUTOREC_VEC2(double)
 #undef AUTOREC_VEC2
 
-// exp for float in [-88, 88] without branches or calls, so the loop vectorises:
-// 2^n * p(r) with x = n ln2 + r (Cody-Waite split of ln2), p a degree-7
-// minimax polynomial (the Cephes expf coefficients).
-AUTOREC_CLONES double exp_shift_sum(int64_t n, float *x, float shift) {
-  float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t i = 0; i < n; ++i) {
-    float v = x[i] - shift;
-    v = v < -87.0f ? -87.0f : (v > 88.0f ? 88.0f : v);
-    const float fn = __builtin_floorf(v * 1.44269504088896341f + 0.5f);
-    const float r = v - fn * 0.693359375f + fn * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    const int32_t bits = (static_cast<int32_t>(fn) + 127) << 23;
-    float two_n;
-    __builtin_memcpy(&two_n, &bits, sizeof(float));
-    const float e = p * two_n;
-    x[i] = e;
-    sum += e;
-  }
-  return sum;
+// float exp kernels: one translation unit per instruction set (GCC does not
+// vectorise this loop under a target attribute), picked once by the CPU.
+double exp_shift_sum_avx512(int64_t n, float *x, float shift);
+double exp_shift_sum_avx2(int64_t n, float *x, float shift);
+double exp_shift_sum_baseline(int64_t n, float *x, float shift);
+
+double exp_shift_sum(int64_t n, float *x, float shift) {
+#ifdef AUTOREC_X86
+  static const int isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+                             ? 2
+                             : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0);
+  if (isa == 2) return exp_shift_sum_avx512(n, x, shift);
+  if (isa == 1) return exp_shift_sum_avx2(n, x, shift);
+#endif
+  return exp_shift_sum_baseline(n, x, shift);
 }
 
 double exp_shift_sum(int64_t n, double *x, double shift) {
