@@ -5,9 +5,15 @@ import platform
 
 import pytest
 
-torch = pytest.importorskip("torch", reason="the benchmarks compare against PyTorch: pip install torch")
-
+# Each library keeps its own OpenMP default: autorec_fast sets OMP_WAIT_POLICY=PASSIVE
+# for its libgomp when imported (unless the user set it); PyTorch's bundled libgomp
+# must not inherit that, so it is imported after the variable is restored.
+_user_policy = os.environ.get("OMP_WAIT_POLICY")
 import autorec_fast as af  # noqa: E402
+
+if _user_policy is None:
+    os.environ.pop("OMP_WAIT_POLICY", None)
+torch = pytest.importorskip("torch", reason="the benchmarks compare against PyTorch: pip install torch")
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):

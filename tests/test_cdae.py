@@ -77,3 +77,17 @@ def test_seeded_and_save_load(tmp_path):
 def test_bad_arguments(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         af.train("cdae", sp.csr_matrix(np.eye(4, dtype=np.float32)), **kwargs)
+
+
+def test_cuda_matches_cpu(device):
+    """The GPU path against the CPU path: same seeds and negatives, same parameters."""
+    if device != "cuda":
+        pytest.skip("compares the CUDA backend with the CPU backend")
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix((rng.random((60, 40)) < 0.2).astype(np.float64))
+    kw = dict(hidden=8, epochs=2, batch_size=20, dtype="float64")
+    a = af.train("cdae", X, **kw)
+    b = af.train("cdae", X, device="cuda", **kw)
+    for pa, pb in zip(a._params, b._params):
+        np.testing.assert_allclose(pa, pb.get(), rtol=1e-7, atol=1e-9)
+    assert b.history[-1]["loss"] == pytest.approx(a.history[-1]["loss"], rel=1e-9)

@@ -149,3 +149,19 @@ def test_negative_values_rejected_and_wrong_history_width():
     model = af.train("multdae", sp.csr_matrix(np.eye(4, dtype=np.float32)), layers=[2], epochs=1)
     with pytest.raises(ValueError, match="history.*4 columns"):
         model.score(np.ones((1, 5)))
+
+
+@pytest.mark.parametrize("name", ["multvae", "multdae"])
+def test_cuda_matches_cpu(device, name):
+    """The GPU path (cuSPARSE/cuBLAS + our kernels) against the CPU path: same seeds,
+    same random draws, so the same parameters up to rounding."""
+    if device != "cuda":
+        pytest.skip("compares the CUDA backend with the CPU backend")
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix((rng.random((60, 40)) < 0.2).astype(np.float64))
+    kw = dict(layers=[12, 6] if name == "multvae" else [8], epochs=2, batch_size=20, dtype="float64", l2=1e-3)
+    a = af.train(name, X, **kw)
+    b = af.train(name, X, device="cuda", **kw)
+    for wa, wb in zip(a._weights + a._biases, b._weights + b._biases):
+        np.testing.assert_allclose(wa, wb.get(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(a.score(X[:5]), b.score(X[:5]).get(), rtol=1e-7, atol=1e-9)

@@ -52,6 +52,49 @@ def _features(features, n_rows, dtype, name):
     return canonical_csr(m, dtype, name)
 
 
+def cuda_autorec_batch(X, Y, params, state1, state2, k, dtype, hidden, output, l2_scale, optimizer,
+                       lr, momentum, step, loss_acc, loss_kind):
+    """One AutoRec-kernel batch on the GPU (AutoRec, CDAE). The batch's CSR arrays
+    and their transposed patterns (built on the host, O(nnz)) go to the device;
+    parameters and optimizer state never leave it; the loss accumulates in loss_acc."""
+    import cupy as cp
+
+    cpu = _backend._cpu
+    n_in, n_out = X.shape[1], Y.shape[1]
+    xt = cpu.transpose_pattern(X.indptr.astype(np.int64), X.indices.astype(np.int32), n_in)
+    yt = cpu.transpose_pattern(Y.indptr.astype(np.int64), Y.indices.astype(np.int32), n_out)
+    host = (X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data.astype(dtype),
+            Y.indptr.astype(np.int64), Y.indices.astype(np.int32), Y.data.astype(dtype), *xt, *yt)
+    dev = [cp.asarray(a) for a in host]
+    ptrs = [a.data.ptr for a in dev]
+    H = cp.empty((X.shape[0], k), dtype)
+    dZ = cp.empty_like(H)
+    D = cp.empty(max(Y.nnz, 1), dtype)
+    sfx = "f32" if dtype == np.float32 else "f64"
+    tup = lambda arrs: None if arrs is None else tuple(a.data.ptr for a in arrs)  # noqa: E731
+    getattr(_backend._cuda, f"autorec_batch_{sfx}")(
+        X.shape[0], tuple(ptrs[0:3]), tuple(ptrs[3:6]), tuple(ptrs[6:9]), tuple(ptrs[9:12]),
+        n_in, n_out, k, tup(params), None, tup(state1), tup(state2), hidden, output, l2_scale,
+        optimizer, lr, 0.9, 0.999, 1e-8, momentum, step, H.data.ptr, dZ.data.ptr, D.data.ptr,
+        loss_acc.data.ptr, cp.cuda.get_current_stream().ptr, loss_kind)
+
+
+def cuda_autorec_encode(X, params, k, dtype, hidden):
+    """H = g(X·Vt + mu) on the GPU for the rows of a host CSR X (a CuPy array)."""
+    import cupy as cp
+
+    dev = [cp.asarray(a) for a in (X.indptr.astype(np.int64), X.indices.astype(np.int32),
+                                   X.data.astype(dtype))]
+    H = cp.empty((X.shape[0], k), dtype)
+    empty = cp.zeros(1, np.int64)
+    sfx = "f32" if dtype == np.float32 else "f64"
+    getattr(_backend._cuda, f"autorec_predict_{sfx}")(
+        dev[0].data.ptr, dev[1].data.ptr, dev[2].data.ptr, X.shape[0], X.shape[1], params[2].shape[0],
+        k, tuple(p.data.ptr for p in params), hidden, 0, empty.data.ptr, empty.data.ptr, 0,
+        H.data.ptr, H.data.ptr, cp.cuda.get_current_stream().ptr)
+    return H
+
+
 class AutoRec(Recommender):
     """AutoRec rating prediction.
 
@@ -239,28 +282,10 @@ class AutoRec(Recommender):
             self.l2 * share, OPTIMIZERS[self.optimizer], self.lr, momentum=self.momentum, step=step)
 
     def _train_batch_cuda(self, X, Y, state1, state2, step, share):
-        """The batch's CSR arrays and their transposed patterns (built on the host,
-        O(nnz)) go to the device; parameters and optimizer state never leave it."""
-        import cupy as cp
-
-        cpu = _backend._cpu
-        n_in, n_out, k = self._inputs.shape[1], self._targets.shape[1], self.hidden
-        xt = cpu.transpose_pattern(X.indptr, X.indices, n_in)
-        yt = cpu.transpose_pattern(Y.indptr, Y.indices, n_out)
-        dev = [cp.asarray(a) for a in (X.indptr, X.indices, X.data, Y.indptr, Y.indices, Y.data, *xt, *yt)]
-        ptrs = [a.data.ptr for a in dev]
-        H = cp.empty((X.shape[0], k), self.dtype)
-        dZ = cp.empty_like(H)
-        D = cp.empty(max(Y.nnz, 1), self.dtype)
-        sfx = "f32" if self.dtype == np.float32 else "f64"
-        tup = lambda arrs: None if arrs is None else tuple(a.data.ptr for a in arrs)  # noqa: E731
-        getattr(_backend._cuda, f"autorec_batch_{sfx}")(
-            X.shape[0], tuple(ptrs[0:3]), tuple(ptrs[3:6]), tuple(ptrs[6:9]), tuple(ptrs[9:12]),
-            n_in, n_out, k, tup(self._params), None, tup(state1), tup(state2),
-            ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation], self.l2 * share,
-            OPTIMIZERS[self.optimizer], self.lr, 0.9, 0.999, 1e-8, self.momentum, step,
-            H.data.ptr, dZ.data.ptr, D.data.ptr, self._loss_acc.data.ptr,
-            cp.cuda.get_current_stream().ptr)
+        cuda_autorec_batch(X, Y, self._params, state1, state2, self.hidden, self.dtype,
+                           ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation],
+                           self.l2 * share, OPTIMIZERS[self.optimizer], self.lr, self.momentum, step,
+                           self._loss_acc, loss_kind=0)
 
     def _validation_pairs(self, validation):
         if validation is None:

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from .. import _backend
 from .._validation import check_dtype, check_positive
 from ._implicit import BestEpochTracker, binary_matrix, check_metric
-from .autorec import ACTIVATIONS, OPTIMIZERS, _choice
+from .autorec import ACTIVATIONS, OPTIMIZERS, _choice, cuda_autorec_batch, cuda_autorec_encode
 from .base import Recommender
 
 LOSSES = {"square": 0, "logistic": 1}
@@ -119,8 +119,6 @@ class CDAE(Recommender):
         self.seed = int(seed)
         self.dtype = check_dtype(dtype)
         self.verbose = bool(verbose)
-        if device == "cuda":
-            raise NotImplementedError("CDAE on device='cuda' is not wired up yet")
         self.history: list[dict] = []
         self.best_epoch = 0
         self._params = None
@@ -137,8 +135,12 @@ class CDAE(Recommender):
         self._params = (rng.uniform(-a_v, a_v, (n_in, k)).astype(self.dtype), np.zeros(k, self.dtype),
                         rng.uniform(-a_w, a_w, (self.n_items, k)).astype(self.dtype),
                         np.zeros(self.n_items, self.dtype))
-        state1 = tuple(np.zeros_like(p) for p in self._params)
-        state2 = tuple(np.zeros_like(p) for p in self._params) if self.optimizer == "adam" else None
+        xp = self._array_module()
+        if xp is not np:  # parameters and optimizer state live on the device
+            self._params = tuple(xp.asarray(p) for p in self._params)
+            self._loss_acc = xp.zeros(1, np.float64)
+        state1 = tuple(xp.zeros_like(p) for p in self._params)
+        state2 = tuple(xp.zeros_like(p) for p in self._params) if self.optimizer == "adam" else None
         tracker = BestEpochTracker(self.patience)
         step = 0
         self.history = []
@@ -146,11 +148,15 @@ class CDAE(Recommender):
             t0 = time.perf_counter()
             order = rng.permutation(n_users)
             total = 0.0
+            if xp is not np:
+                self._loss_acc.fill(0)
             for start in range(0, n_users, self.batch_size):
                 rows = np.sort(order[start : start + self.batch_size])
                 step += 1
                 total += self._train_batch(X[rows], rows, rng, state1, state2, step, len(rows) / n_users)
-            reg = 0.5 * self.l2 * float(np.square(self._params[0]).sum() + np.square(self._params[2]).sum())
+            if xp is not np:
+                total = float(self._loss_acc.get()[0])
+            reg = 0.5 * self.l2 * float(xp.square(self._params[0]).sum() + xp.square(self._params[2]).sum())
             entry = {"epoch": epoch, "loss": total + reg, "seconds": time.perf_counter() - t0}
             stop = False
             if validation is not None:
@@ -183,6 +189,12 @@ class CDAE(Recommender):
             Xc = Xb.copy()
             Xc.data = np.where(keep, Xb.data / (1 - self.corruption), 0).astype(self.dtype)
         Xin = append_user_nodes(Xc, users, self.n_train_users)
+        if self.device == "cuda":
+            cuda_autorec_batch(Xin, Y, self._params, state1, state2, self.hidden, self.dtype,
+                               ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation],
+                               self.l2 * share, OPTIMIZERS[self.optimizer], self.lr, 0.0, step,
+                               self._loss_acc, loss_kind=LOSSES[self.loss])
+            return 0.0  # accumulated on the device, read once per epoch
         return _backend._cpu.autorec_batch(
             Xin.indptr, Xin.indices, Xin.data, Y.indptr, Y.indices, Y.data.astype(self.dtype),
             self._params, None, state1, state2, ACTIVATIONS[self.hidden_activation],
@@ -196,8 +208,12 @@ class CDAE(Recommender):
     def _score_csr(self, X):
         """Output pre-activations for folded-in histories (no user node; f is monotonic)."""
         Xin = append_user_nodes(X, None, self.n_train_users)
-        H = _backend._cpu.autorec_encode(Xin.indptr, Xin.indices, Xin.data, self._params,
-                                         ACTIVATIONS[self.hidden_activation])
+        if self.device == "cuda":
+            H = cuda_autorec_encode(Xin, self._params, self.hidden, self.dtype,
+                                    ACTIVATIONS[self.hidden_activation])
+        else:
+            H = _backend._cpu.autorec_encode(Xin.indptr, Xin.indices, Xin.data, self._params,
+                                             ACTIVATIONS[self.hidden_activation])
         return H @ self._params[2].T + self._params[3]
 
     # ---------------------------------------------------------------- save/load
@@ -206,7 +222,7 @@ class CDAE(Recommender):
               "patience", "seed")
 
     def _state(self):
-        Vt, mu, W, b = self._params
+        Vt, mu, W, b = (p.get() if hasattr(p, "get") else p for p in self._params)
         meta = {k: getattr(self, k) for k in self._HYPER}
         meta.update(dtype=self.dtype.name, n_items=self.n_items, n_train_users=self.n_train_users,
                     best_epoch=self.best_epoch, history=self.history)
@@ -221,6 +237,10 @@ class CDAE(Recommender):
         k = model.hidden
         if params[0].shape != (model.n_items + model.n_train_users, k) or params[2].shape != (model.n_items, k):
             raise ValueError("model file: parameter shapes do not match the metadata")
+        if device == "cuda":
+            import cupy as cp
+
+            params = tuple(cp.asarray(p) for p in params)
         model._params = params
         model.best_epoch, model.history = int(meta["best_epoch"]), list(meta["history"])
         return model

@@ -29,6 +29,78 @@ from .autorec import OPTIMIZERS
 from .base import Recommender
 
 
+class _CpuOps:
+    """The model's heavy operations on the CPU (C++ kernels, NumPy BLAS)."""
+
+    xp = np
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def asarray(self, a):
+        return a
+
+    def sparse_matmul(self, Xn, W):
+        out = np.empty((Xn.shape[0], W.shape[1]), self.dtype)
+        _backend._cpu.csr_matmul_dense(Xn.indptr, Xn.indices, Xn.data, W, out)
+        return out
+
+    def sparse_input_step(self, Xn, d, W, s1, s2, l2_scale, opt):
+        _backend._cpu.sparse_input_grad_step(Xn.indptr, Xn.indices, Xn.data, np.ascontiguousarray(d),
+                                             W, None, s1, s2, l2_scale, **opt)
+
+    def nll_grad(self, logits, bias, X, scale):
+        return _backend._cpu.multinomial_nll_grad(logits, bias, X.indptr, X.indices, X.data, scale)
+
+    def step(self, p, g, s1, s2, l2_scale, opt):
+        _backend._cpu.optimizer_step(p, g, s1, s2, l2_scale, **opt)
+
+
+class _CudaOps:
+    """The same on the GPU: cuSPARSE / cuBLAS through CuPy, our CUDA kernels
+    (csrc/cuda/multinomial.cu) for the fused loss and the optimizer steps."""
+
+    def __init__(self, dtype):
+        import cupy
+
+        self.xp = cupy
+        self.dtype = dtype
+        self.sfx = "f32" if dtype == np.float32 else "f64"
+        self._loss = cupy.zeros(1, np.float64)
+
+    def asarray(self, a):
+        return self.xp.asarray(a)
+
+    def _device_csr(self, X):
+        import cupyx.scipy.sparse as csp
+
+        return csp.csr_matrix((self.xp.asarray(X.data), self.xp.asarray(X.indices),
+                               self.xp.asarray(X.indptr)), shape=X.shape)
+
+    def _stream(self):
+        return self.xp.cuda.get_current_stream().ptr
+
+    def sparse_matmul(self, Xn, W):
+        return self.xp.ascontiguousarray(self._device_csr(Xn) @ W)
+
+    def sparse_input_step(self, Xn, d, W, s1, s2, l2_scale, opt):
+        g = self.xp.ascontiguousarray(self._device_csr(Xn).T @ d)  # dense: Adam touches every row
+        self.step(W, g, s1, s2, l2_scale, opt)
+
+    def nll_grad(self, logits, bias, X, scale):
+        dev = [self.xp.asarray(a) for a in (X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data)]
+        self._loss.fill(0)
+        getattr(_backend._cuda, f"multinomial_nll_grad_{self.sfx}")(
+            logits.data.ptr, bias.data.ptr, dev[0].data.ptr, dev[1].data.ptr, dev[2].data.ptr,
+            logits.shape[0], logits.shape[1], scale, self._loss.data.ptr, self._stream())
+        return float(self._loss.get()[0])
+
+    def step(self, p, g, s1, s2, l2_scale, opt):
+        getattr(_backend._cuda, f"optimizer_step_{self.sfx}")(
+            p.data.ptr, g.data.ptr, s1.data.ptr, s2.data.ptr, p.size, l2_scale, opt["optimizer"],
+            opt["lr"], 0.9, 0.999, 1e-8, 0.0, opt["step"], self._stream())
+
+
 def _check_layers(layers, name="layers"):
     if isinstance(layers, (int, np.integer)):
         layers = [layers]
@@ -60,8 +132,9 @@ class MultVAE(Recommender):
     patience : int or None
         Stop after this many epochs without a better validation metric; the
         best epoch's parameters are kept either way.
-    seed, dtype, device, verbose : as everywhere (``device="cuda"`` is not
-        implemented for this model yet).
+    seed, dtype, device, verbose : as everywhere. With ``device="cuda"`` the
+        parameters live on the GPU; the random draws (shuffling, dropout, the
+        VAE's noise) come from the same seeded host generator as on the CPU.
     """
 
     name = "multvae"
@@ -81,8 +154,6 @@ class MultVAE(Recommender):
     def _setup(self, layers, dropout, epochs, batch_size, lr, l2, metric, patience, seed, dtype,
                device, verbose):
         super().__init__(device)
-        if device == "cuda":
-            raise NotImplementedError(f"{type(self).__name__} on device='cuda' is not implemented yet")
         self.layers = _check_layers(layers)
         if self.variational and len(self.layers) < 1:
             raise ValueError("layers must end with the latent size")
@@ -103,6 +174,7 @@ class MultVAE(Recommender):
         self.history: list[dict] = []
         self.best_epoch = 0
         self._weights = None
+        self._ops = _CudaOps(self.dtype) if device == "cuda" else _CpuOps(self.dtype)
 
     # ------------------------------------------------------------ architecture
     def _dims(self, n_items):
@@ -121,7 +193,8 @@ class MultVAE(Recommender):
             bound = np.sqrt(6.0 / (fan_in + fan_out))
             W.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(self.dtype))
             b.append(rng.normal(0.0, 0.001, fan_out).astype(self.dtype))
-        self._weights, self._biases = W, b
+        self._weights = [self._ops.asarray(w) for w in W]
+        self._biases = [self._ops.asarray(x) for x in b]
 
     # ----------------------------------------------------------------- forward
     def _input(self, X, rng=None):
@@ -147,11 +220,11 @@ class MultVAE(Recommender):
         ``inputs[i]`` is layer i's input (``inputs[0]``: the normalised sparse
         batch); ``aux`` = (mu, logvar, std, eps) for the VAE.
         """
-        W, b = self._weights, self._biases
+        W, b, ops = self._weights, self._biases, self._ops
+        xp = ops.xp
         n_layers = len(W)
         Xn = self._input(X, rng if train else None)
-        pre = np.empty((X.shape[0], W[0].shape[1]), self.dtype)
-        _backend._cpu.csr_matmul_dense(Xn.indptr, Xn.indices, Xn.data, W[0], pre)
+        pre = ops.sparse_matmul(Xn, W[0])
         pre += b[0]
         inputs, aux = [Xn], None
         for i in range(1, n_layers):
@@ -159,15 +232,15 @@ class MultVAE(Recommender):
                 latent = self.layers[-1]
                 mu, logvar = pre[:, :latent], pre[:, latent:]
                 if train:
-                    std = np.exp(0.5 * logvar)
-                    eps = rng.standard_normal(mu.shape).astype(self.dtype)
+                    std = xp.exp(0.5 * logvar)
+                    eps = ops.asarray(rng.standard_normal(mu.shape).astype(self.dtype))
                     a = mu + eps * std
                 else:  # z = mu at test time
                     std = eps = None
-                    a = np.ascontiguousarray(mu)
+                    a = xp.ascontiguousarray(mu)
                 aux = (mu, logvar, std, eps)
             else:
-                a = np.tanh(pre)
+                a = xp.tanh(pre)
             inputs.append(a)
             pre = a @ W[i]
             if i < n_layers - 1 or not train:
@@ -191,8 +264,9 @@ class MultVAE(Recommender):
         rng = np.random.default_rng(self.seed)
         self._init(rng, self.n_items)
         params = self._weights + self._biases
-        state1 = [np.zeros_like(p) for p in params]
-        state2 = [np.zeros_like(p) for p in params]
+        xp = self._ops.xp
+        state1 = [xp.zeros_like(p) for p in params]
+        state2 = [xp.zeros_like(p) for p in params]
         tracker = BestEpochTracker(self.patience)
         n_users = X.shape[0]
         step = 0
@@ -233,19 +307,20 @@ class MultVAE(Recommender):
     def _train_batch(self, Xb, rng, beta, state1, state2, step):
         """Forward, loss, backward and Adam on one batch; returns the batch's loss
         (mean NLL over its users + β·KL + l2·Σ‖W‖²)."""
-        cpu = _backend._cpu
+        ops = self._ops
+        xp = ops.xp
         W, b = self._weights, self._biases
         n_layers, B = len(W), Xb.shape[0]
         logits, inputs, aux = self._forward(Xb, rng, train=True)
         # logits + bias -> d loss / d logits, in place (the mean over the batch's users)
-        nll = cpu.multinomial_nll_grad(logits, b[-1], Xb.indptr, Xb.indices, Xb.data, 1.0 / B)
+        nll = ops.nll_grad(logits, b[-1], Xb, 1.0 / B)
         d = logits
         kl = 0.0
         if aux is not None:
             mu, logvar, std, eps = aux
-            kl = float(np.mean(-0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1)))
+            kl = float(xp.mean(-0.5 * xp.sum(1 + logvar - mu**2 - xp.exp(logvar), axis=1)))
         # λ·Σ‖W‖², reported only (its gradient is added in the optimizer steps)
-        reg = self.l2 * sum(float(np.dot(w.ravel(), w.ravel())) for w in W) if self.l2 else 0.0
+        reg = self.l2 * sum(float(xp.dot(w.ravel(), w.ravel())) for w in W) if self.l2 else 0.0
         opt = dict(optimizer=OPTIMIZERS[self._optimizer], lr=self.lr, step=step)
         bias_slot = n_layers  # state index of b[i] is n_layers + i
         for i in range(n_layers - 1, 0, -1):  # dense layers, BLAS
@@ -253,20 +328,19 @@ class MultVAE(Recommender):
             gW = a.T @ d
             gb = d.sum(axis=0)
             d_prev = d @ W[i].T  # with W[i] before its update
-            cpu.optimizer_step(W[i], gW, state1[i], state2[i], 2 * self.l2, **opt)
-            cpu.optimizer_step(b[i], gb, state1[bias_slot + i], state2[bias_slot + i], 0.0, **opt)
+            ops.step(W[i], gW, state1[i], state2[i], 2 * self.l2, opt)
+            ops.step(b[i], gb, state1[bias_slot + i], state2[bias_slot + i], 0.0, opt)
             if i == self._n_enc and aux is not None:  # through z = mu + eps * std, plus β·KL
-                d = np.concatenate([d_prev + (beta / B) * mu,
-                                    d_prev * eps * 0.5 * std + (beta * 0.5 / B) * (np.exp(logvar) - 1)],
+                d = xp.concatenate([d_prev + (beta / B) * mu,
+                                    d_prev * eps * 0.5 * std + (beta * 0.5 / B) * (xp.exp(logvar) - 1)],
                                    axis=1)
             else:
                 d = d_prev * (1 - a * a)  # tanh'
         # the sparse input layer: Xnᵀ·d with the Adam step fused per item row
         Xn = inputs[0]
         gb0 = d.sum(axis=0)
-        cpu.sparse_input_grad_step(Xn.indptr, Xn.indices, Xn.data, np.ascontiguousarray(d), W[0],
-                                   None, state1[0], state2[0], 2 * self.l2, **opt)
-        cpu.optimizer_step(b[0], gb0, state1[bias_slot], state2[bias_slot], 0.0, **opt)
+        ops.sparse_input_step(Xn, d, W[0], state1[0], state2[0], 2 * self.l2, opt)
+        ops.step(b[0], gb0, state1[bias_slot], state2[bias_slot], 0.0, opt)
         return nll + beta * kl + reg
 
     # ---------------------------------------------------------------- save/load
@@ -274,8 +348,9 @@ class MultVAE(Recommender):
 
     def _state(self):
         arrays = {"item_ids": self.item_ids}
+        host = (lambda a: a.get()) if self.device == "cuda" else (lambda a: a)  # noqa: E731
         for i, (w, bb) in enumerate(zip(self._weights, self._biases)):
-            arrays[f"W{i}"], arrays[f"b{i}"] = w, bb
+            arrays[f"W{i}"], arrays[f"b{i}"] = host(w), host(bb)
         meta = {k: getattr(self, k) for k in self._HYPER}
         meta.update(dtype=self.dtype.name, n_items=self.n_items, best_epoch=self.best_epoch,
                     history=self.history, n_layers=len(self._weights))
@@ -302,8 +377,8 @@ class MultVAE(Recommender):
             bb = np.ascontiguousarray(arrays[f"b{i}"], dtype=model.dtype)
             if w.shape != (fi, fo) or bb.shape != (fo,):
                 raise ValueError(f"model file: layer {i} has the wrong shape")
-            model._weights.append(w)
-            model._biases.append(bb)
+            model._weights.append(model._ops.asarray(w))
+            model._biases.append(model._ops.asarray(bb))
         model.best_epoch = int(meta["best_epoch"])
         model.history = list(meta["history"])
         return model

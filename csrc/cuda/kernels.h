@@ -72,4 +72,18 @@ cudaError_t autorec_predict(const int64_t *indptr, const int32_t *indices, const
                             const int64_t *cols, int64_t n_pairs, T *H, T *out,
                             cudaStream_t stream);
 
+// ---- Mult-VAE / Mult-DAE (csrc/cuda/multinomial.cu) -----------------------------
+
+// In place over dense logits (n_rows x n): (+ bias) -> scale * d/dl of
+// -Σ_i x_i log softmax(l)_i for the CSR rows x; adds scale * the loss to *loss.
+template <typename T>
+cudaError_t multinomial_nll_grad(T *logits, const T *bias, const int64_t *indptr,
+                                 const int32_t *indices, const T *x, int64_t n_rows, int64_t n,
+                                 T scale, double *loss, cudaStream_t stream);
+
+// Dense parameter of n elements: gradient grad + l2_scale * param, then the step.
+template <typename T>
+cudaError_t dense_step(const Slot<T> &s, int64_t n, const T *grad, T l2_scale, const OptConfig &opt,
+                       cudaStream_t stream);
+
 }  // namespace autorec::cuda

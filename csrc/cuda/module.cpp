@@ -128,6 +128,34 @@ template <typename T> void bind_dtype(py::module_ &m, const char *suffix) {
         py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"),
         py::arg("eps"), py::arg("momentum"), py::arg("step"), py::arg("H"), py::arg("dZ"),
         py::arg("D"), py::arg("loss"), py::arg("stream"), py::arg("loss_kind") = 0);
+  m.def(("multinomial_nll_grad_" + sfx).c_str(),
+        [](std::uintptr_t logits, std::uintptr_t bias, std::uintptr_t indptr, std::uintptr_t indices,
+           std::uintptr_t x, int64_t n_rows, int64_t n, double scale, std::uintptr_t loss,
+           std::uintptr_t stream) {
+          py::gil_scoped_release release;
+          check(cuda::multinomial_nll_grad<T>(ptr<T>(logits), ptr<const T>(bias),
+                                              ptr<const int64_t>(indptr), ptr<const int32_t>(indices),
+                                              ptr<const T>(x), n_rows, n, static_cast<T>(scale),
+                                              ptr<double>(loss), stream_of(stream)),
+                "multinomial_nll_grad");
+        },
+        py::arg("logits"), py::arg("bias"), py::arg("indptr"), py::arg("indices"), py::arg("x"),
+        py::arg("n_rows"), py::arg("n"), py::arg("scale"), py::arg("loss"), py::arg("stream"));
+  m.def(("optimizer_step_" + sfx).c_str(),
+        [](std::uintptr_t param, std::uintptr_t grad, std::uintptr_t s1, std::uintptr_t s2, int64_t n,
+           double l2_scale, int optimizer, double lr, double beta1, double beta2, double eps,
+           double momentum, int64_t step, std::uintptr_t stream) {
+          const OptConfig opt = make_opt_config(optimizer, lr, beta1, beta2, eps, momentum, step);
+          if (opt.kind == Opt::GradOnly) fail("optimizer", "'none' has nothing to do here");
+          Slot<T> slot{ptr<T>(param), nullptr, ptr<T>(s1), ptr<T>(s2)};
+          py::gil_scoped_release release;
+          check(cuda::dense_step<T>(slot, n, ptr<const T>(grad), static_cast<T>(l2_scale), opt,
+                                    stream_of(stream)),
+                "optimizer_step");
+        },
+        py::arg("param"), py::arg("grad"), py::arg("state1"), py::arg("state2"), py::arg("n"),
+        py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"),
+        py::arg("eps"), py::arg("momentum"), py::arg("step"), py::arg("stream"));
   m.def(("autorec_predict_" + sfx).c_str(),
         [](std::uintptr_t indptr, std::uintptr_t indices, std::uintptr_t data, int64_t n_rows,
            int64_t n_in, int64_t n_out, int64_t k, py::object params, int hidden, int output,
