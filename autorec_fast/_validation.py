@@ -34,6 +34,14 @@ def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool 
     return int(value) if integer else float(value)
 
 
+def check_fraction(value, name: str) -> float:
+    """A probability in [0, 1) (dropout, corruption)."""
+    value = check_positive(value, name, allow_zero=True)
+    if not value < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return value
+
+
 def canonical_csr(matrix: sp.spmatrix, dtype, name: str) -> sp.csr_matrix:
     """CSR with sorted indices, no duplicates, int64 indptr / int32 indices, finite values."""
     m = sp.csr_matrix(matrix, dtype=dtype, copy=False)

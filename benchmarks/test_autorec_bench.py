@@ -36,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import autorec_fast as af
 

@@ -20,8 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _backend
-from .._validation import canonical_csr, check_dtype, check_positive
-from ..interactions import Interactions, as_interactions
+from .._validation import canonical_csr, check_positive
+from ..interactions import as_interactions
 from .base import Recommender
 
 ACTIVATIONS = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "elu": 4, "selu": 5}
@@ -147,10 +147,8 @@ class AutoRec(Recommender):
         self.hidden = check_positive(hidden, "hidden", integer=True)
         self.hidden_activation = _choice(hidden_activation, ACTIVATIONS, "hidden_activation")
         self.output_activation = _choice(output_activation, ACTIVATIONS, "output_activation")
-        self.l2 = check_positive(l2, "l2", allow_zero=True)
-        self.epochs = check_positive(epochs, "epochs", integer=True)
-        self.batch_size = check_positive(batch_size, "batch_size", integer=True)
-        self.lr = check_positive(lr, "lr")
+        self._set_training_options(epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
+                                   patience=patience, seed=seed, dtype=dtype, verbose=verbose)
         self.optimizer = _choice(optimizer, {k for k in OPTIMIZERS if k not in ("none", "adagrad")},
                                  "optimizer")
         self.momentum = check_positive(momentum, "momentum", allow_zero=True)
@@ -158,17 +156,7 @@ class AutoRec(Recommender):
         self.noise = check_positive(noise, "noise", allow_zero=True)
         if corruption == "dropout" and not self.noise < 1:
             raise ValueError(f"noise must be in [0, 1) for dropout corruption, got {noise}")
-        if patience is not None:
-            patience = check_positive(patience, "patience", integer=True)
-        self.patience = patience
         self.clip = bool(clip)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
-        self.dtype = check_dtype(dtype)
-        self.verbose = bool(verbose)
-        self.history: list[dict] = []
-        self.best_epoch = 0
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data, validation=None, user_features=None, item_features=None) -> "AutoRec":
@@ -243,9 +231,7 @@ class AutoRec(Recommender):
             else:
                 self.best_epoch = epoch
             self.history.append(entry)
-            if self.verbose:
-                print("[autorec_fast] AutoRec " + "  ".join(
-                    f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()), flush=True)
+            self._log_epoch(entry)
             if self.patience is not None and val is not None and since_best >= self.patience:
                 break
         if best_params is not None:

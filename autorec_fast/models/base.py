@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _backend
-from .._validation import as_history, check_k, check_positive
+from .._validation import as_history, check_dtype, check_k, check_positive
 
 
 class Recommender:
@@ -25,6 +25,29 @@ class Recommender:
         self.item_ids: np.ndarray | None = None
         self.n_items: int = 0
         self.dtype = np.dtype(np.float32)
+
+    # ------------------------------------------------------- neural models' options
+    def _set_training_options(self, *, epochs, batch_size, lr, l2, patience, seed, dtype, verbose):
+        """Check and set the options every gradient-trained model shares."""
+        self.epochs = check_positive(epochs, "epochs", integer=True)
+        self.batch_size = check_positive(batch_size, "batch_size", integer=True)
+        self.lr = check_positive(lr, "lr")
+        self.l2 = check_positive(l2, "l2", allow_zero=True)
+        self.patience = None if patience is None else check_positive(patience, "patience", integer=True)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be an integer, got {seed!r}")
+        self.seed = int(seed)
+        self.dtype = check_dtype(dtype)
+        self.verbose = bool(verbose)
+        self.history: list[dict] = []
+        self.best_epoch = 0
+
+    def _log_epoch(self, entry: dict) -> None:
+        """One line of progress per epoch when verbose."""
+        if self.verbose:
+            print(f"[autorec_fast] {type(self).__name__} " + "  ".join(
+                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()),
+                flush=True)
 
     # ------------------------------------------------------------------ scoring
     def _check_fitted(self):

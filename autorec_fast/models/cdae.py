@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _backend
-from .._validation import check_dtype, check_positive
+from .._validation import check_fraction, check_positive
 from ._implicit import BestEpochTracker, binary_matrix, check_metric
 from .autorec import ACTIVATIONS, OPTIMIZERS, _choice, cuda_autorec_batch, cuda_autorec_encode
 from .base import Recommender
@@ -94,9 +94,7 @@ class CDAE(Recommender):
                  seed: int = 0, dtype="float32", device: str = "cpu", verbose: bool = False):
         super().__init__(device)
         self.hidden = check_positive(hidden, "hidden", integer=True)
-        self.corruption = check_positive(corruption, "corruption", allow_zero=True)
-        if not self.corruption < 1:
-            raise ValueError(f"corruption must be in [0, 1), got {corruption}")
+        self.corruption = check_fraction(corruption, "corruption")
         self.hidden_activation = _choice(hidden_activation, ACTIVATIONS, "hidden_activation")
         self.output_activation = _choice(output_activation, ACTIVATIONS, "output_activation")
         self.loss = _choice(loss, LOSSES, "loss")
@@ -108,19 +106,9 @@ class CDAE(Recommender):
             raise ValueError(f"negative_ratio must be >= 0, got {negative_ratio}")
         self.negative_ratio = int(negative_ratio)
         self.optimizer = _choice(optimizer, ("adam", "adagrad"), "optimizer")
-        self.lr = check_positive(lr, "lr")
-        self.l2 = check_positive(l2, "l2", allow_zero=True)
-        self.epochs = check_positive(epochs, "epochs", integer=True)
-        self.batch_size = check_positive(batch_size, "batch_size", integer=True)
         self.metric = check_metric(metric)
-        self.patience = None if patience is None else check_positive(patience, "patience", integer=True)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
-        self.dtype = check_dtype(dtype)
-        self.verbose = bool(verbose)
-        self.history: list[dict] = []
-        self.best_epoch = 0
+        self._set_training_options(epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
+                                   patience=patience, seed=seed, dtype=dtype, verbose=verbose)
         self._params = None
 
     def fit(self, data, validation=None) -> "CDAE":
@@ -165,9 +153,7 @@ class CDAE(Recommender):
                 entry[self.metric] = evaluate(self, validation, [self.metric])[self.metric]
                 stop = tracker.update(epoch, entry[self.metric], lambda: tuple(p.copy() for p in self._params))
             self.history.append(entry)
-            if self.verbose:
-                print("[autorec_fast] CDAE " + "  ".join(
-                    f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()), flush=True)
+            self._log_epoch(entry)
             if stop:
                 break
         if tracker.best_state is not None:

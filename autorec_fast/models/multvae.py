@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from .. import _backend
-from .._validation import check_dtype, check_positive
+from .._validation import check_fraction, check_positive
 from ._implicit import BestEpochTracker, binary_matrix, check_metric
 from .autorec import OPTIMIZERS
 from .base import Recommender
@@ -157,22 +157,10 @@ class MultVAE(Recommender):
         self.layers = _check_layers(layers)
         if self.variational and len(self.layers) < 1:
             raise ValueError("layers must end with the latent size")
-        self.dropout = check_positive(dropout, "dropout", allow_zero=True)
-        if not self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.epochs = check_positive(epochs, "epochs", integer=True)
-        self.batch_size = check_positive(batch_size, "batch_size", integer=True)
-        self.lr = check_positive(lr, "lr")
-        self.l2 = check_positive(l2, "l2", allow_zero=True)
+        self.dropout = check_fraction(dropout, "dropout")
         self.metric = check_metric(metric)
-        self.patience = None if patience is None else check_positive(patience, "patience", integer=True)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
-        self.dtype = check_dtype(dtype)
-        self.verbose = bool(verbose)
-        self.history: list[dict] = []
-        self.best_epoch = 0
+        self._set_training_options(epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
+                                   patience=patience, seed=seed, dtype=dtype, verbose=verbose)
         self._weights = None
         self._ops = _CudaOps(self.dtype) if device == "cuda" else _CpuOps(self.dtype)
 
@@ -288,10 +276,7 @@ class MultVAE(Recommender):
                 entry[self.metric] = evaluate(self, validation, [self.metric])[self.metric]
                 stop = tracker.update(epoch, entry[self.metric], self._copy_params)
             self.history.append(entry)
-            if self.verbose:
-                print("[autorec_fast] " + type(self).__name__ + " " + "  ".join(
-                    f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()),
-                    flush=True)
+            self._log_epoch(entry)
             if stop:
                 break
         if tracker.best_state is not None:
