@@ -11,11 +11,12 @@ import inspect
 from .base import Recommender
 from .autorec import AutoRec
 from .cdae import CDAE
+from .deeprec import DeepRec
 from .ease import EASE
 from .multvae import MultDAE, MultVAE
 
 MODELS: dict[str, type[Recommender]] = {"ease": EASE, "autorec": AutoRec, "multvae": MultVAE,
-                                        "multdae": MultDAE, "cdae": CDAE}
+                                        "multdae": MultDAE, "cdae": CDAE, "deeprec": DeepRec}
 
 
 def train(model: str, data, **params) -> Recommender:
@@ -56,4 +57,4 @@ def train(model: str, data, **params) -> Recommender:
     return model.fit(data, **{k: v for k, v in params.items() if k in fit_args})
 
 
-__all__ = ["MODELS", "Recommender", "AutoRec", "CDAE", "EASE", "MultDAE", "MultVAE", "train"]
+__all__ = ["MODELS", "Recommender", "AutoRec", "CDAE", "DeepRec", "EASE", "MultDAE", "MultVAE", "train"]

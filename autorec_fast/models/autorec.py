@@ -95,6 +95,32 @@ def cuda_autorec_encode(X, params, k, dtype, hidden):
     return H
 
 
+def prepare_pairs(model, users, items, unknown, user_known, item_known):
+    """Checks (user, item) index pairs for ``predict``; returns the index arrays,
+    the output filled with the training mean, and the positions to compute
+    (both indices in range and both with training ratings)."""
+    users = np.asarray(users)
+    items = np.asarray(items)
+    if users.shape != items.shape or users.ndim != 1:
+        raise ValueError(f"users and items must be 1-D arrays of equal length, got {users.shape} and {items.shape}")
+    for arr, name in ((users, "users"), (items, "items")):
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"{name} must be integer indices, got dtype {arr.dtype}")
+    _choice(unknown, ("error", "default"), "unknown")
+    users = users.astype(np.int64)
+    items = items.astype(np.int64)
+    in_range = (users >= 0) & (users < model.n_users) & (items >= 0) & (items < model.n_items)
+    if unknown == "error" and not in_range.all():
+        bad_u = (users < 0) | (users >= model.n_users)
+        name, n = ("users", model.n_users) if bad_u.any() else ("items", model.n_items)
+        raise ValueError(f"{name} has indices outside the training range [0, {n}); pass "
+                         f"unknown='default' to predict the training mean for them")
+    out = np.full(users.shape, model.mean_, dtype=np.float64)
+    idx = np.flatnonzero(in_range)
+    idx = idx[user_known[users[idx]] & item_known[items[idx]]]
+    return users, items, out, idx
+
+
 class AutoRec(Recommender):
     """AutoRec rating prediction.
 
@@ -301,29 +327,13 @@ class AutoRec(Recommender):
         Only the needed examples are encoded and only the requested outputs decoded.
         """
         self._check_fitted()
-        users = np.asarray(users)
-        items = np.asarray(items)
-        if users.shape != items.shape or users.ndim != 1:
-            raise ValueError(f"users and items must be 1-D arrays of equal length, got {users.shape} and {items.shape}")
-        for arr, name in ((users, "users"), (items, "items")):
-            if arr.size and not np.issubdtype(arr.dtype, np.integer):
-                raise TypeError(f"{name} must be integer indices, got dtype {arr.dtype}")
-        _choice(unknown, ("error", "default"), "unknown")
-        users = users.astype(np.int64)
-        items = items.astype(np.int64)
-        in_range = (users >= 0) & (users < self.n_users) & (items >= 0) & (items < self.n_items)
-        if unknown == "error" and not in_range.all():
-            bad_u = (users < 0) | (users >= self.n_users)
-            name, n = ("users", self.n_users) if bad_u.any() else ("items", self.n_items)
-            raise ValueError(f"{name} has indices outside the training range [0, {n}); pass "
-                             f"unknown='default' to predict the training mean for them")
-        out = np.full(users.shape, self.mean_, dtype=np.float64)
-        idx = np.flatnonzero(in_range)
-        ex, outp = (items[idx], users[idx]) if self.variant == "item" else (users[idx], items[idx])
-        known = self._observed_rows[ex] & self._observed_cols[outp]
-        idx, ex, outp = idx[known], ex[known], outp[known]
+        if self.variant == "item":
+            user_known, item_known = self._observed_cols, self._observed_rows
+        else:
+            user_known, item_known = self._observed_rows, self._observed_cols
+        users, items, out, idx = prepare_pairs(self, users, items, unknown, user_known, item_known)
         if idx.size:
-            out[idx] = self._predict_index(*((outp, ex) if self.variant == "item" else (ex, outp)), raw=True)
+            out[idx] = self._predict_index(users[idx], items[idx], raw=True)
         do_clip = self.clip if clip is None else bool(clip)
         if do_clip:
             np.clip(out, *self.rating_range_, out=out)

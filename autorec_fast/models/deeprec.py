@@ -1,0 +1,352 @@
+"""DeepRec (Kuchaiev & Ginsburg, NVIDIA 2017): a deep user-based autoencoder for
+rating prediction with dense re-feeding.
+
+    encoder n → l₀ → … → l_L (activation after each layer), dropout on the code,
+    decoder mirrored back to n (activation after each layer, the last included),
+    decoder weights tied to the encoder's transposes when ``constrained``.
+    Loss: masked MSE, the mean over the observed entries.
+
+Each batch takes two steps: (1) on the sparse input against the observed
+ratings, (2) ``refeed_steps`` times on the dense output f(x) of step (1)
+against itself (dense re-feeding, all entries).
+
+Kernels: the sparse input layer forward (``csr_matmul_dense``) and, in step
+(1), the output-layer gradient from the observed entries only: both sparse
+outer products into the item-sized weight share one pass with the fused
+momentum step (``sparse_input_grad_step`` over the stacked [X; dOut] pattern,
+``csrc/cpu/autorec.cpp``); dense layers and the re-feeding pass through BLAS.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import _backend
+from .._validation import canonical_csr, check_fraction, check_positive
+from ..interactions import as_interactions
+from .autorec import OPTIMIZERS, _choice
+from .base import Recommender
+from .multvae import _check_layers
+
+_SELU_L, _SELU_A = 1.0507009873554805, 1.6732632423543772
+
+ACTIVATIONS = {
+    "selu": (lambda z: _SELU_L * np.where(z > 0, z, _SELU_A * np.expm1(np.minimum(z, 0))),
+             lambda h: np.where(h > 0, _SELU_L, h + _SELU_L * _SELU_A)),
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))), lambda h: np.where(h > 0, 1.0, h + 1.0)),
+    "relu": (lambda z: np.maximum(z, 0), lambda h: (h > 0).astype(h.dtype)),
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda h: h * (1 - h)),
+    "tanh": (np.tanh, lambda h: 1 - h * h),
+    "identity": (lambda z: z, lambda h: np.ones_like(h)),
+}
+MILESTONES = (24, 36, 48, 66, 72)  # the reference's lr halvings (epochs)
+
+
+class DeepRec(Recommender):
+    """Deep autoencoder for ratings (NVIDIA DeepRec).
+
+    Parameters
+    ----------
+    layers : list of int
+        Encoder sizes after the input (reference: [512, 512, 1024]); the decoder mirrors them.
+    activation : str
+        selu (reference), elu, relu, sigmoid, tanh or identity; applied after every layer.
+    dropout : float
+        Drop probability on the code layer in [0, 1) (reference 0.8).
+    constrained : bool
+        Tie decoder weights to the encoder's transposes (reference: True).
+    refeed_steps : int
+        Dense re-feeding steps per batch (reference: 1; 0 disables).
+    optimizer : {"momentum", "sgd", "adam"}
+        "momentum" is SGD with ``momentum`` (reference 0.9, lr 0.005).
+    lr_schedule : {"deeprec", None}
+        "deeprec" halves the learning rate at epochs 24, 36, 48, 66, 72.
+    l2 : float
+        Weight decay (added to the gradients as l2·W, as torch.optim's weight_decay).
+    epochs, batch_size (reference 128), lr, seed, dtype, device, verbose, patience, clip :
+        as AutoRec's; ``validation=`` in fit takes test-style ratings (RMSE).
+    """
+
+    name = "deeprec"
+    predicts_ratings = True
+
+    def __init__(self, layers=(512, 512, 1024), activation: str = "selu", dropout: float = 0.8,
+                 constrained: bool = True, refeed_steps: int = 1, optimizer: str = "momentum",
+                 lr: float = 0.005, momentum: float = 0.9, lr_schedule: str | None = "deeprec",
+                 batch_size: int = 128, epochs: int = 100, l2: float = 0.0,
+                 patience: int | None = None, clip: bool = True, seed: int = 0, dtype="float32",
+                 device: str = "cpu", verbose: bool = False):
+        super().__init__(device)
+        if device == "cuda":
+            raise NotImplementedError("DeepRec on device='cuda' is not implemented yet")
+        self.layers = _check_layers(layers)
+        self.activation = _choice(activation, ACTIVATIONS, "activation")
+        self.dropout = check_fraction(dropout, "dropout")
+        self.constrained = bool(constrained)
+        self.refeed_steps = check_positive(refeed_steps, "refeed_steps", integer=True, allow_zero=True)
+        self.optimizer = _choice(optimizer, ("momentum", "sgd", "adam"), "optimizer")
+        self.momentum = check_positive(momentum, "momentum", allow_zero=True)
+        self.lr_schedule = _choice(lr_schedule, ("deeprec", None), "lr_schedule")
+        self.clip = bool(clip)
+        self._set_training_options(epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
+                                   patience=patience, seed=seed, dtype=dtype, verbose=verbose)
+        self._enc = None
+
+    # ------------------------------------------------------------- parameters
+    def _init(self, rng, n):
+        dims = [n, *self.layers]
+        xavier = lambda a, b: rng.uniform(-np.sqrt(6 / (a + b)), np.sqrt(6 / (a + b)), (a, b)).astype(self.dtype)  # noqa: E731
+        self._enc = [xavier(a, b) for a, b in zip(dims[:-1], dims[1:])]  # E_i: d_i x d_{i+1}
+        self._enc_b = [np.zeros(b, self.dtype) for b in dims[1:]]
+        rdims = dims[::-1]
+        # decoder layer j maps rdims[j] -> rdims[j+1]; tied: the transpose of E_{L-1-j}
+        self._dec = None if self.constrained else [xavier(a, b) for a, b in zip(rdims[:-1], rdims[1:])]
+        self._dec_b = [np.zeros(b, self.dtype) for b in rdims[1:]]
+
+    def _dec_w(self, j):
+        """Decoder layer j's weight (d_in x d_out), a transposed view when tied."""
+        L = len(self._enc)
+        return self._enc[L - 1 - j].T if self.constrained else self._dec[j]
+
+    def _params(self):
+        return self._enc + self._enc_b + (self._dec or []) + self._dec_b
+
+    # ------------------------------------------------------------------ forward
+    def _forward(self, X, rng):
+        """Activations of every layer for a batch (X sparse CSR or dense);
+        dropout on the code when rng is given (training)."""
+        act = ACTIVATIONS[self.activation][0]
+        if sp.issparse(X):
+            pre = np.empty((X.shape[0], self._enc[0].shape[1]), self.dtype)
+            _backend._cpu.csr_matmul_dense(X.indptr, X.indices, X.data, self._enc[0], pre)
+        else:
+            pre = X @ self._enc[0]
+        hs = [act(pre + self._enc_b[0]).astype(self.dtype, copy=False)]
+        for i in range(1, len(self._enc)):
+            hs.append(act(hs[-1] @ self._enc[i] + self._enc_b[i]).astype(self.dtype, copy=False))
+        mask = None
+        if rng is not None and self.dropout > 0:
+            mask = (rng.random(hs[-1].shape) >= self.dropout).astype(self.dtype) / (1 - self.dropout)
+            hs.append(hs[-1] * mask)  # the dropped-out code feeds the decoder
+        else:
+            hs.append(hs[-1])
+        for j in range(len(self._enc)):
+            hs.append(act(hs[-1] @ self._dec_w(j) + self._dec_b[j]).astype(self.dtype, copy=False))
+        return hs, mask
+
+    # ---------------------------------------------------------------- training
+    def fit(self, data, validation=None) -> "DeepRec":
+        """Train on ratings (users x items); ``validation``: ratings in the same index space."""
+        from .autorec import AutoRec
+
+        inter = as_interactions(data)
+        R = canonical_csr(inter.matrix, self.dtype, "data")
+        if R.nnz == 0:
+            raise ValueError("data has no ratings")
+        self.user_ids, self.item_ids = np.asarray(inter.user_ids), np.asarray(inter.item_ids)
+        self.n_users, self.n_items = R.shape
+        self._R = R
+        self.mean_ = float(R.data.mean())
+        self.rating_range_ = (float(R.data.min()), float(R.data.max()))
+        val = AutoRec._validation_pairs(self, validation)
+        rng = np.random.default_rng(self.seed)
+        self._init(rng, self.n_items)
+        params = self._params()
+        s1 = [np.zeros_like(p) for p in params]
+        s2 = [np.zeros_like(p) for p in params]
+        users = np.flatnonzero(np.diff(R.indptr) > 0)  # users without ratings teach nothing
+        best, best_state, since, step = np.inf, None, 0, 0
+        self.history = []
+        for epoch in range(1, self.epochs + 1):
+            t0 = time.perf_counter()
+            lr = self.lr * (0.5 ** sum(epoch > m for m in MILESTONES) if self.lr_schedule else 1.0)
+            order = rng.permutation(users)
+            total, n_batches = 0.0, 0
+            for start in range(0, len(order), self.batch_size):
+                Xb = R[np.sort(order[start : start + self.batch_size])]
+                step += 1
+                out, loss = self._step(Xb, rng, s1, s2, lr, step, sparse_pass=True)
+                for _ in range(self.refeed_steps):
+                    step += 1
+                    self._step(out, rng, s1, s2, lr, step, sparse_pass=False)
+                total += loss
+                n_batches += 1
+            entry = {"epoch": epoch, "loss": total / n_batches, "lr": lr,
+                     "seconds": time.perf_counter() - t0}
+            if val is not None:
+                pred = self.predict(val[0], val[1], unknown="default")
+                entry["val_rmse"] = float(np.sqrt(np.mean((pred - val[2]) ** 2)))
+                if entry["val_rmse"] < best:
+                    best, since, self.best_epoch = entry["val_rmse"], 0, epoch
+                    best_state = [p.copy() for p in self._params()]
+                else:
+                    since += 1
+            else:
+                self.best_epoch = epoch
+            self.history.append(entry)
+            self._log_epoch(entry)
+            if self.patience is not None and val is not None and since >= self.patience:
+                break
+        if best_state is not None:
+            for p, b in zip(self._params(), best_state):
+                p[...] = b
+        return self
+
+    def _step(self, X, rng, s1, s2, lr, step, sparse_pass):
+        """One optimizer step on a batch; returns (dense output before the step, loss)."""
+        cpu = _backend._cpu
+        d_act = ACTIVATIONS[self.activation][1]
+        hs, mask = self._forward(X, rng)
+        out = hs[-1]
+        L = len(self._enc)
+        # masked MSE (mean over the observed entries) and its gradient at the output
+        if sparse_pass:
+            rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+            o = out[rows, X.indices]
+            err = o - X.data
+            count = max(X.nnz, 1)
+            loss = float(np.dot(err, err) / count)
+            d_data = (2.0 / count) * err * d_act(o)
+            d_out = sp.csr_matrix((d_data.astype(self.dtype), X.indices, X.indptr), shape=X.shape)
+        else:
+            observed = X != 0
+            count = max(int(observed.sum()), 1)
+            err = np.where(observed, out - X, 0)
+            loss = float(np.vdot(err, err) / count)
+            d_out = ((2.0 / count) * err * d_act(out)).astype(self.dtype)
+        # the output layer: decoder layer L-1 (weight E_0ᵀ when tied), input h_in
+        h_in = hs[2 * L - 1]
+        grads_dec, gb_dec = [None] * L, [None] * L
+        if sparse_pass:
+            gb_dec[L - 1] = np.asarray(d_out.sum(axis=0)).ravel().astype(self.dtype)
+            dh = np.empty((X.shape[0], self.layers[0]), self.dtype)
+            cpu.csr_matmul_dense(d_out.indptr, d_out.indices, d_out.data,
+                                 np.ascontiguousarray(self._dec_w(L - 1).T), dh)
+            if not self.constrained:
+                grads_dec[L - 1] = np.asarray((d_out.T @ h_in).T)
+        else:
+            gb_dec[L - 1] = d_out.sum(axis=0)
+            dh = d_out @ self._dec_w(L - 1).T
+            if not self.constrained:
+                grads_dec[L - 1] = h_in.T @ d_out
+        d = dh  # w.r.t. hs[2L-1], the input of the output layer
+        for j in range(L - 2, -1, -1):  # decoder layer j: input hs[L+j], output hs[L+j+1]
+            d = d * d_act(hs[L + j + 1])
+            grads_dec[j] = hs[L + j].T @ d
+            gb_dec[j] = d.sum(axis=0)
+            d = d @ self._dec_w(j).T
+        # d is w.r.t. the dropped-out code hs[L]: through the dropout, the code's activation
+        if mask is not None:
+            d = d * mask
+        d = d * d_act(hs[L - 1])
+        grads_enc, gb_enc = [None] * L, [None] * L
+        for i in range(L - 1, 0, -1):  # encoder layer i: input hs[i-1], output hs[i]
+            grads_enc[i] = hs[i - 1].T @ d
+            gb_enc[i] = d.sum(axis=0)
+            d = (d @ self._enc[i].T) * d_act(hs[i - 1])
+        gb_enc[0] = d.sum(axis=0)
+        # tied weights: decoder layer j is E_{L-1-j}ᵀ, so its gradient adds transposed
+        if self.constrained:
+            for j in range(L - 1):
+                grads_enc[L - 1 - j] = grads_enc[L - 1 - j] + grads_dec[j].T
+        # optimizer steps
+        opt = dict(optimizer=OPTIMIZERS["adam" if self.optimizer == "adam" else "sgd"], lr=lr,
+                   momentum=self.momentum if self.optimizer == "momentum" else 0.0, step=step)
+        params = self._params()
+        index = {id(p): n for n, p in enumerate(params)}
+
+        def apply(p, g, l2):
+            n = index[id(p)]
+            cpu.optimizer_step(p, np.ascontiguousarray(g, dtype=self.dtype), s1[n], s2[n], l2, **opt)
+
+        # E_0: encoder input side (Xᵀ d) plus, when tied, the output side (d_outᵀ h_in)
+        n0 = index[id(self._enc[0])]
+        if sparse_pass:
+            if self.constrained:  # both sparse products in one fused pass over the stacked pattern
+                stacked = sp.vstack([X, d_out], format="csr")
+                dZ = np.ascontiguousarray(np.vstack([d, h_in]), dtype=self.dtype)
+            else:
+                stacked, dZ = X, np.ascontiguousarray(d, dtype=self.dtype)
+            cpu.sparse_input_grad_step(stacked.indptr.astype(np.int64), stacked.indices.astype(np.int32),
+                                       stacked.data.astype(self.dtype), dZ, self._enc[0], None,
+                                       s1[n0], s2[n0], self.l2, **opt)
+        else:
+            g0 = X.T @ d
+            if self.constrained:
+                g0 += d_out.T @ h_in
+            apply(self._enc[0], g0, self.l2)
+        for i in range(1, L):
+            apply(self._enc[i], grads_enc[i], self.l2)
+        for i in range(L):
+            apply(self._enc_b[i], gb_enc[i], 0.0)
+            apply(self._dec_b[i], gb_dec[i], 0.0)
+            if not self.constrained:
+                apply(self._dec[i], grads_dec[i], self.l2)
+        return out, loss
+
+    # --------------------------------------------------------------- prediction
+    def _check_fitted(self):
+        if self._enc is None:
+            raise RuntimeError("DeepRec is not fitted: call fit() or autorec_fast.train()")
+
+    def predict(self, users, items, *, clip: bool | None = None, unknown: str = "error",
+                batch_size: int = 1024):
+        """Predicted ratings for (user, item) index pairs: the output at the item of
+        the user's reconstructed training row. As AutoRec's ``predict``: pairs whose
+        user or item had no training ratings get the training mean."""
+        from .autorec import prepare_pairs
+
+        self._check_fitted()
+        user_known = np.diff(self._R.indptr) > 0
+        item_known = np.bincount(self._R.indices, minlength=self.n_items) > 0
+        users, items, out, idx = prepare_pairs(self, users, items, unknown, user_known, item_known)
+        if idx.size:
+            u, inv = np.unique(users[idx], return_inverse=True)
+            pred = np.empty(idx.size)
+            for s in range(0, u.size, batch_size):  # forward only the needed users
+                chunk = slice(s, s + batch_size)
+                rows = np.flatnonzero((inv >= s) & (inv < s + batch_size))
+                dense = self._forward(self._R[u[chunk]], None)[0][-1]
+                pred[rows] = dense[inv[rows] - s, items[idx][rows]]
+            out[idx] = pred
+        if self.clip if clip is None else clip:
+            np.clip(out, *self.rating_range_, out=out)
+        return out
+
+    def _score_csr(self, X):
+        hs, _ = self._forward(X, None)
+        return hs[-1]
+
+    # ---------------------------------------------------------------- save/load
+    _HYPER = ("layers", "activation", "dropout", "constrained", "refeed_steps", "optimizer", "lr",
+              "momentum", "lr_schedule", "batch_size", "epochs", "l2", "patience", "clip", "seed")
+
+    def _state(self):
+        arrays = {"user_ids": self.user_ids, "item_ids": self.item_ids, "R_indptr": self._R.indptr,
+                  "R_indices": self._R.indices, "R_data": self._R.data}
+        for n, p in enumerate(self._params()):
+            arrays[f"p{n}"] = p
+        meta = {k: getattr(self, k) for k in self._HYPER}
+        meta.update(dtype=self.dtype.name, n_users=self.n_users, n_items=self.n_items, mean=self.mean_,
+                    rating_range=list(self.rating_range_), best_epoch=self.best_epoch, history=self.history)
+        return arrays, meta
+
+    @classmethod
+    def _from_state(cls, arrays, meta, device):
+        model = cls(**{k: meta[k] for k in cls._HYPER}, dtype=meta["dtype"], device=device)
+        model.n_users, model.n_items = int(meta["n_users"]), int(meta["n_items"])
+        model.user_ids, model.item_ids = arrays["user_ids"], arrays["item_ids"]
+        model.mean_, model.rating_range_ = float(meta["mean"]), tuple(meta["rating_range"])
+        model.best_epoch, model.history = int(meta["best_epoch"]), list(meta["history"])
+        model._R = canonical_csr(sp.csr_matrix((arrays["R_data"], arrays["R_indices"], arrays["R_indptr"]),
+                                               shape=(model.n_users, model.n_items)), model.dtype, "model file")
+        model._init(np.random.default_rng(0), model.n_items)
+        for n, p in enumerate(model._params()):
+            src = arrays[f"p{n}"]
+            if src.shape != p.shape:
+                raise ValueError("model file: parameter shapes do not match the metadata")
+            p[...] = src
+        return model

@@ -1,0 +1,100 @@
+"""DeepRec: both training passes (sparse masked, dense re-feeding) against finite
+differences of a NumPy float64 loss, with tied and untied weights; the trainer."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import autorec_fast as af
+
+
+def numpy_loss(model, X, seed):
+    """Masked MSE, the mean over the observed entries (X sparse: its entries; X
+    dense: its non-zeros), with the same dropout draw as the step."""
+    hs, _ = model._forward(X, np.random.default_rng(seed))
+    out = hs[-1].astype(np.float64)
+    if sp.issparse(X):
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        err = out[rows, X.indices] - X.data
+        return float(np.sum(err**2) / X.nnz)
+    mask = X != 0
+    return float(np.sum(((out - X) * mask) ** 2) / mask.sum())
+
+
+@pytest.mark.parametrize("constrained", [True, False])
+@pytest.mark.parametrize("layers,activation", [([6, 4], "selu"), ([5], "tanh"), ([7, 5, 3], "elu")])
+@pytest.mark.parametrize("sparse_pass", [True, False])
+def test_step_gradients_match_finite_differences(constrained, layers, activation, sparse_pass):
+    rng = np.random.default_rng()
+    n_users, n_items = 9, 13
+    dense = np.where(rng.random((n_users, n_items)) < 0.35, rng.integers(1, 6, (n_users, n_items)), 0.0)
+    dense[:, 0] = 3.0  # nobody empty
+    X = sp.csr_matrix(dense)
+    model = af.DeepRec(layers=layers, activation=activation, constrained=constrained, dropout=0.3,
+                       dtype="float64", optimizer="sgd", momentum=0.0)
+    model._init(rng, n_items)
+    for b in model._enc_b + model._dec_b:  # non-zero biases exercise their gradients
+        b[...] = rng.normal(0, 0.1, b.shape)
+    if not sparse_pass:  # the re-feeding pass gets a dense input
+        X = model._forward(X, None)[0][-1].astype(np.float64)
+    seed = 7
+    before = [p.copy() for p in model._params()]
+    state = [np.zeros_like(p) for p in before]
+    loss_before = numpy_loss(model, X, seed)
+    _, loss = model._step(X, np.random.default_rng(seed), state, state, 1.0, 1, sparse_pass=sparse_pass)
+    assert loss == pytest.approx(loss_before, rel=1e-9)
+    grads = [b - a for b, a in zip(before, model._params())]  # lr 1, no momentum: -gradient
+    for p, b in zip(model._params(), before):
+        p[...] = b
+    eps = 1e-6
+    for n, p in enumerate(model._params()):
+        for idx in [tuple(rng.integers(0, s) for s in p.shape) for _ in range(5)]:
+            old = p[idx]
+            p[idx] = old + eps
+            up = numpy_loss(model, X, seed)
+            p[idx] = old - eps
+            down = numpy_loss(model, X, seed)
+            p[idx] = old
+            assert grads[n][idx] == pytest.approx((up - down) / (2 * eps), rel=1e-5, abs=1e-8), (n, idx)
+
+
+def low_rank(rng, n_users=150, n_items=60):
+    U, V = rng.normal(size=(n_users, 3)), rng.normal(size=(n_items, 3))
+    full = np.clip(np.rint(3 + U @ V.T * 0.8), 1, 5)
+    mask = rng.random(full.shape) < 0.3
+    u, i = np.nonzero(mask)
+    return af.Interactions.from_arrays(u, i, full[mask].astype(np.float32),
+                                       user_ids=np.arange(n_users), item_ids=np.arange(n_items))
+
+
+def test_training_learns_beats_mean_and_keeps_best():
+    data = low_rank(np.random.default_rng(0))
+    train, test = af.random_split(data, 0.1, seed=1)
+    model = af.train("deeprec", train, layers=[32, 16], dropout=0.2, lr=0.02, epochs=40, batch_size=16,
+                     validation=test, lr_schedule=None)
+    assert model.history[-1]["loss"] < 0.5 * model.history[0]["loss"]
+    best = min(h["val_rmse"] for h in model.history)
+    assert model.history[model.best_epoch - 1]["val_rmse"] == best
+    rmse = af.evaluate(model, test, ["rmse"])["rmse"]
+    assert rmse == pytest.approx(best, rel=1e-6)
+    _, _, r, _ = test.to_coo_arrays()
+    assert rmse < np.sqrt(np.mean((r - model.mean_) ** 2))
+
+
+def test_schedule_refeed_off_save_load(tmp_path):
+    data = low_rank(np.random.default_rng(1))
+    model = af.train("deeprec", data, layers=[8], epochs=3, refeed_steps=0, constrained=False)
+    assert [h["lr"] for h in model.history] == [0.005] * 3
+    model.save(tmp_path / "dr")
+    loaded = af.load(tmp_path / "dr.npz")
+    u, i, _, _ = data.to_coo_arrays()
+    np.testing.assert_array_equal(loaded.predict(u, i), model.predict(u, i))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(layers=[]), "layers"), (dict(dropout=1.0), "dropout"), (dict(activation="gelu"), "activation"),
+    (dict(optimizer="rprop"), "optimizer"), (dict(refeed_steps=-1), "refeed_steps"), (dict(lr_schedule="cosine"), "lr_schedule"),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        af.train("deeprec", sp.csr_matrix(np.array([[1.0, 2.0], [3.0, 0.0]])), **kwargs)
