@@ -1,0 +1,195 @@
+"""DeepRec: time per training epoch, autorec_fast against a pure-PyTorch DeepRec.
+
+Run (see BENCHMARKS.md):
+    pytest benchmarks/test_deeprec_bench.py --benchmark-enable --benchmark-json=deeprec.json
+    python benchmarks/report.py deeprec.json
+
+Data (explicit 1-5 ratings, users x items; the train part of a 90/10
+``random_split``, seed 0, in every case):
+(a) ``ml-1m-shape``: ``af.synthetic("ml-1m", seed=0)``, 6040 users x 3706 items;
+(b) ``netflix-shape``: ``af.synthetic("netflix", n_users=20000, implicit=False,
+    seed=0)``, 20,000 users x 17,769 items; ``AUTOREC_BENCH_NETFLIX_USERS``
+    changes the number of users;
+(c) ``ml-100k``: ``u.data`` (943 x 1682); skipped when absent.
+
+Model, the same hyper-parameters for ours and PyTorch (benchmarks/torch_deeprec.py
+has the baseline and the objective): NVIDIA DeepRec, user-based,
+I-512-512-1024-512-512-I, SELU everywhere (last layer included), dropout 0.8 on
+the code, constrained (tied) decoder, one dense re-feeding step, masked MSE,
+SGD lr 0.005 momentum 0.9, batch 128, l2 0.
+
+What is timed (every timing after 1 untimed warm-up round, 3 timed rounds):
+* ours: ``af.train("deeprec", train, ..., epochs=1)``; this includes the
+  library's per-call set-up. Outside the timing, one ``epochs=2`` run is
+  recorded as well (``per_epoch_of_2_epoch_run_s`` and the history's
+  per-epoch ``seconds``; the second epoch's is the steady per-epoch time).
+* PyTorch: one epoch of its training loop (``TorchDeepRec.run_epoch``: shuffle,
+  densify each batch of CSR rows, forward, masked MSE, backward, SGD step, then
+  the re-feeding forward/backward/step) on the same model; the network and the
+  optimizer are built outside the timing (``torch_setup_s``). On a quiet
+  2-core machine (torch 2.13 CPU, 2 threads) its epochs took 0.46 s
+  (ML-100K), 4.47 s (ML-1M shape) and about 57 s (Netflix shape, 20k users;
+  a standalone 2-epoch run): the Netflix pair takes several minutes.
+
+extra_info: ``n_users`` (rows of the matrix), ``n_active_users`` (users with a
+training rating: the examples of an epoch), ``n_items``, ``nnz``, ``epoch_s``
+(median of the timed rounds, our own clock around the timed call),
+``users_per_s = n_active_users / epoch_s``.
+
+Floor: the item-wide GEMMs (one dimension n_items, the other 512, over every
+training user) dominate; ``flops = 2 * n_active_users * n_items * 512 * g``,
+2 flops per multiply-add, where g counts those GEMMs per epoch:
+* PyTorch (dense): g = 10. Each of its two passes (ratings, then re-feeding)
+  does the forward input GEMM (B x I by I x 512), the forward output GEMM
+  (B x 512 by 512 x I) and three backward GEMMs (gradient of the output
+  layer's weight and of its input, gradient of the input layer's weight; the
+  input's own gradient is not needed): 5 x 2.
+* ours: g = 6. The rating pass reads only the observed entries, so its input
+  GEMM and its backward are sparse (nnz-wide, not counted); only its forward
+  output GEMM is item-wide (the re-feeding input is the whole output). The
+  re-feeding pass is dense: forward input, forward output and the three
+  backward GEMMs: 1 + 5.
+``flops_g10`` (the dense count) is recorded for both, so that the two
+implementations can be compared on the same work; ``flops_per_s = flops / epoch_s``.
+"""
+
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import autorec_fast as af
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from torch_deeprec import TorchDeepRec  # noqa: E402
+
+NETFLIX_USERS = int(os.environ.get("AUTOREC_BENCH_NETFLIX_USERS", 20000))
+LAYERS = [512, 512, 1024]
+HP = dict(dropout=0.8, constrained=True, refeed_steps=1, lr=0.005, momentum=0.9,
+          batch_size=128, l2=0.0)
+ROUNDS = 3
+WARMUP = 1  # one untimed round each: steady-state epochs, for ours and torch alike
+GEMMS = {"autorec_fast": 6, "pytorch": 10}   # item-wide GEMMs per user per epoch (docstring)
+
+
+def ml100k_path():
+    """``$AUTOREC_FAST_DATA/ml-100k/u.data``, else ``../shared/data/ml-100k/u.data`` beside the
+    checkout (the convention of tests/conftest.py)."""
+    env = os.environ.get("AUTOREC_FAST_DATA")
+    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    return root / "ml-100k" / "u.data"
+
+
+_cache = {}
+
+
+def train_part(dataset):
+    if dataset not in _cache:
+        if dataset == "ml-1m-shape":
+            data = af.synthetic("ml-1m", seed=0)
+        elif dataset == "netflix-shape":
+            data = af.synthetic("netflix", n_users=NETFLIX_USERS, implicit=False, seed=0)
+        elif dataset == "ml-100k":
+            path = ml100k_path()
+            if not path.is_file():
+                pytest.skip(f"ML-100K not found at {path} (set AUTOREC_FAST_DATA)")
+            data = af.load_movielens(str(path))
+        else:
+            raise ValueError(dataset)
+        _cache[dataset] = af.random_split(data, test_fraction=0.1, seed=0)[0]
+    return _cache[dataset]
+
+
+def need_ours():
+    if "deeprec" not in af.MODELS:
+        pytest.skip("autorec_fast has no 'deeprec' model yet (af.MODELS lacks it); "
+                    "rebuild with `pip install --no-build-isolation .`")
+
+
+def describe(benchmark, dataset, impl, train):
+    n_users, n_items = train.shape
+    R = train.matrix
+    n_active = int(np.count_nonzero(np.diff(R.indptr)))
+    width = LAYERS[0]
+    dense_work = 2.0 * n_active * n_items * width
+    benchmark.group = f"deeprec {dataset}"
+    benchmark.extra_info.update(
+        n_users=n_users, n_active_users=n_active, n_items=n_items, nnz=int(R.nnz),
+        layers="-".join(map(str, LAYERS)), batch_size=HP["batch_size"],
+        refeed_steps=HP["refeed_steps"], steps_per_epoch=math.ceil(n_active / HP["batch_size"]),
+        item_wide_gemms=GEMMS[impl], flops=dense_work * GEMMS[impl],
+        flops_g10=dense_work * GEMMS["pytorch"],
+    )
+
+
+class Clock:
+    """Wraps the timed callable and keeps each call's wall time (warm-up included)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.seconds = []
+
+    def __call__(self):
+        t0 = time.perf_counter()
+        out = self.fn()
+        self.seconds.append(time.perf_counter() - t0)
+        return out
+
+
+def record_throughput(benchmark, seconds):
+    """Median of the timed rounds (the warm-up dropped when it ran) as epoch_s, users/s
+    and flops/s."""
+    timed = seconds[WARMUP:] if len(seconds) > WARMUP else seconds
+    epoch_s = statistics.median(timed)
+    benchmark.extra_info.update(
+        epoch_s=epoch_s, users_per_s=benchmark.extra_info["n_active_users"] / epoch_s,
+        flops_per_s=benchmark.extra_info["flops"] / epoch_s,
+    )
+
+
+def ours(train, epochs):
+    return af.train("deeprec", train, layers=LAYERS, activation="selu", optimizer="momentum",
+                    **HP, epochs=epochs, seed=0, device="cpu")
+
+
+DATASETS = ["ml-1m-shape", "netflix-shape", "ml-100k"]
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_deeprec_epoch_autorec_fast(benchmark, dataset):
+    need_ours()
+    train = train_part(dataset)
+    describe(benchmark, dataset, "autorec_fast", train)
+    clock = Clock(lambda: ours(train, 1))
+    model = benchmark.pedantic(clock, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
+    assert len(model.history) == 1 and np.isfinite(model.history[0]["loss"])
+    record_throughput(benchmark, clock.seconds)
+    benchmark.extra_info["history_epoch_s"] = float(model.history[0]["seconds"])
+    # a 2-epoch run, outside the timing: per-epoch wall time with set-up amortised
+    t0 = time.perf_counter()
+    model2 = ours(train, 2)
+    benchmark.extra_info["per_epoch_of_2_epoch_run_s"] = (time.perf_counter() - t0) / 2
+    secs = [float(h["seconds"]) for h in model2.history]
+    benchmark.extra_info["history_epoch_s_of_2"] = secs
+    if secs:
+        n_active = benchmark.extra_info["n_active_users"]
+        benchmark.extra_info["steady_users_per_s"] = n_active / secs[-1]
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_deeprec_epoch_pytorch(benchmark, dataset):
+    train = train_part(dataset)
+    describe(benchmark, dataset, "pytorch", train)
+    t0 = time.perf_counter()
+    model = TorchDeepRec(train, layers=LAYERS, activation="selu", seed=0, **HP)
+    benchmark.extra_info["torch_setup_s"] = time.perf_counter() - t0
+    loss = benchmark.pedantic(model.run_epoch, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
+    assert np.isfinite(loss)
+    assert model.steps_per_epoch == benchmark.extra_info["steps_per_epoch"]
+    assert model.n_examples == benchmark.extra_info["n_active_users"]
+    record_throughput(benchmark, model.epoch_seconds)
