@@ -27,20 +27,21 @@ import scipy.sparse as sp
 from .. import _backend
 from .._validation import canonical_csr, check_fraction, check_positive
 from ..interactions import as_interactions
-from .autorec import OPTIMIZERS, _choice
+from .autorec import ACTIVATIONS, OPTIMIZERS, _choice
 from .base import Recommender
 from .multvae import _check_layers
 
 _SELU_L, _SELU_A = 1.0507009873554805, 1.6732632423543772
 
-ACTIVATIONS = {
-    "selu": (lambda z: _SELU_L * np.where(z > 0, z, _SELU_A * np.expm1(np.minimum(z, 0))),
-             lambda h: np.where(h > 0, _SELU_L, h + _SELU_L * _SELU_A)),
-    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))), lambda h: np.where(h > 0, 1.0, h + 1.0)),
-    "relu": (lambda z: np.maximum(z, 0), lambda h: (h > 0).astype(h.dtype)),
-    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda h: h * (1 - h)),
-    "tanh": (np.tanh, lambda h: 1 - h * h),
-    "identity": (lambda z: z, lambda h: np.ones_like(h)),
+# The activation's derivative from its output h, for the few observed entries of
+# the sparse pass (the dense arrays go through the C++ element-wise kernels).
+ACTIVATION_GRADS = {
+    "selu": lambda h: np.where(h > 0, _SELU_L, h + _SELU_L * _SELU_A),
+    "elu": lambda h: np.where(h > 0, 1.0, h + 1.0),
+    "relu": lambda h: (h > 0).astype(h.dtype),
+    "sigmoid": lambda h: h * (1 - h),
+    "tanh": lambda h: 1 - h * h,
+    "identity": lambda h: np.ones_like(h),
 }
 MILESTONES = (24, 36, 48, 66, 72)  # the reference's lr halvings (epochs)
 
@@ -83,7 +84,7 @@ class DeepRec(Recommender):
         if device == "cuda":
             raise NotImplementedError("DeepRec on device='cuda' is not implemented yet")
         self.layers = _check_layers(layers)
-        self.activation = _choice(activation, ACTIVATIONS, "activation")
+        self.activation = _choice(activation, ACTIVATION_GRADS, "activation")
         self.dropout = check_fraction(dropout, "dropout")
         self.constrained = bool(constrained)
         self.refeed_steps = check_positive(refeed_steps, "refeed_steps", integer=True, allow_zero=True)
@@ -118,15 +119,19 @@ class DeepRec(Recommender):
     def _forward(self, X, rng):
         """Activations of every layer for a batch (X sparse CSR or dense);
         dropout on the code when rng is given (training)."""
-        act = ACTIVATIONS[self.activation][0]
+        cpu = _backend._cpu
+        code = ACTIVATIONS[self.activation]
         if sp.issparse(X):
-            pre = np.empty((X.shape[0], self._enc[0].shape[1]), self.dtype)
-            _backend._cpu.csr_matmul_dense(X.indptr, X.indices, X.data, self._enc[0], pre)
+            h = np.empty((X.shape[0], self._enc[0].shape[1]), self.dtype)
+            cpu.csr_matmul_dense(X.indptr, X.indices, X.data, self._enc[0], h)
         else:
-            pre = X @ self._enc[0]
-        hs = [act(pre + self._enc_b[0]).astype(self.dtype, copy=False)]
+            h = X @ self._enc[0]
+        cpu.bias_activation(h, self._enc_b[0], code)
+        hs = [h]
         for i in range(1, len(self._enc)):
-            hs.append(act(hs[-1] @ self._enc[i] + self._enc_b[i]).astype(self.dtype, copy=False))
+            h = hs[-1] @ self._enc[i]
+            cpu.bias_activation(h, self._enc_b[i], code)
+            hs.append(h)
         mask = None
         if rng is not None and self.dropout > 0:
             mask = (rng.random(hs[-1].shape) >= self.dropout).astype(self.dtype) / (1 - self.dropout)
@@ -134,7 +139,9 @@ class DeepRec(Recommender):
         else:
             hs.append(hs[-1])
         for j in range(len(self._enc)):
-            hs.append(act(hs[-1] @ self._dec_w(j) + self._dec_b[j]).astype(self.dtype, copy=False))
+            h = hs[-1] @ self._dec_w(j)
+            cpu.bias_activation(h, self._dec_b[j], code)
+            hs.append(h)
         return hs, mask
 
     # ---------------------------------------------------------------- training
@@ -198,7 +205,7 @@ class DeepRec(Recommender):
     def _step(self, X, rng, s1, s2, lr, step, sparse_pass):
         """One optimizer step on a batch; returns (dense output before the step, loss)."""
         cpu = _backend._cpu
-        d_act = ACTIVATIONS[self.activation][1]
+        code = ACTIVATIONS[self.activation]
         hs, mask = self._forward(X, rng)
         out = hs[-1]
         L = len(self._enc)
@@ -209,14 +216,11 @@ class DeepRec(Recommender):
             err = o - X.data
             count = max(X.nnz, 1)
             loss = float(np.dot(err, err) / count)
-            d_data = (2.0 / count) * err * d_act(o)
+            d_data = (2.0 / count) * err * ACTIVATION_GRADS[self.activation](o)
             d_out = sp.csr_matrix((d_data.astype(self.dtype), X.indices, X.indptr), shape=X.shape)
-        else:
-            observed = X != 0
-            count = max(int(observed.sum()), 1)
-            err = np.where(observed, out - X, 0)
-            loss = float(np.vdot(err, err) / count)
-            d_out = ((2.0 / count) * err * d_act(out)).astype(self.dtype)
+        else:  # dense re-feeding: every non-zero of the dense target counts
+            d_out = np.empty_like(out)
+            loss = cpu.masked_mse_grad(out, np.ascontiguousarray(X, dtype=self.dtype), code, d_out)
         # the output layer: decoder layer L-1 (weight E_0ᵀ when tied), input h_in
         h_in = hs[2 * L - 1]
         grads_dec, gb_dec = [None] * L, [None] * L
@@ -234,19 +238,20 @@ class DeepRec(Recommender):
                 grads_dec[L - 1] = h_in.T @ d_out
         d = dh  # w.r.t. hs[2L-1], the input of the output layer
         for j in range(L - 2, -1, -1):  # decoder layer j: input hs[L+j], output hs[L+j+1]
-            d = d * d_act(hs[L + j + 1])
+            cpu.mul_activation_grad(d, hs[L + j + 1], code)
             grads_dec[j] = hs[L + j].T @ d
             gb_dec[j] = d.sum(axis=0)
             d = d @ self._dec_w(j).T
         # d is w.r.t. the dropped-out code hs[L]: through the dropout, the code's activation
         if mask is not None:
             d = d * mask
-        d = d * d_act(hs[L - 1])
+        cpu.mul_activation_grad(d, hs[L - 1], code)
         grads_enc, gb_enc = [None] * L, [None] * L
         for i in range(L - 1, 0, -1):  # encoder layer i: input hs[i-1], output hs[i]
             grads_enc[i] = hs[i - 1].T @ d
             gb_enc[i] = d.sum(axis=0)
-            d = (d @ self._enc[i].T) * d_act(hs[i - 1])
+            d = d @ self._enc[i].T
+            cpu.mul_activation_grad(d, hs[i - 1], code)
         gb_enc[0] = d.sum(axis=0)
         # tied weights: decoder layer j is E_{L-1-j}ᵀ, so its gradient adds transposed
         if self.constrained:

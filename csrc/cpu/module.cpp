@@ -13,6 +13,7 @@
 #include "common/array_args.h"
 #include "cpu/autorec.h"
 #include "cpu/blas.h"
+#include "cpu/dense_ops.h"
 #include "cpu/multinomial.h"
 #include "cpu/optim.h"
 #include "cpu/ease.h"
@@ -409,6 +410,60 @@ PYBIND11_MODULE(_cpu, m) {
       py::arg("logits"), py::arg("bias"), py::arg("indptr"), py::arg("indices"), py::arg("data"),
       py::arg("scale"),
       "In place: logits (+ bias) -> scale * d/dl of -Σ x log softmax; returns scale * the loss.");
+  m.def(
+      "bias_activation",
+      [](const py::array &Z, const py::object &bias, int activation) {
+        check_ndim(Z, 2, "Z");
+        const Act f = act_of(activation, "activation");
+        auto run = [&](auto zero) {
+          using T = decltype(zero);
+          T *z = state_ptr<T>(Z, Z.size(), "Z");
+          const T *b = bias.is_none() ? nullptr : state_ptr<T>(bias, Z.shape(1), "bias");
+          py::gil_scoped_release release;
+          cpu::bias_activation(z, Z.shape(0), Z.shape(1), b, f);
+        };
+        if (Z.dtype().is(py::dtype::of<float>())) return run(float(0));
+        if (Z.dtype().is(py::dtype::of<double>())) return run(double(0));
+        fail("Z", "must be float32 or float64");
+      },
+      py::arg("Z"), py::arg("bias"), py::arg("activation"), "In place: Z <- f(Z + bias).");
+  m.def(
+      "mul_activation_grad",
+      [](const py::array &D, const py::array &H, int activation) {
+        check_ndim(D, 2, "D");
+        const Act f = act_of(activation, "activation");
+        auto run = [&](auto zero) {
+          using T = decltype(zero);
+          T *d = state_ptr<T>(D, D.size(), "D");
+          const T *h = state_ptr<T>(H, D.size(), "H");
+          py::gil_scoped_release release;
+          cpu::mul_activation_grad(d, h, D.shape(0), D.shape(1), f);
+        };
+        if (D.dtype().is(py::dtype::of<float>())) return run(float(0));
+        if (D.dtype().is(py::dtype::of<double>())) return run(double(0));
+        fail("D", "must be float32 or float64");
+      },
+      py::arg("D"), py::arg("H"), py::arg("activation"), "In place: D *= f'(H), H the activation's output.");
+  m.def(
+      "masked_mse_grad",
+      [](const py::array &out, const py::array &target, int activation, const py::array &grad) {
+        check_ndim(out, 2, "out");
+        const Act f = act_of(activation, "activation");
+        auto run = [&](auto zero) {
+          using T = decltype(zero);
+          const T *o = state_ptr<T>(out, out.size(), "out");
+          const T *t = state_ptr<T>(target, out.size(), "target");
+          T *g = state_ptr<T>(grad, out.size(), "grad");
+          py::gil_scoped_release release;
+          return cpu::masked_mse_grad(o, t, out.shape(0), out.shape(1), f, g);
+        };
+        if (out.dtype().is(py::dtype::of<float>())) return run(float(0));
+        if (out.dtype().is(py::dtype::of<double>())) return run(double(0));
+        fail("out", "must be float32 or float64");
+        return 0.0;
+      },
+      py::arg("out"), py::arg("target"), py::arg("activation"), py::arg("grad"),
+      "Masked MSE over the non-zero targets (mean) and its gradient w.r.t. the pre-activation.");
   m.def(
       "sample_negatives",
       [](const In<int64_t> &indptr, const In<int32_t> &indices, int64_t n_cols, int64_t ratio,

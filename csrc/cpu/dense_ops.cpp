@@ -1,0 +1,51 @@
+#include "cpu/dense_ops.h"
+
+#include <omp.h>
+
+namespace autorec::cpu {
+
+namespace {
+constexpr int64_t kParallelWork = 1 << 15;
+}
+
+template <typename T> void bias_activation(T *Z, int64_t rows, int64_t n, const T *bias, Act f) {
+#pragma omp parallel for schedule(static) if (rows * n > kParallelWork)
+  for (int64_t r = 0; r < rows; ++r) {
+    T *z = Z + r * n;
+    for (int64_t j = 0; j < n; ++j) z[j] = act_forward(f, z[j] + (bias ? bias[j] : T(0)));
+  }
+}
+
+template <typename T> void mul_activation_grad(T *D, const T *H, int64_t rows, int64_t n, Act f) {
+#pragma omp parallel for schedule(static) if (rows * n > kParallelWork)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < n; ++j) D[r * n + j] *= act_grad_from_output(f, H[r * n + j]);
+}
+
+template <typename T>
+double masked_mse_grad(const T *out, const T *target, int64_t rows, int64_t n, Act f, T *grad) {
+  const int64_t total = rows * n;
+  int64_t count = 0;
+#pragma omp parallel for schedule(static) reduction(+ : count) if (total > kParallelWork)
+  for (int64_t e = 0; e < total; ++e) count += target[e] != T(0);
+  if (count == 0) count = 1;
+  const T scale = T(2) / T(count);
+  double loss = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : loss) if (total > kParallelWork)
+  for (int64_t e = 0; e < total; ++e) {
+    const T err = target[e] != T(0) ? out[e] - target[e] : T(0);
+    loss += double(err) * double(err);
+    grad[e] = scale * err * act_grad_from_output(f, out[e]);
+  }
+  return loss / double(count);
+}
+
+#define AUTOREC_INSTANTIATE(T)                                                          \
+  template void bias_activation<T>(T *, int64_t, int64_t, const T *, Act);             \
+  template void mul_activation_grad<T>(T *, const T *, int64_t, int64_t, Act);         \
+  template double masked_mse_grad<T>(const T *, const T *, int64_t, int64_t, Act, T *);
+AUTOREC_INSTANTIATE(float)
+AUTOREC_INSTANTIATE(double)
+#undef AUTOREC_INSTANTIATE
+
+}  // namespace autorec::cpu

@@ -1,0 +1,24 @@
+// Element-wise passes of the dense MLP layers (DeepRec), fused so each
+// batch x width array is read once: bias + activation, the activation's
+// derivative, and the masked squared error with its gradient.
+#pragma once
+
+#include <cstdint>
+
+#include "common/activations.h"
+
+namespace autorec::cpu {
+
+// Z (rows x n) <- f(Z + bias) in place; bias may be null.
+template <typename T> void bias_activation(T *Z, int64_t rows, int64_t n, const T *bias, Act f);
+
+// D (rows x n) *= f'(from the activation's output H), in place.
+template <typename T> void mul_activation_grad(T *D, const T *H, int64_t rows, int64_t n, Act f);
+
+// Masked MSE over the non-zero targets, mean over them: writes
+// grad = 2 (out - target) f'(out) / count at those entries, 0 elsewhere;
+// returns the loss. out is the activation's output.
+template <typename T>
+double masked_mse_grad(const T *out, const T *target, int64_t rows, int64_t n, Act f, T *grad);
+
+}  // namespace autorec::cpu
