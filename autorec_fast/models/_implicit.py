@@ -3,7 +3,6 @@ ranking metric on held-out users every epoch, keeping the best epoch."""
 
 from __future__ import annotations
 
-import numpy as np
 import scipy.sparse as sp
 
 from .._validation import canonical_csr
@@ -31,23 +30,3 @@ def check_metric(metric: str) -> str:
     if base in RATING_METRICS:
         raise ValueError(f"metric must be a ranking metric such as 'ndcg@100', got {metric!r}")
     return metric
-
-
-class BestEpochTracker:
-    """Validation bookkeeping: the best metric, its epoch and a copy of the parameters."""
-
-    def __init__(self, patience):
-        self.patience = patience
-        self.best = -np.inf
-        self.best_epoch = 0
-        self.best_state = None
-        self.since_best = 0
-
-    def update(self, epoch, value, state_copy_fn) -> bool:
-        """Record an epoch's metric; returns True when training should stop."""
-        if value > self.best:
-            self.best, self.best_epoch, self.since_best = value, epoch, 0
-            self.best_state = state_copy_fn()
-        else:
-            self.since_best += 1
-        return self.patience is not None and self.since_best >= self.patience

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from .. import _backend
 from .._validation import canonical_csr, check_positive
 from ..interactions import as_interactions
-from .base import Recommender
+from .base import BestEpochTracker, Recommender
 
 ACTIVATIONS = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "elu": 4, "selu": 5}
 OPTIMIZERS = {"none": 0, "sgd": 1, "adam": 2, "rprop": 3, "adagrad": 4}
@@ -229,7 +229,7 @@ class AutoRec(Recommender):
                 s.fill(self.lr)
         n_ex = examples.shape[0]
         batch = n_ex if self.optimizer == "rprop" else min(self.batch_size, n_ex)
-        best, best_params, since_best, step = np.inf, None, 0, 0
+        tracker, step = BestEpochTracker(self.patience), 0
         self.history = []
         for epoch in range(1, self.epochs + 1):
             t0 = time.perf_counter()
@@ -247,21 +247,19 @@ class AutoRec(Recommender):
             entry = {"epoch": epoch, "loss": float(sse + reg),
                      "train_rmse": float(np.sqrt(sse / examples.nnz)),
                      "seconds": time.perf_counter() - t0}
+            stop = False
             if val is not None:
                 entry["val_rmse"] = float(np.sqrt(np.mean((self.predict(*val[:2], unknown="default") - val[2]) ** 2)))
-                if entry["val_rmse"] < best:
-                    best, since_best, self.best_epoch = entry["val_rmse"], 0, epoch
-                    best_params = tuple(p.copy() for p in self._params)  # NumPy or CuPy
-                else:
-                    since_best += 1
-            else:
-                self.best_epoch = epoch
+                stop = tracker.update(epoch, -entry["val_rmse"],
+                                      lambda: tuple(p.copy() for p in self._params))  # NumPy or CuPy
             self.history.append(entry)
             self._log_epoch(entry)
-            if self.patience is not None and val is not None and since_best >= self.patience:
+            if stop:
                 break
-        if best_params is not None:
-            self._params = best_params
+        if tracker.best_state is not None:
+            self._params, self.best_epoch = tracker.best_state, tracker.best_epoch
+        else:
+            self.best_epoch = len(self.history)
         return self
 
     def _init_params(self, rng, n_in, n_out, k):

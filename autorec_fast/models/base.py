@@ -126,3 +126,24 @@ class Recommender:
 
         self._check_fitted()
         save_model(self, path)
+
+
+class BestEpochTracker:
+    """Validation bookkeeping: the best metric (higher is better: pass -RMSE), its
+    epoch and a copy of the parameters, and when patience says stop."""
+
+    def __init__(self, patience):
+        self.patience = patience
+        self.best = -np.inf
+        self.best_epoch = 0
+        self.best_state = None
+        self.since_best = 0
+
+    def update(self, epoch, value, state_copy_fn) -> bool:
+        """Record an epoch's metric; returns True when training should stop."""
+        if value > self.best:
+            self.best, self.best_epoch, self.since_best = value, epoch, 0
+            self.best_state = state_copy_fn()
+        else:
+            self.since_best += 1
+        return self.patience is not None and self.since_best >= self.patience

@@ -21,9 +21,9 @@ import scipy.sparse as sp
 
 from .. import _backend
 from .._validation import check_fraction, check_positive
-from ._implicit import BestEpochTracker, binary_matrix, check_metric
+from ._implicit import binary_matrix, check_metric
 from .autorec import ACTIVATIONS, OPTIMIZERS, _choice, cuda_autorec_batch, cuda_autorec_encode
-from .base import Recommender
+from .base import BestEpochTracker, Recommender
 
 LOSSES = {"square": 0, "logistic": 1}
 

@@ -28,7 +28,7 @@ from .. import _backend
 from .._validation import canonical_csr, check_fraction, check_positive
 from ..interactions import as_interactions
 from .autorec import ACTIVATIONS, OPTIMIZERS, _choice
-from .base import Recommender
+from .base import BestEpochTracker, Recommender
 from .multvae import _check_layers
 
 _SELU_L, _SELU_A = 1.0507009873554805, 1.6732632423543772
@@ -165,7 +165,7 @@ class DeepRec(Recommender):
         s1 = [np.zeros_like(p) for p in params]
         s2 = [np.zeros_like(p) for p in params]
         users = np.flatnonzero(np.diff(R.indptr) > 0)  # users without ratings teach nothing
-        best, best_state, since, step = np.inf, None, 0, 0
+        tracker, step = BestEpochTracker(self.patience), 0
         self.history = []
         for epoch in range(1, self.epochs + 1):
             t0 = time.perf_counter()
@@ -183,23 +183,21 @@ class DeepRec(Recommender):
                 n_batches += 1
             entry = {"epoch": epoch, "loss": total / n_batches, "lr": lr,
                      "seconds": time.perf_counter() - t0}
+            stop = False
             if val is not None:
                 pred = self.predict(val[0], val[1], unknown="default")
                 entry["val_rmse"] = float(np.sqrt(np.mean((pred - val[2]) ** 2)))
-                if entry["val_rmse"] < best:
-                    best, since, self.best_epoch = entry["val_rmse"], 0, epoch
-                    best_state = [p.copy() for p in self._params()]
-                else:
-                    since += 1
-            else:
-                self.best_epoch = epoch
+                stop = tracker.update(epoch, -entry["val_rmse"], lambda: [p.copy() for p in self._params()])
             self.history.append(entry)
             self._log_epoch(entry)
-            if self.patience is not None and val is not None and since >= self.patience:
+            if stop:
                 break
-        if best_state is not None:
-            for p, b in zip(self._params(), best_state):
+        if tracker.best_state is not None:
+            for p, b in zip(self._params(), tracker.best_state):
                 p[...] = b
+            self.best_epoch = tracker.best_epoch
+        else:
+            self.best_epoch = len(self.history)
         return self
 
     def _step(self, X, rng, s1, s2, lr, step, sparse_pass):

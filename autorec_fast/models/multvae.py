@@ -24,9 +24,9 @@ import numpy as np
 
 from .. import _backend
 from .._validation import check_fraction, check_positive
-from ._implicit import BestEpochTracker, binary_matrix, check_metric
+from ._implicit import binary_matrix, check_metric
 from .autorec import OPTIMIZERS
-from .base import Recommender
+from .base import BestEpochTracker, Recommender
 
 
 class _CpuOps:
