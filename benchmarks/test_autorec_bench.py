@@ -41,6 +41,7 @@ import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_autorec import TorchAutoRec  # noqa: E402
+from bench_common import ml100k_path, need_ours  # noqa: E402
 
 HIDDEN = int(os.environ.get("AUTOREC_BENCH_HIDDEN", 500))
 BATCH = 256
@@ -49,14 +50,6 @@ L2 = 1.0
 ROUNDS = 3
 WARMUP = 1  # one untimed round each: steady-state epochs, for ours and torch alike
 VARIANTS = ["item", "user"]
-
-
-def ml100k_path():
-    """``$AUTOREC_FAST_DATA/ml-100k/u.data``, else ``../shared/data/ml-100k/u.data`` beside the
-    checkout (the convention of tests/conftest.py)."""
-    env = os.environ.get("AUTOREC_FAST_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return root / "ml-100k" / "u.data"
 
 
 _cache = {}
@@ -75,12 +68,6 @@ def train_part(dataset):
             raise ValueError(dataset)
         _cache[dataset] = af.random_split(data, test_fraction=0.1, seed=0)[0]
     return _cache[dataset]
-
-
-def need_ours():
-    if "autorec" not in af.MODELS:
-        pytest.skip("autorec_fast has no 'autorec' model yet (af.MODELS lacks it); "
-                    "rebuild with `pip install --no-build-isolation .`")
 
 
 def describe(benchmark, dataset, variant, train):
@@ -110,7 +97,7 @@ DATASETS = ["ml-1m-shape", "ml-100k"]
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_autorec_epoch_autorec_fast(benchmark, dataset, variant):
-    need_ours()
+    need_ours("autorec")
     train = train_part(dataset)
     describe(benchmark, dataset, variant, train)
     model = benchmark.pedantic(lambda: ours(train, variant, 1), rounds=ROUNDS, iterations=1,

@@ -67,6 +67,7 @@ import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_deeprec import TorchDeepRec  # noqa: E402
+from bench_common import ml100k_path, need_ours  # noqa: E402
 
 NETFLIX_USERS = int(os.environ.get("AUTOREC_BENCH_NETFLIX_USERS", 20000))
 LAYERS = [512, 512, 1024]
@@ -75,14 +76,6 @@ HP = dict(dropout=0.8, constrained=True, refeed_steps=1, lr=0.005, momentum=0.9,
 ROUNDS = 3
 WARMUP = 1  # one untimed round each: steady-state epochs, for ours and torch alike
 GEMMS = {"autorec_fast": 6, "pytorch": 10}   # item-wide GEMMs per user per epoch (docstring)
-
-
-def ml100k_path():
-    """``$AUTOREC_FAST_DATA/ml-100k/u.data``, else ``../shared/data/ml-100k/u.data`` beside the
-    checkout (the convention of tests/conftest.py)."""
-    env = os.environ.get("AUTOREC_FAST_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return root / "ml-100k" / "u.data"
 
 
 _cache = {}
@@ -103,12 +96,6 @@ def train_part(dataset):
             raise ValueError(dataset)
         _cache[dataset] = af.random_split(data, test_fraction=0.1, seed=0)[0]
     return _cache[dataset]
-
-
-def need_ours():
-    if "deeprec" not in af.MODELS:
-        pytest.skip("autorec_fast has no 'deeprec' model yet (af.MODELS lacks it); "
-                    "rebuild with `pip install --no-build-isolation .`")
 
 
 def describe(benchmark, dataset, impl, train):
@@ -162,7 +149,7 @@ DATASETS = ["ml-1m-shape", "netflix-shape", "ml-100k"]
 
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_deeprec_epoch_autorec_fast(benchmark, dataset):
-    need_ours()
+    need_ours("deeprec")
     train = train_part(dataset)
     describe(benchmark, dataset, "autorec_fast", train)
     clock = Clock(lambda: ours(train, 1))

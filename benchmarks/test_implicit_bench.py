@@ -58,6 +58,7 @@ import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_cdae import TorchCDAE  # noqa: E402
+from bench_common import ml100k_path, need_ours  # noqa: E402
 from torch_multvae import TorchMultVAE  # noqa: E402
 
 SYNTH_USERS = int(os.environ.get("AUTOREC_BENCH_SYNTH_USERS", 20000))
@@ -72,14 +73,6 @@ MULT = {
 DECODER_WIDTH = {"multvae": 600, "multdae": 200, "cdae": 50}
 CDAE = dict(hidden=50, corruption=0.5, output_activation="sigmoid", loss="logistic",
             batch_size=500, lr=1e-3, l2=1e-3)
-
-
-def ml100k_path():
-    """``$AUTOREC_FAST_DATA/ml-100k/u.data``, else ``../shared/data/ml-100k/u.data`` beside the
-    checkout (the convention of tests/conftest.py)."""
-    env = os.environ.get("AUTOREC_FAST_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return root / "ml-100k" / "u.data"
 
 
 _cache = {}
@@ -99,12 +92,6 @@ def train_part(dataset):
             raise ValueError(dataset)
         _cache[dataset] = data
     return _cache[dataset]
-
-
-def need_ours(model):
-    if model not in af.MODELS:
-        pytest.skip(f"autorec_fast has no {model!r} model yet (af.MODELS lacks it); "
-                    "rebuild with `pip install --no-build-isolation .`")
 
 
 def describe(benchmark, dataset, model, train, batch_size):
