@@ -146,6 +146,9 @@ def test_bad_arguments(kwargs, match):
 def test_negative_values_rejected_and_wrong_history_width():
     with pytest.raises(ValueError, match="negative"):
         af.train("multdae", sp.csr_matrix(np.array([[1.0, -1.0], [0.0, 1.0]])))
+    for name in ("multdae", "cdae"):  # a training user without interactions
+        with pytest.raises(ValueError, match="1 users without interactions"):
+            af.train(name, sp.csr_matrix(np.array([[1.0, 1.0], [0.0, 0.0]])))
     model = af.train("multdae", sp.csr_matrix(np.eye(4, dtype=np.float32)), layers=[2], epochs=1)
     with pytest.raises(ValueError, match="history.*4 columns"):
         model.score(np.ones((1, 5)))

@@ -3,6 +3,7 @@ ranking metric on held-out users every epoch, keeping the best epoch."""
 
 from __future__ import annotations
 
+import numpy as np
 import scipy.sparse as sp
 
 from .._validation import canonical_csr
@@ -20,6 +21,10 @@ def binary_matrix(data, dtype, name="data") -> tuple[sp.csr_matrix, object]:
     X = X.copy()
     X.data[:] = 1  # binarised: any positive value is one interaction
     X.eliminate_zeros()
+    empty = int(np.sum(np.diff(X.indptr) == 0))
+    if empty:
+        raise ValueError(f"{name} has {empty} users without interactions; remove them first "
+                         "(e.g. autorec_fast.filter_min_counts(data, min_user_count=1))")
     return X, inter
 
 
