@@ -98,3 +98,42 @@ def test_schedule_refeed_off_save_load(tmp_path):
 def test_bad_arguments(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         af.train("deeprec", sp.csr_matrix(np.array([[1.0, 2.0], [3.0, 0.0]])), **kwargs)
+
+
+ACT_REF = {
+    "identity": (lambda z: z, lambda h: np.ones_like(h)),
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda h: h * (1 - h)),
+    "tanh": (np.tanh, lambda h: 1 - h**2),
+    "relu": (lambda z: np.maximum(z, 0), lambda h: (h > 0).astype(float)),
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))), lambda h: np.where(h > 0, 1.0, h + 1)),
+    "selu": (lambda z: 1.0507009873554805 * np.where(z > 0, z, 1.6732632423543772 * np.expm1(np.minimum(z, 0))),
+             lambda h: np.where(h > 0, 1.0507009873554805, h + 1.0507009873554805 * 1.6732632423543772)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(ACT_REF))
+def test_dense_elementwise_kernels_match_numpy(dtype, name):
+    from autorec_fast import _backend
+    from autorec_fast.models.autorec import ACTIVATIONS
+
+    cpu, code = _backend._cpu, ACTIVATIONS[name]
+    rng = np.random.default_rng()
+    Z = (rng.standard_normal((7, 300)) * 3).astype(dtype)
+    b = rng.standard_normal(300).astype(dtype)
+    f, df = ACT_REF[name]
+    tol = dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    H = Z.copy()
+    cpu.bias_activation(H, b, code)
+    np.testing.assert_allclose(H, f(Z.astype(np.float64) + b), **tol)
+    D = rng.standard_normal(Z.shape).astype(dtype)
+    D2 = D.copy()
+    cpu.mul_activation_grad(D2, H, code)
+    np.testing.assert_allclose(D2, D * df(H.astype(np.float64)), **tol)
+    target = np.where(rng.random(Z.shape) < 0.3, rng.integers(1, 6, Z.shape), 0).astype(dtype)
+    grad = np.empty_like(H)
+    loss = cpu.masked_mse_grad(H, target, code, grad)
+    mask = target != 0
+    err = np.where(mask, H.astype(np.float64) - target, 0)
+    assert loss == pytest.approx(np.sum(err**2) / mask.sum(), rel=1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(grad, 2 * err * df(H.astype(np.float64)) / mask.sum(), **tol)
