@@ -2,6 +2,12 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
+#include "cpu/vec.h"
+
 namespace autorec::cpu {
 
 namespace {
@@ -9,10 +15,26 @@ constexpr int64_t kParallelWork = 1 << 15;
 }
 
 template <typename T> void bias_activation(T *Z, int64_t rows, int64_t n, const T *bias, Act f) {
-#pragma omp parallel for schedule(static) if (rows * n > kParallelWork)
-  for (int64_t r = 0; r < rows; ++r) {
-    T *z = Z + r * n;
-    for (int64_t j = 0; j < n; ++j) z[j] = act_forward(f, z[j] + (bias ? bias[j] : T(0)));
+  // float SELU/ELU: the negative branch through the vectorised exp of vec.cpp
+  // (libm's expm1 is a scalar call per element); the rest as written.
+  const bool fast_exp = std::is_same_v<T, float> && (f == Act::Selu || f == Act::Elu);
+#pragma omp parallel if (rows * n > kParallelWork)
+  {
+    std::vector<T> e(fast_exp ? n : 0);
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      T *z = Z + r * n;
+      if (bias) vec::axpy(n, T(1), bias, z);
+      if (!fast_exp) {
+        for (int64_t j = 0; j < n; ++j) z[j] = act_forward(f, z[j]);
+        continue;
+      }
+      for (int64_t j = 0; j < n; ++j) e[j] = z[j] < T(0) ? z[j] : T(0);
+      vec::exp_shift_sum(n, e.data(), T(0));  // e <- exp(min(z, 0))
+      const T scale = f == Act::Selu ? T(kSeluLambda) : T(1);
+      const T neg = f == Act::Selu ? T(kSeluLambda * kSeluAlpha) : T(1);
+      for (int64_t j = 0; j < n; ++j) z[j] = z[j] > T(0) ? scale * z[j] : neg * (e[j] - T(1));
+    }
   }
 }
 
