@@ -132,3 +132,27 @@ def test_csr_matmul_dense_bad_shapes():
     with pytest.raises(ValueError, match="X.*out of range"):
         cpu.csr_matmul_dense(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data,
                              np.ones((2, 4), np.float32), np.empty((3, 4), np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [1, 7, 40])
+def test_topk_on_long_rows_with_ties_and_exclusions(dtype, k):
+    """Long rows (many threshold raises and buffer compactions), massive ties, NaN,
+    the best half excluded, and fewer than k eligible items."""
+    rng = np.random.default_rng()
+    n_rows, n_items = 12, 64 * k + 137
+    scores = rng.standard_normal((n_rows, n_items)).astype(dtype)
+    scores[0] = np.round(scores[0])  # massive ties
+    scores[1, :] = 1.0  # all equal
+    scores[2, ::3] = np.nan
+    exclude = sp.lil_matrix((n_rows, n_items))
+    best = np.argsort(-np.nan_to_num(scores[3], nan=-np.inf))[: n_items // 2]
+    exclude[3, best] = 1  # the best half excluded: the sampled threshold is too high
+    exclude[4, :] = 1
+    exclude[4, -k // 2 - 1:] = 0  # fewer than k eligible
+    exclude = exclude.tocsr()
+    exclude.eliminate_zeros()
+    idx, val = cpu.topk_exclude(scores, *pattern(exclude), k)
+    ref_idx, ref_val = reference_topk(scores, exclude, k)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_array_equal(val, ref_val)
