@@ -52,6 +52,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch_multvae import seeded_dropout
 
 __all__ = ["DeepRecNet", "TorchDeepRec", "train_torch_deeprec"]
 
@@ -63,17 +64,6 @@ _ACTIVATIONS = {
     "tanh": torch.tanh,
     "identity": lambda t: t,
 }
-
-
-def _seeded_dropout(x, p, generator=None):
-    """Inverted dropout like ``nn.Dropout(p)`` (a Bernoulli(1 - p) mask scaled by
-    1 / (1 - p)) but drawing from ``generator``, so that a seed fixes the whole run."""
-    if p <= 0.0:
-        return x
-    if p >= 1.0:
-        return torch.zeros_like(x)
-    mask = torch.empty_like(x).bernoulli_(1.0 - p, generator=generator)
-    return x * mask.div_(1.0 - p)
 
 
 class DeepRecNet(nn.Module):
@@ -128,7 +118,7 @@ class DeepRecNet(nn.Module):
     def forward(self, x, generator=None):
         z = self.encode(x)
         if self.training and self.dropout > 0.0:
-            z = _seeded_dropout(z, self.dropout, generator)
+            z = seeded_dropout(z, self.dropout, generator)
         return self.decode(z)
 
 
