@@ -17,6 +17,7 @@
 #include "cpu/multinomial.h"
 #include "cpu/optim.h"
 #include "cpu/ease.h"
+#include "cpu/gru.h"
 #include "cpu/ranking.h"
 #include "cpu/sampling.h"
 #include "cpu/transpose.h"
@@ -265,6 +266,93 @@ double autorec_batch_typed(const py::array &in_indptr, const py::array &in_indic
   return cpu::autorec_batch(X, Y, net, static_cast<T>(l2_scale), opt);
 }
 
+// Packed-sequence step counts: positive, non-increasing; returns their sum.
+int64_t check_batch_sizes(const In<int64_t> &bs) {
+  check_ndim(bs, 1, "batch_sizes");
+  const int64_t *b = bs.data();
+  int64_t total = 0;
+  for (int64_t t = 0; t < bs.shape(0); ++t) {
+    if (b[t] <= 0) fail("batch_sizes", "entries must be positive");
+    if (t > 0 && b[t] > b[t - 1]) fail("batch_sizes", "must be non-increasing (sequences sorted by length, longest first)");
+    total += b[t];
+  }
+  return total;
+}
+
+void check_shape2(const py::array &a, int64_t rows, int64_t cols, const std::string &arg) {
+  check_ndim(a, 2, arg);
+  if (a.shape(0) != rows || a.shape(1) != cols)
+    fail(arg, "expected shape (" + std::to_string(rows) + ", " + std::to_string(cols) + "), got (" +
+                  std::to_string(a.shape(0)) + ", " + std::to_string(a.shape(1)) + ")");
+}
+
+template <typename T> void bind_gru(py::module_ &m) {
+  m.def(
+      "gru_forward",
+      [](const In<T> &Xi, const In<int64_t> &batch_sizes, const In<T> &W_hh, const In<T> &b_hh) {
+        check_ndim(W_hh, 2, "W_hh");
+        const int64_t G = W_hh.shape(0);
+        check_shape2(W_hh, G, 3 * G, "W_hh");
+        if (b_hh.ndim() != 1 || b_hh.shape(0) != 3 * G) fail("b_hh", "expected shape (3 * hidden,)");
+        const int64_t rows = check_batch_sizes(batch_sizes);
+        check_shape2(Xi, rows, 3 * G, "Xi");
+        py::array_t<T> H({rows, G}), cache({rows, 4 * G});
+        T *h = H.mutable_data(), *c = cache.mutable_data();
+        {
+          py::gil_scoped_release release;
+          cpu::gru_forward(Xi.data(), batch_sizes.data(), batch_sizes.shape(0), G, W_hh.data(),
+                           b_hh.data(), h, c);
+        }
+        return py::make_tuple(H, cache);
+      },
+      py::arg("Xi"), py::arg("batch_sizes"), py::arg("W_hh"), py::arg("b_hh"),
+      "GRU over packed sequences (PyTorch gates r, z, n; h0 = 0). Xi = x·W_ih + b_ih "
+      "(rows x 3G), W_hh (G x 3G). Returns (H, cache): outputs (rows x G) and r|z|n|hn "
+      "(rows x 4G) for gru_backward.");
+  m.def(
+      "gru_backward",
+      [](const In<T> &dH, const In<T> &H, const In<T> &cache, const In<int64_t> &batch_sizes,
+         const In<T> &W_hh, Out<T> dW_hh, Out<T> db_hh) {
+        check_ndim(W_hh, 2, "W_hh");
+        const int64_t G = W_hh.shape(0);
+        check_shape2(W_hh, G, 3 * G, "W_hh");
+        const int64_t rows = check_batch_sizes(batch_sizes);
+        check_shape2(dH, rows, G, "dH");
+        check_shape2(H, rows, G, "H");
+        check_shape2(cache, rows, 4 * G, "cache");
+        check_shape2(dW_hh, G, 3 * G, "dW_hh");
+        if (db_hh.ndim() != 1 || db_hh.shape(0) != 3 * G) fail("db_hh", "expected shape (3 * hidden,)");
+        T *dw = writable(dW_hh, "dW_hh"), *db = writable(db_hh, "db_hh");
+        py::array_t<T> dXi({rows, 3 * G});
+        T *dx = dXi.mutable_data();
+        {
+          py::gil_scoped_release release;
+          cpu::gru_backward(dH.data(), H.data(), cache.data(), batch_sizes.data(),
+                            batch_sizes.shape(0), G, W_hh.data(), dx, dw, db);
+        }
+        return dXi;
+      },
+      py::arg("dH"), py::arg("H"), py::arg("cache"), py::arg("batch_sizes"), py::arg("W_hh"),
+      py::arg("dW_hh").noconvert(), py::arg("db_hh").noconvert(),
+      "Backward through time of gru_forward: returns dXi (rows x 3G) and adds into dW_hh, db_hh.");
+  m.def(
+      "scatter_add_rows",
+      [](const In<int64_t> &idx, const In<T> &src, Out<T> out) {
+        check_ndim(idx, 1, "idx");
+        check_ndim(out, 2, "out");
+        const int64_t n = idx.shape(0), d = out.shape(1);
+        check_shape2(src, n, d, "src");
+        const int64_t *ix = idx.data();
+        for (int64_t i = 0; i < n; ++i)
+          if (ix[i] < 0 || ix[i] >= out.shape(0)) fail("idx", "row index out of range");
+        T *o = writable(out, "out");
+        py::gil_scoped_release release;
+        cpu::scatter_add_rows(ix, n, src.data(), d, o);
+      },
+      py::arg("idx"), py::arg("src"), py::arg("out").noconvert(),
+      "out[idx[i]] += src[i] for every row i (duplicates add up).");
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_cpu, m) {
@@ -273,6 +361,8 @@ PYBIND11_MODULE(_cpu, m) {
         "Take SciPy's cython_lapack / cython_blas __pyx_capi__ capsules.");
   bind_dtype<float>(m);
   bind_dtype<double>(m);
+  bind_gru<float>(m);
+  bind_gru<double>(m);
   m.def(
       "hits_at_k",
       [](const In<int64_t> &topk, const In<int64_t> &tg_indptr, const In<int32_t> &tg_indices,
