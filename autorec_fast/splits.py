@@ -18,13 +18,15 @@ from .datasets import binarize, filter_min_counts
 from .interactions import Interactions, _row_of_entries, as_interactions
 
 __all__ = [
-    "random_split",
-    "per_user_split",
-    "temporal_split",
-    "strong_generalization_split",
-    "strong_generalization_from_ratings",
-    "StrongGeneralizationSplit",
     "FoldInOut",
+    "StrongGeneralizationSplit",
+    "per_user_split",
+    "random_split",
+    "sequential_split_from_ratings",
+    "strong_generalization_from_ratings",
+    "strong_generalization_split",
+    "temporal_heldout_split",
+    "temporal_split",
 ]
 
 
@@ -74,7 +76,7 @@ def random_split(data, test_fraction=0.1, *, seed=0):
     data = as_interactions(data)
     test_fraction = _check_fraction(test_fraction, "test_fraction")
     rng = np.random.default_rng(seed)
-    n_test = int(round(test_fraction * data.nnz))
+    n_test = round(test_fraction * data.nnz)
     mask = np.zeros(data.nnz, dtype=bool)
     mask[rng.choice(data.nnz, size=n_test, replace=False)] = True
     return _split_by_mask(data, mask)
@@ -191,7 +193,7 @@ class FoldInOut:
 
 @dataclass(frozen=True)
 class StrongGeneralizationSplit:
-    """Result of :func:`strong_generalization_split`.
+    """Result of :func:`strong_generalization_split` and :func:`temporal_heldout_split`.
 
     Attributes
     ----------
@@ -212,8 +214,15 @@ class StrongGeneralizationSplit:
     item_ids: np.ndarray
 
 
-def _fold_in_out(data, rows_sorted, col_map, vocab, seed, test_prop, min_fold_in):
-    """Fold-in/fold-out of the given rows (ascending original id), recipe order."""
+def _fold_in_out(
+    data, rows_sorted, col_map, vocab, seed, test_prop, min_fold_in, *, temporal=False
+):
+    """Fold-in/fold-out of the given rows (ascending original id), recipe order.
+
+    ``temporal=False``: random fold-out rows (vae_cf recipe, ``seed`` used);
+    ``temporal=True``: the latest rows by ``(timestamp, entry_order)``
+    (``seed`` unused, ``data`` must have timestamps).
+    """
     m = data.matrix
     indptr = m.indptr.astype(np.int64)
     lengths = np.diff(indptr)[rows_sorted]
@@ -233,15 +242,23 @@ def _fold_in_out(data, rows_sorted, col_map, vocab, seed, test_prop, min_fold_in
     rows_kept = rows_sorted[present]
     counts_kept = counts[present]
 
-    heldout = np.zeros(gather.size, dtype=bool)
-    rng = np.random.RandomState(seed)
-    start = 0
-    for n in counts_kept.tolist():  # one loop step per user: exact RNG sequence
-        if n >= min_fold_in:
-            idx = np.zeros(n, dtype="bool")
-            idx[rng.choice(n, size=int(test_prop * n), replace=False).astype("int64")] = True
-            heldout[start : start + n] = idx
-        start += n
+    if temporal:
+        # the int(test_prop * n) latest rows of users with n >= min_fold_in:
+        # rank from the end by (-timestamp, -entry_order) within each user
+        n_out = np.floor(test_prop * counts).astype(np.int64)
+        n_out[counts < min_fold_in] = 0
+        rank = _rank_within_rows(row_of, -data.entry_order[gather], -data.timestamps[gather])
+        heldout = rank < n_out[row_of]
+    else:
+        heldout = np.zeros(gather.size, dtype=bool)
+        rng = np.random.RandomState(seed)
+        start = 0
+        for n in counts_kept.tolist():  # one loop step per user: exact RNG sequence
+            if n >= min_fold_in:
+                idx = np.zeros(n, dtype="bool")
+                idx[rng.choice(n, size=int(test_prop * n), replace=False).astype("int64")] = True
+                heldout[start : start + n] = idx
+            start += n
 
     new_row = np.repeat(np.arange(present.size), counts_kept)
     user_ids = data.user_ids[rows_kept]
@@ -265,6 +282,80 @@ def _fold_in_out(data, rows_sorted, col_map, vocab, seed, test_prop, min_fold_in
         )
 
     return FoldInOut(build(~heldout), build(heldout))
+
+
+def _check_heldout_args(n_heldout_users, test_prop, min_fold_in):
+    """Type checks shared by the held-out-user splits; returns ``test_prop, min_fold_in``."""
+    if isinstance(n_heldout_users, bool) or not isinstance(
+        n_heldout_users, numbers.Integral
+    ):
+        raise TypeError(f"n_heldout_users must be an int, got {n_heldout_users!r}")
+    test_prop = _check_fraction(test_prop, "test_prop")
+    if isinstance(min_fold_in, bool) or not isinstance(min_fold_in, numbers.Integral):
+        raise TypeError(f"min_fold_in must be an int, got {min_fold_in!r}")
+    return test_prop, int(min_fold_in)
+
+
+def _heldout_users_and_vocab(data, n_heldout_users, seed):
+    """Steps 1-2 of :func:`strong_generalization_split` (user partition, vocabulary).
+
+    Returns ``train, vd_rows, te_rows, col_map, vocab``: the training users'
+    Interactions over the vocabulary, the validation / test rows of ``data``
+    in ascending original-id order, the map from ``data``'s columns to
+    vocabulary positions (-1 outside it) and the vocabulary's original ids.
+    """
+    m = data.matrix
+    nonempty = np.flatnonzero(np.diff(m.indptr) > 0)
+    n_users = nonempty.size
+    n = int(n_heldout_users)
+    if not (0 < 2 * n < n_users):
+        raise ValueError(
+            f"n_heldout_users must satisfy 0 < 2 * n_heldout_users < n_users "
+            f"({n_users} users with interactions), got {n_heldout_users}"
+        )
+    # 1. users sorted by original id, permuted with the legacy RNG
+    by_id = nonempty[np.argsort(data.user_ids[nonempty], kind="stable")]
+    perm = np.random.RandomState(seed).permutation(n_users)
+    permuted = by_id[perm]
+    tr_rows = permuted[: n_users - 2 * n]
+    vd_rows = permuted[n_users - 2 * n : n_users - n]
+    te_rows = permuted[n_users - n :]
+    rank_by_id = np.empty(data.n_users, dtype=np.int64)
+    rank_by_id[by_id] = np.arange(n_users)  # rows back to ascending-id order
+    vd_rows = vd_rows[np.argsort(rank_by_id[vd_rows])]
+    te_rows = te_rows[np.argsort(rank_by_id[te_rows])]
+    tr_rows = tr_rows[np.argsort(rank_by_id[tr_rows])]
+
+    # 2. vocabulary: first appearance among training rows, in input order
+    is_train = np.zeros(data.n_users, dtype=bool)
+    is_train[tr_rows] = True
+    rows = _row_of_entries(m.indptr, data.n_users)
+    train_entries = np.flatnonzero(is_train[rows])
+    train_entries = train_entries[np.argsort(data.entry_order[train_entries], kind="stable")]
+    items_in_order = m.indices[train_entries]
+    uniq, first = np.unique(items_in_order, return_index=True)
+    vocab_cols = uniq[np.argsort(first)]
+    col_map = np.full(data.n_items, -1, dtype=np.int64)
+    col_map[vocab_cols] = np.arange(vocab_cols.size)
+    vocab = data.item_ids[vocab_cols]
+
+    train = data.subset_users(tr_rows)
+    tm = train.matrix
+    t_cols = col_map[tm.indices]
+    t_rows = _row_of_entries(tm.indptr, train.n_users)
+    o = np.lexsort((t_cols, t_rows))
+    train = Interactions._unchecked(
+        tm.indptr,
+        t_cols[o],
+        tm.data[o],
+        (train.n_users, vocab.size),
+        user_ids=train.user_ids,
+        item_ids=vocab,
+        timestamps=None if train.timestamps is None else train.timestamps[o],
+        entry_order=train.entry_order[o],
+        has_ratings=train.has_ratings,
+    )
+    return train, vd_rows, te_rows, col_map, vocab
 
 
 def strong_generalization_split(
@@ -321,63 +412,9 @@ def strong_generalization_split(
         ``n_heldout_users`` out of range, or ``test_prop`` not in (0, 1).
     """
     data = as_interactions(data)
-    if isinstance(n_heldout_users, bool) or not isinstance(
-        n_heldout_users, numbers.Integral
-    ):
-        raise TypeError(f"n_heldout_users must be an int, got {n_heldout_users!r}")
-    test_prop = _check_fraction(test_prop, "test_prop")
-    if isinstance(min_fold_in, bool) or not isinstance(min_fold_in, numbers.Integral):
-        raise TypeError(f"min_fold_in must be an int, got {min_fold_in!r}")
-    m = data.matrix
-    nonempty = np.flatnonzero(np.diff(m.indptr) > 0)
-    n_users = nonempty.size
-    n = int(n_heldout_users)
-    if not (0 < 2 * n < n_users):
-        raise ValueError(
-            f"n_heldout_users must satisfy 0 < 2 * n_heldout_users < n_users "
-            f"({n_users} users with interactions), got {n_heldout_users}"
-        )
-    # 1. users sorted by original id, permuted with the legacy RNG
-    by_id = nonempty[np.argsort(data.user_ids[nonempty], kind="stable")]
-    perm = np.random.RandomState(seed).permutation(n_users)
-    permuted = by_id[perm]
-    tr_rows = permuted[: n_users - 2 * n]
-    vd_rows = permuted[n_users - 2 * n : n_users - n]
-    te_rows = permuted[n_users - n :]
-    rank_by_id = np.empty(data.n_users, dtype=np.int64)
-    rank_by_id[by_id] = np.arange(n_users)  # rows back to ascending-id order
-    vd_rows = vd_rows[np.argsort(rank_by_id[vd_rows])]
-    te_rows = te_rows[np.argsort(rank_by_id[te_rows])]
-    tr_rows = tr_rows[np.argsort(rank_by_id[tr_rows])]
-
-    # 2. vocabulary: first appearance among training rows, in input order
-    is_train = np.zeros(data.n_users, dtype=bool)
-    is_train[tr_rows] = True
-    rows = _row_of_entries(m.indptr, data.n_users)
-    train_entries = np.flatnonzero(is_train[rows])
-    train_entries = train_entries[np.argsort(data.entry_order[train_entries], kind="stable")]
-    items_in_order = m.indices[train_entries]
-    uniq, first = np.unique(items_in_order, return_index=True)
-    vocab_cols = uniq[np.argsort(first)]
-    col_map = np.full(data.n_items, -1, dtype=np.int64)
-    col_map[vocab_cols] = np.arange(vocab_cols.size)
-    vocab = data.item_ids[vocab_cols]
-
-    train = data.subset_users(tr_rows)
-    tm = train.matrix
-    t_cols = col_map[tm.indices]
-    t_rows = _row_of_entries(tm.indptr, train.n_users)
-    o = np.lexsort((t_cols, t_rows))
-    train = Interactions._unchecked(
-        tm.indptr,
-        t_cols[o],
-        tm.data[o],
-        (train.n_users, vocab.size),
-        user_ids=train.user_ids,
-        item_ids=vocab,
-        timestamps=None if train.timestamps is None else train.timestamps[o],
-        entry_order=train.entry_order[o],
-        has_ratings=train.has_ratings,
+    test_prop, min_fold_in = _check_heldout_args(n_heldout_users, test_prop, min_fold_in)
+    train, vd_rows, te_rows, col_map, vocab = _heldout_users_and_vocab(
+        data, n_heldout_users, seed
     )
     # 3. fold-in / fold-out, re-seeding before each held-out group
     validation = _fold_in_out(data, vd_rows, col_map, vocab, seed, test_prop, min_fold_in)
@@ -419,3 +456,183 @@ def strong_generalization_from_ratings(
         binarize(data, threshold), min_user_count=min_user_count, min_item_count=min_item_count
     )
     return strong_generalization_split(filtered, n_heldout_users, seed=seed)
+
+
+# ---------------------------------------------------------------------------
+# sequential held-out users (SVAE, Sachdeva et al. 2019)
+# ---------------------------------------------------------------------------
+def temporal_heldout_split(data, n_heldout_users, *, test_prop=0.2, seed=98765, min_fold_in=5):
+    """Held-out users whose latest interactions are the targets (SVAE protocol).
+
+    The evaluation protocol of SVAE (Sachdeva et al., WSDM 2019): the users
+    are partitioned into training, validation and test users exactly like
+    :func:`strong_generalization_split`, but each held-out user's fold-out is
+    the temporal end of their sequence instead of a random subset:
+
+    1. The users with at least one interaction, sorted by original id, are
+       permuted with ``np.random.RandomState(seed).permutation``; the last
+       ``2 * n_heldout_users`` become validation then test users, the rest
+       training users.
+    2. The item vocabulary is the training users' items in order of first
+       appearance in input order (``entry_order``); held-out interactions on
+       other items are dropped.
+    3. Each held-out user's ``n`` remaining interactions are ordered by
+       ``(timestamp, entry_order)`` (ties in time broken by input position,
+       later counts as later); if ``n >= min_fold_in`` the last
+       ``int(test_prop * n)`` go to fold-out and the others to fold-in,
+       otherwise all go to fold-in. This step uses no randomness.
+
+    The global ``np.random`` state is not touched. Values are copied as they
+    are (binarise beforehand, see :func:`sequential_split_from_ratings`).
+    Every part keeps its timestamps and ``entry_order``, so a sequential
+    model can order each user's items by time.
+
+    Parameters
+    ----------
+    data : Interactions or anything :func:`as_interactions` accepts
+        Must have timestamps.
+    n_heldout_users : int
+        Number of validation users and of test users; ``0 < 2 N < n_users``
+        (users with at least one interaction), so at least one training user
+        is left.
+    test_prop : float, default 0.2
+        Fraction in (0, 1) of a held-out user's interactions in fold-out.
+    seed : int, default 98765
+        Seed of the legacy ``RandomState`` permuting the users.
+    min_fold_in : int, default 5
+        Non-negative; users with fewer in-vocabulary interactions get no
+        fold-out.
+
+    Returns
+    -------
+    StrongGeneralizationSplit
+        Same layout as :func:`strong_generalization_split`: ``train`` rows
+        are the training users in ascending original-id order; held-out rows
+        are in ascending original id, only users with at least one
+        in-vocabulary interaction; columns everywhere are the vocabulary in
+        first-appearance order. Timestamps and ``entry_order`` are carried
+        along in every part.
+
+    Raises
+    ------
+    ValueError
+        ``data`` has no timestamps, ``n_heldout_users`` out of range,
+        ``test_prop`` not in (0, 1) or ``min_fold_in`` negative.
+    TypeError
+        ``n_heldout_users`` or ``min_fold_in`` not an int, ``test_prop`` not
+        a number.
+    """
+    data = as_interactions(data)
+    if data.timestamps is None:
+        raise ValueError("data has no timestamps; temporal_heldout_split needs them")
+    test_prop, min_fold_in = _check_heldout_args(n_heldout_users, test_prop, min_fold_in)
+    if min_fold_in < 0:
+        raise ValueError(f"min_fold_in must be >= 0, got {min_fold_in}")
+    train, vd_rows, te_rows, col_map, vocab = _heldout_users_and_vocab(
+        data, n_heldout_users, seed
+    )
+    validation, test = (
+        _fold_in_out(data, rows, col_map, vocab, None, test_prop, min_fold_in, temporal=True)
+        for rows in (vd_rows, te_rows)
+    )
+    return StrongGeneralizationSplit(train, validation, test, vocab)
+
+
+def _filter_max_user_count(data, max_user_count):
+    """Drop the users with more than ``max_user_count`` interactions (and empty columns)."""
+    m = data.matrix
+    counts = np.diff(m.indptr)
+    keep_rows = counts <= max_user_count
+    rows_of = _row_of_entries(m.indptr, data.n_users)
+    mask = keep_rows[rows_of]
+    if not mask.any():
+        raise ValueError(
+            f"no interactions left after dropping users with more than "
+            f"max_user_count={max_user_count} interactions"
+        )
+    rows = np.flatnonzero(keep_rows & (counts > 0))
+    cols = np.flatnonzero(np.bincount(m.indices[mask], minlength=data.n_items))
+    return data._select(mask, rows=rows, cols=cols)
+
+
+def sequential_split_from_ratings(
+    data,
+    n_heldout_users=750,
+    *,
+    min_rating=4.0,
+    min_user_count=5,
+    max_user_count=1000,
+    test_prop=0.2,
+    seed=98765,
+):
+    """Preprocess ratings like SVAE, then :func:`temporal_heldout_split`.
+
+    The SVAE protocol (Sachdeva et al., WSDM 2019) on ML-1M: ratings
+    ``>= min_rating`` (inclusive, unlike :func:`strong_generalization_from_ratings`'
+    strict ``> threshold``) are kept as 1.0, then, in one pass over the
+    per-user counts of the kept ratings, users with fewer than
+    ``min_user_count`` or more than ``max_user_count`` interactions are
+    dropped (items are not filtered); finally 750 validation and 750 test
+    users are held out with the temporal last 20% of their sequence as
+    targets. Timestamps and ``entry_order`` survive every step.
+
+    Parameters
+    ----------
+    data : Interactions or anything :func:`as_interactions` accepts
+        Explicit ratings with timestamps.
+    n_heldout_users : int, default 750
+        Validation and test users each.
+    min_rating : float, default 4.0
+        Ratings ``>= min_rating`` are kept.
+    min_user_count : int, default 5
+        Users with fewer kept ratings are dropped.
+    max_user_count : int or None, default 1000
+        Users with more kept ratings are dropped; ``None``: no maximum.
+        Must be ``>= min_user_count``.
+    test_prop : float, default 0.2
+        Fraction of a held-out user's sequence in fold-out.
+    seed : int, default 98765
+        Seed of the user permutation.
+
+    Returns
+    -------
+    StrongGeneralizationSplit
+        See :func:`temporal_heldout_split` (``min_fold_in=5``).
+
+    Raises
+    ------
+    ValueError
+        ``data`` has no timestamps, a threshold out of range, nothing left
+        after filtering, or an invalid split argument.
+    TypeError
+        An argument of the wrong type.
+    """
+    data = as_interactions(data)
+    if data.timestamps is None:
+        raise ValueError("data has no timestamps; sequential_split_from_ratings needs them")
+    if isinstance(min_rating, bool) or not isinstance(min_rating, numbers.Real):
+        raise TypeError(f"min_rating must be a number, got {min_rating!r}")
+    if not np.isfinite(min_rating):
+        raise ValueError(f"min_rating must be finite, got {min_rating!r}")
+    if max_user_count is not None:
+        if isinstance(max_user_count, bool) or not isinstance(max_user_count, numbers.Integral):
+            raise TypeError(f"max_user_count must be an int or None, got {max_user_count!r}")
+        if (
+            isinstance(min_user_count, numbers.Integral)
+            and not isinstance(min_user_count, bool)
+            and max_user_count < min_user_count
+        ):
+            raise ValueError(
+                f"max_user_count must be >= min_user_count, got max_user_count="
+                f"{max_user_count} < min_user_count={min_user_count}"
+            )
+    mask = data.matrix.data >= min_rating  # inclusive, so not datasets.binarize
+    if not mask.any():
+        raise ValueError(f"no rating >= min_rating={min_rating!r}")
+    kept = data._select(mask, binary=True)
+    # one pass: the max filter removes whole users, so the counts it sees are
+    # the same kept-rating counts as the min filter's
+    filtered = filter_min_counts(kept, min_user_count=min_user_count)
+    if max_user_count is not None:
+        filtered = _filter_max_user_count(filtered, max_user_count)
+    return temporal_heldout_split(filtered, n_heldout_users, test_prop=test_prop, seed=seed)
