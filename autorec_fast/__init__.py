@@ -31,7 +31,7 @@ from .datasets import binarize, filter_min_counts, load_movielens, synthetic  # 
 from .evaluation import evaluate  # noqa: E402
 from .interactions import Interactions, as_interactions  # noqa: E402
 from .io import load  # noqa: E402
-from .models import CDAE, EASE, MODELS, AutoRec, DeepRec, MultDAE, MultVAE, train  # noqa: E402
+from .models import CDAE, EASE, MODELS, SVAE, AutoRec, DeepRec, MultDAE, MultVAE, train  # noqa: E402
 from .splits import (
     FoldInOut,
     StrongGeneralizationSplit,
@@ -48,7 +48,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "AutoRec", "CDAE", "DeepRec", "EASE", "MultDAE", "MultVAE", "FoldInOut", "HAS_CUDA", "Interactions", "MODELS", "StrongGeneralizationSplit",
+    "AutoRec", "CDAE", "DeepRec", "EASE", "MultDAE", "MultVAE", "SVAE", "FoldInOut", "HAS_CUDA", "Interactions", "MODELS", "StrongGeneralizationSplit",
     "as_interactions", "binarize", "cuda_available", "cuda_device_count", "evaluate",
     "filter_min_counts", "get_num_threads", "load", "load_movielens", "per_user_split",
     "random_split", "set_num_threads", "strong_generalization_from_ratings",

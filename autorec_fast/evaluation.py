@@ -150,7 +150,7 @@ def _evaluate_ranking(model, data, names, parsed, batch_size, per_user, verbose)
     if pair is None:
         raise TypeError("data must be a FoldInOut (fold_in/fold_out) or a (fold_in, fold_out) pair "
                         "for ranking metrics")
-    fold_in = as_history(pair[0], model.n_items, model.dtype, "data.fold_in")
+    fold_in = model._as_history(pair[0], "data.fold_in")
     fold_out = as_history(pair[1], model.n_items, np.float32, "data.fold_out")
     if fold_in.shape[0] != fold_out.shape[0]:
         raise ValueError(f"data: fold_in has {fold_in.shape[0]} rows but fold_out has {fold_out.shape[0]}")

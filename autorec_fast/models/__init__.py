@@ -14,9 +14,11 @@ from .cdae import CDAE
 from .deeprec import DeepRec
 from .ease import EASE
 from .multvae import MultDAE, MultVAE
+from .svae import SVAE
 
 MODELS: dict[str, type[Recommender]] = {"ease": EASE, "autorec": AutoRec, "multvae": MultVAE,
-                                        "multdae": MultDAE, "cdae": CDAE, "deeprec": DeepRec}
+                                        "multdae": MultDAE, "cdae": CDAE, "deeprec": DeepRec,
+                                        "svae": SVAE}
 
 
 def train(model: str, data, **params) -> Recommender:
@@ -57,4 +59,4 @@ def train(model: str, data, **params) -> Recommender:
     return model.fit(data, **{k: v for k, v in params.items() if k in fit_args})
 
 
-__all__ = ["MODELS", "Recommender", "AutoRec", "CDAE", "DeepRec", "EASE", "MultDAE", "MultVAE", "train"]
+__all__ = ["MODELS", "Recommender", "AutoRec", "CDAE", "DeepRec", "EASE", "MultDAE", "MultVAE", "SVAE", "train"]

@@ -64,7 +64,7 @@ class Recommender:
         """
         self._check_fitted()
         batch_size = check_positive(batch_size, "batch_size", integer=True)
-        X = as_history(history, self.n_items, self.dtype)
+        X = self._as_history(history)
         if X.shape[0] <= batch_size:
             return self._score_csr(X)
         xp = self._array_module()
@@ -78,6 +78,10 @@ class Recommender:
 
             return cupy
         return np
+
+    def _as_history(self, history, name: str = "history"):
+        """``history`` as the CSR batch ``_score_csr`` reads (sequential models override)."""
+        return as_history(history, self.n_items, self.dtype, name)
 
     def _score_csr(self, X):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -97,7 +101,7 @@ class Recommender:
 
         self._check_fitted()
         k = check_k(k, self.n_items)
-        X = as_history(history, self.n_items, self.dtype)
+        X = self._as_history(history)
         batch_size = check_positive(batch_size, "batch_size", integer=True)
         items, scores = [], []
         for top, val, _ in _topk_batches(self, X, k, exclude_seen, batch_size):
