@@ -141,6 +141,33 @@ template <typename T> void bind_dtype(py::module_ &m, const char *suffix) {
         },
         py::arg("logits"), py::arg("bias"), py::arg("indptr"), py::arg("indices"), py::arg("x"),
         py::arg("n_rows"), py::arg("n"), py::arg("scale"), py::arg("loss"), py::arg("stream"));
+  m.def(("gru_gates_forward_" + sfx).c_str(),
+        [](std::uintptr_t Xi, std::uintptr_t gh, std::uintptr_t b_hh, std::uintptr_t h_prev,
+           std::uintptr_t H, std::uintptr_t cache, int64_t B, int64_t G, std::uintptr_t stream) {
+          if (B < 0 || G <= 0) fail("B", "batch size must be >= 0 and hidden size > 0");
+          py::gil_scoped_release release;
+          check(cuda::gru_gates_forward<T>(ptr<const T>(Xi), ptr<const T>(gh), ptr<const T>(b_hh),
+                                           ptr<const T>(h_prev), ptr<T>(H), ptr<T>(cache), B, G,
+                                           stream_of(stream)),
+                "gru_gates_forward");
+        },
+        py::arg("Xi"), py::arg("gh"), py::arg("b_hh"), py::arg("h_prev"), py::arg("H"),
+        py::arg("cache"), py::arg("B"), py::arg("G"), py::arg("stream"),
+        "One packed GRU step's gates (gh and h_prev are 0 at the first step).");
+  m.def(("gru_gates_backward_" + sfx).c_str(),
+        [](std::uintptr_t dH, std::uintptr_t d_next, int64_t B_next, std::uintptr_t cache,
+           std::uintptr_t h_prev, std::uintptr_t dXi, std::uintptr_t dGh, std::uintptr_t d_cur,
+           int64_t B, int64_t G, std::uintptr_t stream) {
+          if (B < 0 || G <= 0 || B_next < 0 || B_next > B) fail("B", "inconsistent step sizes");
+          py::gil_scoped_release release;
+          check(cuda::gru_gates_backward<T>(ptr<const T>(dH), ptr<const T>(d_next), B_next,
+                                            ptr<const T>(cache), ptr<const T>(h_prev), ptr<T>(dXi),
+                                            ptr<T>(dGh), ptr<T>(d_cur), B, G, stream_of(stream)),
+                "gru_gates_backward");
+        },
+        py::arg("dH"), py::arg("d_next"), py::arg("B_next"), py::arg("cache"), py::arg("h_prev"),
+        py::arg("dXi"), py::arg("dGh"), py::arg("d_cur"), py::arg("B"), py::arg("G"),
+        py::arg("stream"), "One packed GRU step backward (the caller adds dGh·W_hhᵀ to d_cur).");
   m.def(("optimizer_step_" + sfx).c_str(),
         [](std::uintptr_t param, std::uintptr_t grad, std::uintptr_t s1, std::uintptr_t s2, int64_t n,
            double l2_scale, int optimizer, double lr, double beta1, double beta2, double eps,
