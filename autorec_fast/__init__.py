@@ -37,8 +37,10 @@ from .splits import (
     StrongGeneralizationSplit,
     per_user_split,
     random_split,
+    sequential_split_from_ratings,
     strong_generalization_from_ratings,
     strong_generalization_split,
+    temporal_heldout_split,
     temporal_split,
 )
 
@@ -51,6 +53,6 @@ __all__ = [
     "AutoRec", "CDAE", "DeepRec", "EASE", "MultDAE", "MultVAE", "SVAE", "FoldInOut", "HAS_CUDA", "Interactions", "MODELS", "StrongGeneralizationSplit",
     "as_interactions", "binarize", "cuda_available", "cuda_device_count", "evaluate",
     "filter_min_counts", "get_num_threads", "load", "load_movielens", "per_user_split",
-    "random_split", "set_num_threads", "strong_generalization_from_ratings",
-    "strong_generalization_split", "synthetic", "temporal_split", "train", "__version__",
+    "random_split", "sequential_split_from_ratings", "set_num_threads", "strong_generalization_from_ratings",
+    "strong_generalization_split", "synthetic", "temporal_heldout_split", "temporal_split", "train", "__version__",
 ]

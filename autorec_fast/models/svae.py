@@ -158,6 +158,8 @@ def pack_batch(indptr, items, users, n_steps_of, next_k=None):
 
 # --------------------------------------------------------------------------- backends
 class _CpuOps:
+    """The model's heavy operations on the CPU (C++ kernels, NumPy BLAS)."""
+
     xp = np
 
     def __init__(self, dtype):
