@@ -1,0 +1,198 @@
+"""SVAE: training throughput, autorec_fast against pure PyTorch.
+
+Run (see BENCHMARKS.md):
+    pytest benchmarks/test_svae_bench.py --benchmark-enable --benchmark-json=svae.json
+    python benchmarks/report.py svae.json
+
+Data (implicit sequences: each user's items ordered by (timestamp, entry order)),
+the same preprocessing for both: ratings >= 4 kept as 1 (``binarize(3.5)``;
+the ratings are integers), users with 5..1000 of them, item columns left
+without any interaction dropped:
+(a) ``ml-1m-shape``: ``af.synthetic("ml-1m", n_users=800, seed=0)`` (the
+    ML-1M preset's density and rating/timestamp model over 800 users:
+    782 users x 3,705 items, 71,552 interactions, 70,770 GRU steps);
+    ``AUTOREC_BENCH_SVAE_USERS`` changes the number of users. Sized from
+    small runs on 2 cores: one PyTorch epoch took 1.2 s on 100 such users
+    (~130 us per GRU step) and 9.0 s on 300 (26,394 steps, ~340 us per step:
+    the per-step cost grows with the batches' longest sequences), so about
+    25 s at 800 users (not run at full size);
+(b) ``ml-100k``: all of ``u.data`` so preprocessed (938 users x 1,447 items,
+    55,361 interactions, 54,423 GRU steps); skipped when absent.
+
+Model, the same hyper-parameters for ours and PyTorch (the library defaults;
+the baseline and its objective are in benchmarks/torch_svae.py): embedding 256,
+GRU 200, hidden 150, latent 64, next_k 4, beta_cap 0.2, anneal_steps 200000,
+batch 32 users, Adam lr 1e-3 with weight_decay 5e-3. Ours gets only
+``epochs``, ``batch_size``, ``seed`` and ``device``; where the fitted model
+exposes an attribute named as one of the hyper-parameters above (``l2`` for
+``weight_decay``) its value is checked against the baseline's
+(``hyperparameters_checked`` in extra_info lists them).
+
+What is timed (every timing after 1 untimed warm-up round, 3 timed rounds):
+* ours: ``af.train("svae", train, epochs=1, batch_size=32, seed=0)``; this
+  includes the library's per-call set-up (ordering the sequences included).
+  Outside the timing, one ``epochs=2`` run is recorded as well
+  (``per_epoch_of_2_epoch_run_s`` and the history's per-epoch ``seconds``;
+  the second epoch's is the steady per-epoch time).
+* PyTorch: one epoch of its training loop (``TorchSVAETrainer.run_epoch``:
+  shuffle, batch assembly, GRU, dense layers on the valid steps, backward,
+  Adam) on the same model, 2 timed rounds, once with the GRU on packed
+  sequences and once on the padded batch (``gru_mode``; which is faster
+  depends on the length spread: compare against the faster); ordering the
+  sequences, building the network and optimizer are outside the timing
+  (``torch_setup_s``).
+
+extra_info: ``n_steps`` = GRU steps (= training positions) per epoch,
+Σ_u (n_u - 1); ``epoch_s`` (median of the timed rounds, our own clock around
+the timed call), ``users_per_s`` and ``steps_per_s``; ``steady_users_per_s``
+for ours from the 2-epoch run's second epoch. Floor: ``flops = 2 * 3 *
+n_steps * 150 * n_items``, the dense work of the output layer alone (forward
+logits GEMM plus its two backward GEMMs, 2 flops per multiply-add);
+``flops_per_s = flops / epoch_s``.
+"""
+
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import autorec_fast as af
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import ml100k_path, need_ours  # noqa: E402
+from torch_svae import TorchSVAETrainer  # noqa: E402
+
+SYNTH_USERS = int(os.environ.get("AUTOREC_BENCH_SVAE_USERS", 800))
+ROUNDS = 3
+TORCH_ROUNDS = 2  # a PyTorch epoch takes ~20 s here; two modes x two datasets
+WARMUP = 1  # one untimed round each: steady-state epochs, for ours and torch alike
+
+SVAE = dict(embedding=256, gru=200, hidden=150, latent=64, next_k=4, beta_cap=0.2,
+            anneal_steps=200000, batch_size=32, lr=1e-3, weight_decay=5e-3)
+OUTPUT_WIDTH = SVAE["hidden"]
+OURS_NAME = {"weight_decay": "l2"}  # our name of the coupled L2 (Adam weight_decay)
+
+_cache = {}
+
+
+def svae_preprocess(data, min_count=5, max_count=1000):
+    """Ratings >= 4 (integer ratings: > 3.5) as 1, users with min..max of them, empty items
+    dropped; timestamps and entry order carried along."""
+    data = af.binarize(data, 3.5)
+    counts = np.diff(data.matrix.indptr)
+    data = data.subset_users(np.flatnonzero((counts >= min_count) & (counts <= max_count)))
+    return af.filter_min_counts(data, min_user_count=min_count)
+
+
+def train_part(dataset):
+    if dataset not in _cache:
+        if dataset == "ml-1m-shape":
+            data = af.synthetic("ml-1m", n_users=SYNTH_USERS, seed=0)
+        elif dataset == "ml-100k":
+            path = ml100k_path()
+            if not path.is_file():
+                pytest.skip(f"ML-100K not found at {path} (set AUTOREC_FAST_DATA)")
+            data = af.load_movielens(str(path))
+        else:
+            raise ValueError(dataset)
+        train = svae_preprocess(data)
+        assert train.timestamps is not None
+        _cache[dataset] = train
+    return _cache[dataset]
+
+
+def describe(benchmark, dataset, train):
+    n_users, n_items = train.shape
+    counts = np.diff(train.matrix.indptr)
+    n_steps = int(np.maximum(counts - 1, 0).sum())
+    benchmark.group = f"svae {dataset}"
+    benchmark.extra_info.update(
+        model="svae", n_users=n_users, n_items=n_items, nnz=int(train.matrix.nnz),
+        n_steps=n_steps, max_len=int(counts.max()), batch_size=SVAE["batch_size"],
+        batches_per_epoch=math.ceil(int((counts >= 2).sum()) / SVAE["batch_size"]),
+        output_width=OUTPUT_WIDTH, flops=float(2 * 3 * n_steps * OUTPUT_WIDTH * n_items),
+    )
+
+
+class Clock:
+    """Wraps the timed callable and keeps each call's wall time (warm-up included)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.seconds = []
+
+    def __call__(self):
+        t0 = time.perf_counter()
+        out = self.fn()
+        self.seconds.append(time.perf_counter() - t0)
+        return out
+
+
+def record_throughput(benchmark, seconds):
+    """Median of the timed rounds (the warm-up dropped when it ran) as epoch_s, users/s, steps/s."""
+    timed = seconds[WARMUP:] if len(seconds) > WARMUP else seconds
+    epoch_s = statistics.median(timed)
+    info = benchmark.extra_info
+    info.update(epoch_s=epoch_s, users_per_s=info["n_users"] / epoch_s,
+                steps_per_s=info["n_steps"] / epoch_s, flops_per_s=info["flops"] / epoch_s)
+
+
+DATASETS = ["ml-1m-shape", "ml-100k"]
+
+
+def ours_svae(train, epochs):
+    return af.train("svae", train, epochs=epochs, batch_size=SVAE["batch_size"], seed=0,
+                    device="cpu")
+
+
+def check_same_hyperparameters(benchmark, fitted):
+    """Our defaults must be the baseline's: compare those the fitted model exposes by name."""
+    seen = {}
+    for name, want in SVAE.items():
+        got = getattr(fitted, OURS_NAME.get(name, name), None)
+        if isinstance(got, (int, float, np.integer, np.floating)) and not isinstance(got, bool):
+            seen[name] = got
+            assert math.isclose(float(got), float(want), rel_tol=1e-12), \
+                f"ours has {name}={got!r}, the baseline {want!r}"
+    benchmark.extra_info["hyperparameters_checked"] = ",".join(sorted(seen)) or "none exposed"
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_svae_epoch_autorec_fast(benchmark, dataset):
+    need_ours("svae")
+    train = train_part(dataset)
+    describe(benchmark, dataset, train)
+    clock = Clock(lambda: ours_svae(train, 1))
+    fitted = benchmark.pedantic(clock, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
+    assert len(fitted.history) == 1 and np.isfinite(fitted.history[0]["loss"])
+    check_same_hyperparameters(benchmark, fitted)
+    record_throughput(benchmark, clock.seconds)
+    benchmark.extra_info["history_epoch_s"] = float(fitted.history[0]["seconds"])
+    t0 = time.perf_counter()
+    model2 = ours_svae(train, 2)
+    benchmark.extra_info["per_epoch_of_2_epoch_run_s"] = (time.perf_counter() - t0) / 2
+    secs = [float(h["seconds"]) for h in model2.history]
+    benchmark.extra_info["history_epoch_s_of_2"] = secs
+    if secs:
+        benchmark.extra_info["steady_users_per_s"] = benchmark.extra_info["n_users"] / secs[-1]
+
+
+@pytest.mark.parametrize("gru_mode", ["packed", "padded"])
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_svae_epoch_pytorch(benchmark, dataset, gru_mode):
+    train = train_part(dataset)
+    describe(benchmark, dataset, train)
+    t0 = time.perf_counter()
+    net = TorchSVAETrainer(train, seed=0, gru_mode=gru_mode, **SVAE)
+    benchmark.extra_info["torch_setup_s"] = time.perf_counter() - t0
+    benchmark.extra_info["gru_mode"] = gru_mode
+    loss = benchmark.pedantic(net.run_epoch, rounds=TORCH_ROUNDS, iterations=1, warmup_rounds=WARMUP)
+    assert np.isfinite(loss)
+    assert net.steps_per_epoch == benchmark.extra_info["batches_per_epoch"]
+    assert net.n_steps == benchmark.extra_info["n_steps"]
+    record_throughput(benchmark, net.epoch_seconds)

@@ -1,0 +1,291 @@
+"""SVAE (Sachdeva et al., WSDM 2019) in plain PyTorch: the baseline of the SVAE benchmarks.
+
+Written the way a competent PyTorch user ports the reference code
+(noveens/svae_cf) to batched training, not tuned against our kernels:
+``nn.Embedding`` + ``nn.GRU`` on packed sequences (the GRU never runs on padding),
+``nn.Linear`` layers applied to the valid steps only (the packed ``.data``),
+``log_softmax`` + ``gather`` on the sparse next-k targets with a mask (no
+dense steps x items target matrix), autograd, ``torch.optim.Adam``.
+
+Model and objective (the same as ``autorec_fast.train("svae", ...)``):
+
+* data: per user, the items sorted by (timestamp, entry order) give a sequence
+  s_0 .. s_{n-1}; users with n < 2 have no training step and are skipped in
+  training. Input steps t = 0 .. n-2 take item s_t; the targets of step t are
+  the next up-to-k items s_{t+1} .. s_{min(n-1, t+k)} (k = ``next_k`` = 4).
+* network, per step: embedding (n_items x 256) -> GRU(256 -> 200, torch gate
+  conventions, h_0 = 0) -> Linear(200 -> 150) + tanh -> Linear(150 -> 2*64)
+  split into [mu, logvar] -> z = mu + exp(0.5 logvar) * eps, eps ~ N(0, 1)
+  while training, z = mu when scoring -> Linear(64 -> 150) + tanh ->
+  Linear(150 -> n_items) logits.
+* loss of a batch of B users: (1/B) Σ_u [NLL_u + β KL_u] with
+  NLL_u = Σ_t Σ_{j in targets(t)} -log_softmax(logits_t)_j / next_k and
+  KL_u = the mean over u's steps of ½ Σ (-logvar + exp(logvar) + mu² - 1);
+  β = min(beta_cap = 0.2, step / anneal_steps = 200000), ``step`` counting the
+  mini-batches from 1 (the first batch trains with step = 1).
+* init: torch defaults (embedding N(0, 1), GRU and biases uniform) except
+  ``xavier_normal_`` on the four Linear weights, as the original code;
+  ``torch.optim.Adam(lr=1e-3, weight_decay=5e-3)`` over all parameters
+  (coupled L2, as the original code); float32; batch 32 users; users shuffled
+  every epoch with a seeded numpy generator; the last batch smaller.
+* scoring: a user's whole ordered history through the GRU, the last step's
+  hidden state -> z = mu -> logits over all items (a user with an empty
+  history gets the decoding of h = h_0 = 0). Ranking code excludes the history.
+
+Cost note (torch 2.13 CPU, measured on one batch of 32 synthetic ML-1M-shaped
+users, 2,828 steps, longest 403): the packed GRU's backward zero-fills a
+(valid steps x 3*200) input-gradient buffer once per time step (profiler:
+402 ``aten::fill_`` of [2828, 600]), so its cost grows with longest length x
+valid steps. A padded, unpacked ``nn.GRU`` (``gru_mode="padded"``, the obvious
+alternative) computes on the padding instead: on 300 synthetic ML-1M-shaped
+users (sequences up to ~1,500) one epoch took 19.5 s padded against 17.3 s
+packed, while on a lone 32-sequence GRU forward + backward with lengths up to
+1,000 padded was far faster (0.69 s against 15.6 s). The benchmarks time both
+modes and compare against the faster.
+
+Usage::
+
+    from torch_svae import TorchSVAETrainer
+    t = TorchSVAETrainer(split.train, seed=0)
+    t.fit(25)                                 # or t.run_epoch() (timed alone)
+    scores = t.score(split.test.fold_in)      # users x items numpy float32
+
+or the functions: ``sequences_from_interactions``, ``train_epoch``, ``score``.
+This module imports no pytest; the benchmarks and ``svae_accuracy.py`` use it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+__all__ = ["TorchSVAE", "TorchSVAETrainer", "batch_loss", "beta_at", "score",
+           "sequences_from_interactions", "train_epoch"]
+
+# ----------------------------------------------------------------------------- data
+
+def sequences_from_interactions(inter):
+    """One int64 array of item columns per row of ``inter`` (an ``Interactions``), ordered by
+    (timestamp, entry_order); by entry_order alone when there are no timestamps."""
+    m = inter.matrix
+    indptr = np.asarray(m.indptr, dtype=np.int64)
+    rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(indptr))
+    entry = np.asarray(inter.entry_order, dtype=np.int64)
+    ts = inter.timestamps
+    keys = (entry, rows) if ts is None else (entry, np.asarray(ts, dtype=np.int64), rows)
+    order = np.lexsort(keys)  # last key is the primary one: row, then time, then entry order
+    items = np.asarray(m.indices, dtype=np.int64)[order]
+    return np.split(items, indptr[1:-1])
+
+
+class _Flat:
+    """Sequences concatenated: ``items``, ``offsets`` and ``lengths`` (for vectorised batching)."""
+
+    def __init__(self, sequences):
+        self.lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+        self.offsets = np.zeros(len(sequences), dtype=np.int64)
+        np.cumsum(self.lengths[:-1], out=self.offsets[1:])
+        self.items = (np.concatenate([np.asarray(s, dtype=np.int64) for s in sequences])
+                      if len(sequences) else np.zeros(0, np.int64))
+        if self.items.size == 0:  # keep gathers in range
+            self.items = np.zeros(1, np.int64)
+
+    def padded(self, users, steps):
+        """(len(users), max steps) int64: the first ``steps[b]`` items of each user, 0-padded."""
+        T = int(steps.max())
+        cols = np.arange(T, dtype=np.int64)
+        pos = self.offsets[users][:, None] + cols
+        return np.where(cols < steps[:, None], self.items[np.minimum(pos, self.items.size - 1)], 0)
+
+
+# ---------------------------------------------------------------------------- model
+
+class TorchSVAE(nn.Module):
+    """Embedding -> GRU -> encoder MLP -> (mu, logvar) -> decoder MLP -> item logits."""
+
+    def __init__(self, n_items, embedding=256, gru=200, hidden=150, latent=64):
+        super().__init__()
+        self.n_items = int(n_items)
+        self.latent = int(latent)
+        self.item_embed = nn.Embedding(self.n_items, embedding)
+        self.gru = nn.GRU(embedding, gru, batch_first=True)
+        self.enc = nn.Linear(gru, hidden)
+        self.enc_out = nn.Linear(hidden, 2 * latent)
+        self.dec = nn.Linear(latent, hidden)
+        self.dec_out = nn.Linear(hidden, self.n_items)
+        for lin in (self.enc, self.enc_out, self.dec, self.dec_out):
+            nn.init.xavier_normal_(lin.weight)
+
+    def encode(self, h):
+        q = self.enc_out(torch.tanh(self.enc(h)))
+        return q[:, :self.latent], q[:, self.latent:]
+
+    def decode(self, z):
+        return self.dec_out(torch.tanh(self.dec(z)))
+
+    def steps(self, items, lengths):
+        """GRU over padded ``items`` (B x T int64 tensor) with ``lengths`` (B,) steps each.
+        Returns (packed output, h_n): the packed ``.data`` holds the valid steps only (time-major,
+        users sorted by length), h_n (B x gru) the last hidden state in the input order."""
+        packed = pack_padded_sequence(self.item_embed(items), lengths, batch_first=True,
+                                      enforce_sorted=False)
+        out, h_n = self.gru(packed)
+        return out, h_n[0]
+
+
+def beta_at(step, beta_cap=0.2, anneal_steps=200000):
+    return min(beta_cap, step / anneal_steps) if anneal_steps > 0 else beta_cap
+
+
+def batch_loss(model, flat, users, next_k, beta, sample=True, gru_mode="packed"):
+    """The loss of one batch (users = indices into ``flat``, each with >= 2 items).
+
+    ``gru_mode``: "padded" runs ``nn.GRU`` on the zero-padded batch and keeps the
+    valid steps' outputs (a mask) for the layers above; "packed" runs it on a
+    ``PackedSequence``. Both give the same loss (checked to float32 equality);
+    which is faster depends on the length spread (see the module docstring),
+    so the benchmarks time both."""
+    n = flat.lengths[users]
+    L = n - 1  # steps per user
+    items = torch.from_numpy(flat.padded(users, L))
+    if gru_mode == "padded":
+        hs, _ = model.gru(model.item_embed(items))  # B x T x gru, padding included
+        valid_bt = np.arange(items.shape[1])[None, :] < L[:, None]
+        b_idx, t_idx = np.nonzero(valid_bt)
+        data = hs[torch.from_numpy(valid_bt)]  # row-major (b, t) order, as np.nonzero
+    elif gru_mode == "packed":
+        out, _ = model.steps(items, torch.from_numpy(L))
+        data = out.data
+        # which (user, t) each packed row is: time-major, batch_sizes[t] users (sorted) at time t
+        bs = out.batch_sizes.numpy().astype(np.int64)
+        t_idx = np.repeat(np.arange(bs.size, dtype=np.int64), bs)
+        i_idx = np.arange(t_idx.size, dtype=np.int64) - np.repeat(np.cumsum(bs) - bs, bs)
+        b_idx = out.sorted_indices.numpy()[i_idx]
+    else:
+        raise ValueError(f"unknown gru_mode {gru_mode!r}")
+    j = np.arange(1, next_k + 1, dtype=np.int64)
+    valid = (t_idx[:, None] + j) < n[b_idx][:, None]  # target s_{t+j} exists
+    pos = flat.offsets[users][b_idx][:, None] + t_idx[:, None] + j
+    targets = np.where(valid, flat.items[np.minimum(pos, flat.items.size - 1)], 0)
+
+    mu, logvar = model.encode(data)
+    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
+    logp = F.log_softmax(model.decode(z), dim=1)
+    picked = logp.gather(1, torch.from_numpy(targets))
+    nll = -(picked * torch.from_numpy(valid).to(picked.dtype)).sum() / next_k
+    kl_step = 0.5 * (-logvar + logvar.exp() + mu.pow(2) - 1.0).sum(1)
+    kl = (kl_step / torch.from_numpy(L[b_idx]).to(kl_step.dtype)).sum()  # Σ_u mean_t
+    return (nll + beta * kl) / len(users)
+
+
+def train_epoch(model, opt, sequences, batch_size=32, next_k=4, rng=None, step=0, beta_cap=0.2,
+                anneal_steps=200000, gru_mode="packed"):
+    """One pass over the users with >= 2 items, shuffled by ``rng`` (numpy Generator).
+    ``step`` is the number of batches trained before; returns (mean batch loss, step)."""
+    flat = sequences if isinstance(sequences, _Flat) else _Flat(sequences)
+    rng = np.random.default_rng(0) if rng is None else rng
+    model.train()
+    users = np.flatnonzero(flat.lengths >= 2)
+    users = users[rng.permutation(users.size)]
+    total, n_batches = 0.0, 0
+    for start in range(0, users.size, batch_size):
+        step += 1
+        loss = batch_loss(model, flat, users[start:start + batch_size], next_k,
+                          beta_at(step, beta_cap, anneal_steps), gru_mode=gru_mode)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += loss.item()
+        n_batches += 1
+    return total / max(n_batches, 1), step
+
+
+@torch.no_grad()
+def score(model, sequences, batch_size=256):
+    """Logits (users x items, numpy float32) from each user's whole ordered history, z = mu."""
+    flat = sequences if isinstance(sequences, _Flat) else _Flat(sequences)
+    was = model.training
+    model.eval()
+    try:
+        n_users = flat.lengths.size
+        out = np.empty((n_users, model.n_items), dtype=np.float32)
+        for start in range(0, n_users, batch_size):
+            users = np.arange(start, min(start + batch_size, n_users))
+            n = flat.lengths[users]
+            h = torch.zeros(users.size, model.gru.hidden_size)
+            has = np.flatnonzero(n > 0)
+            if has.size:
+                _, h_n = model.steps(torch.from_numpy(flat.padded(users[has], n[has])),
+                                     torch.from_numpy(n[has]))
+                h[torch.from_numpy(has)] = h_n
+            mu, _ = model.encode(h)
+            out[users] = model.decode(mu).numpy()
+    finally:
+        model.train(was)
+    return out
+
+
+# -------------------------------------------------------------------------- trainer
+
+class TorchSVAETrainer:
+    """Holds the sequences, the network, the optimizer and the batch counter.
+
+    Construction does the set-up (ordering the sequences included); :meth:`run_epoch`
+    is one epoch (the benchmarks time it alone); :meth:`fit` runs several;
+    :meth:`score` scores fold-in ``Interactions`` from their ordered histories.
+    """
+
+    def __init__(self, train, embedding=256, gru=200, hidden=150, latent=64, next_k=4,
+                 beta_cap=0.2, anneal_steps=200000, batch_size=32, lr=1e-3, weight_decay=5e-3,
+                 seed=0, gru_mode="packed"):
+        self.gru_mode = gru_mode
+        self.next_k = int(next_k)
+        self.beta_cap = float(beta_cap)
+        self.anneal_steps = int(anneal_steps)
+        self.batch_size = int(batch_size)
+        self.n_items = int(train.n_items)
+        self.item_ids = np.asarray(train.item_ids)
+        self.flat = _Flat(sequences_from_interactions(train))
+        self.n_train_users = int((self.flat.lengths >= 2).sum())
+        self.n_steps = int(np.maximum(self.flat.lengths - 1, 0).sum())
+        torch.manual_seed(int(seed))
+        self.rng = np.random.default_rng(int(seed))
+        self.net = TorchSVAE(self.n_items, embedding, gru, hidden, latent)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, weight_decay=weight_decay)
+        self.step = 0
+        self.epoch_seconds: list[float] = []
+        self.history: list[dict] = []
+
+    @property
+    def steps_per_epoch(self):
+        return math.ceil(self.n_train_users / self.batch_size)
+
+    def run_epoch(self):
+        t0 = time.perf_counter()
+        loss, self.step = train_epoch(self.net, self.optimizer, self.flat, self.batch_size,
+                                      self.next_k, self.rng, self.step, self.beta_cap,
+                                      self.anneal_steps, self.gru_mode)
+        secs = time.perf_counter() - t0
+        self.epoch_seconds.append(secs)
+        self.history.append({"epoch": len(self.history) + 1, "loss": loss, "seconds": secs})
+        return loss
+
+    def fit(self, epochs, verbose=False):
+        for _ in range(int(epochs)):
+            self.run_epoch()
+            if verbose:
+                print(self.history[-1], flush=True)
+        return self
+
+    def score(self, fold_in):
+        """Dense users x items float32 logits for the rows of ``fold_in`` (Interactions over the
+        training items, with timestamps), each from its (timestamp, entry order) history."""
+        if fold_in.n_items != self.n_items:
+            raise ValueError(f"fold_in has {fold_in.n_items} item columns, the model {self.n_items}")
+        return score(self.net, sequences_from_interactions(fold_in))
