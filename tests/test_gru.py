@@ -163,3 +163,33 @@ def test_scatter_add_rows_with_duplicates(dtype):
     np.testing.assert_allclose(out, expect, rtol=1e-6 if dtype == np.float32 else 1e-12)
     with pytest.raises(ValueError, match="idx"):
         cpu.scatter_add_rows(np.array([6]), src[:1], out)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_batch_uses_threads_and_matches_reference(dtype):
+    """Big enough for the per-thread split of the sequences and full 4-row tiles
+    of the step product (with a column tail): forward against the reference,
+    backward float32 against float64."""
+    rng = np.random.default_rng(9)
+    lengths = sorted(rng.integers(1, 80, 37).tolist(), reverse=True)  # rows x G² > 2^22
+    G = 67
+    seq, step, bs, Xi, W, b = _problem(rng, lengths, G, dtype)
+    H, cache = cpu.gru_forward(Xi, bs, W, b)
+    per_seq = [Xi[seq == i][np.argsort(step[seq == i])].astype(np.float64) for i in range(len(lengths))]
+    ref = reference_gru(per_seq, W.astype(np.float64), b.astype(np.float64))
+    got = np.zeros_like(H, dtype=np.float64)
+    for i, r in enumerate(ref):
+        rows = np.flatnonzero(seq == i)
+        got[rows[np.argsort(step[rows])]] = r
+    tol = 2e-5 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(H, got, atol=tol, rtol=tol)
+    R = rng.standard_normal(H.shape).astype(dtype)
+    dW, db = np.zeros_like(W), np.zeros_like(b)
+    dXi = cpu.gru_backward(R, H, cache, bs, W, dW, db)
+    f = np.float64
+    H64, c64 = cpu.gru_forward(Xi.astype(f), bs, W.astype(f), b.astype(f))
+    dW64, db64 = np.zeros_like(W, f), np.zeros_like(b, f)
+    dXi64 = cpu.gru_backward(R.astype(f), H64, c64, bs, W.astype(f), dW64, db64)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(dXi, dXi64, atol=tol, rtol=tol)
+    np.testing.assert_allclose(dW, dW64, atol=tol * 10, rtol=tol)
