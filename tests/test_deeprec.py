@@ -137,3 +137,38 @@ def test_dense_elementwise_kernels_match_numpy(dtype, name):
     err = np.where(mask, H.astype(np.float64) - target, 0)
     assert loss == pytest.approx(np.sum(err**2) / mask.sum(), rel=1e-5 if dtype == np.float32 else 1e-12)
     np.testing.assert_allclose(grad, 2 * err * df(H.astype(np.float64)) / mask.sum(), **tol)
+
+
+@pytest.mark.parametrize("constrained", [True, False])
+def test_cuda_matches_cpu(device, constrained, tmp_path):
+    """The GPU path (cuSPARSE/cuBLAS + our kernels) against the CPU path: same seeds,
+    same random draws (shuffling, dropout masks), so the same parameters up to rounding."""
+    if device != "cuda":
+        pytest.skip("compares the CUDA backend with the CPU backend")
+    data = low_rank(np.random.default_rng(2), n_users=70, n_items=40)
+    kw = dict(layers=[12, 6], dropout=0.3, constrained=constrained, epochs=2, batch_size=16,
+              dtype="float64", l2=1e-3, lr=0.01)
+    a = af.train("deeprec", data, **kw)
+    b = af.train("deeprec", data, device="cuda", **kw)
+    for pa, pb in zip(a._params(), b._params()):
+        np.testing.assert_allclose(pa, pb.get(), rtol=1e-7, atol=1e-9)
+    for ha, hb in zip(a.history, b.history):
+        assert hb["loss"] == pytest.approx(ha["loss"], rel=1e-7)
+    u, i, _, _ = data.to_coo_arrays()
+    np.testing.assert_allclose(a.predict(u, i), b.predict(u, i), rtol=1e-7, atol=1e-9)
+    X = data.matrix.tocsr()[:5]
+    np.testing.assert_allclose(a.score(X), b.score(X).get(), rtol=1e-7, atol=1e-9)
+    # the re-feeding and Adam paths, one epoch
+    kw.update(epochs=1, optimizer="adam", refeed_steps=2)
+    a, b = af.train("deeprec", data, **kw), af.train("deeprec", data, device="cuda", **kw)
+    for pa, pb in zip(a._params(), b._params()):
+        np.testing.assert_allclose(pa, pb.get(), rtol=1e-7, atol=1e-9)
+    # save on the GPU (host arrays), load on either device
+    b.save(tmp_path / "dr")
+    on_cpu = af.load(tmp_path / "dr.npz")
+    on_gpu = af.load(tmp_path / "dr.npz", device="cuda")
+    for pb, pc, pg in zip(b._params(), on_cpu._params(), on_gpu._params()):
+        np.testing.assert_array_equal(pc, pb.get())
+        np.testing.assert_array_equal(pg.get(), pb.get())
+    np.testing.assert_allclose(on_cpu.predict(u, i), b.predict(u, i), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(on_gpu.predict(u, i), b.predict(u, i), rtol=1e-12, atol=1e-12)

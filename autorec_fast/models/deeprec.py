@@ -15,6 +15,13 @@ Kernels: the sparse input layer forward (``csr_matmul_dense``) and, in step
 outer products into the item-sized weight share one pass with the fused
 momentum step (``sparse_input_grad_step`` over the stacked [X; dOut] pattern,
 ``csrc/cpu/autorec.cpp``); dense layers and the re-feeding pass through BLAS.
+
+On ``device="cuda"`` (``_CudaOps``) the same steps run on the GPU with the same
+random draws (shuffling and dropout masks from the seeded host generator,
+uploaded): the sparse products through cuSPARSE (CuPy's csr_matrix), the dense
+layers through cuBLAS, the gather of the outputs at the observed ratings with
+the batch's CSR pattern, the element-wise passes in ``csrc/cuda/deeprec.cu``
+and the optimizer steps in ``csrc/cuda/multinomial.cu`` (``dense_step``).
 """
 
 from __future__ import annotations
@@ -46,6 +53,188 @@ ACTIVATION_GRADS = {
 MILESTONES = (24, 36, 48, 66, 72)  # the reference's lr halvings (epochs)
 
 
+class _CpuOps:
+    """DeepRec's heavy operations on the CPU (C++ kernels, NumPy BLAS)."""
+
+    xp = np
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def asarray(self, a):
+        return a
+
+    def host(self, a):
+        return a
+
+    def issparse(self, X):
+        return sp.issparse(X)
+
+    def csr(self, X):
+        """A host CSR batch as the sparse products here take it."""
+        return X
+
+    def sparse_matmul(self, X, W):
+        out = np.empty((X.shape[0], W.shape[1]), self.dtype)
+        _backend._cpu.csr_matmul_dense(X.indptr, X.indices, X.data, W, out)
+        return out
+
+    def bias_activation(self, h, b, code):
+        _backend._cpu.bias_activation(h, b, code)
+        return h
+
+    def mul_activation_grad(self, d, h, code):
+        _backend._cpu.mul_activation_grad(d, h, code)
+        return d
+
+    def masked_mse_grad(self, out, target, code):
+        d_out = np.empty_like(out)
+        loss = _backend._cpu.masked_mse_grad(out, np.ascontiguousarray(target, dtype=self.dtype), code, d_out)
+        return d_out, loss
+
+    def sparse_mse_grad(self, out, X, Xd, activation):
+        """Masked MSE at the observed entries of the batch X (mean over them) and
+        its gradient w.r.t. the output pre-activations, as a CSR with X's pattern."""
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        o = out[rows, X.indices]
+        err = o - X.data
+        count = max(X.nnz, 1)
+        loss = float(np.dot(err, err) / count)
+        d_data = (2.0 / count) * err * ACTIVATION_GRADS[activation](o)
+        d_out = sp.csr_matrix((d_data.astype(self.dtype), X.indices, X.indptr), shape=X.shape)
+        return d_out, loss
+
+    def column_sums(self, S):
+        return np.asarray(S.sum(axis=0)).ravel().astype(self.dtype)
+
+    def sparse_t_matmul(self, S, D):
+        """Sᵀ·D for a sparse S."""
+        return np.asarray(S.T @ D)
+
+    def sparse_input_step(self, X, d, d_out, h_in, W, s1, s2, l2_scale, opt):
+        """E_0's step: Xᵀ·d plus, when d_out is given (tied), d_outᵀ·h_in."""
+        if d_out is not None:  # both sparse products in one fused pass over the stacked pattern
+            stacked = sp.vstack([X, d_out], format="csr")
+            dZ = np.ascontiguousarray(np.vstack([d, h_in]), dtype=self.dtype)
+        else:
+            stacked, dZ = X, np.ascontiguousarray(d, dtype=self.dtype)
+        _backend._cpu.sparse_input_grad_step(stacked.indptr.astype(np.int64), stacked.indices.astype(np.int32),
+                                             stacked.data.astype(self.dtype), dZ, W, None,
+                                             s1, s2, l2_scale, **opt)
+
+    def step(self, p, g, s1, s2, l2_scale, opt):
+        _backend._cpu.optimizer_step(p, np.ascontiguousarray(g, dtype=self.dtype), s1, s2, l2_scale, **opt)
+
+    def take(self, dense, rows, cols):
+        """dense[rows, cols] on the host."""
+        return dense[rows, cols]
+
+
+class _CudaOps:
+    """The same on the GPU: cuSPARSE / cuBLAS through CuPy, our CUDA kernels for the
+    element-wise passes (csrc/cuda/deeprec.cu) and the optimizer steps."""
+
+    def __init__(self, dtype):
+        import cupy
+        import cupyx.scipy.sparse
+
+        self.xp = cupy
+        self._csp = cupyx.scipy.sparse
+        self.dtype = dtype
+        self.sfx = "f32" if dtype == np.float32 else "f64"
+
+    def _kernel(self, name):
+        return getattr(_backend._cuda, f"{name}_{self.sfx}")
+
+    def _stream(self):
+        return self.xp.cuda.get_current_stream().ptr
+
+    def asarray(self, a):
+        return self.xp.asarray(a, dtype=self.dtype)
+
+    def host(self, a):
+        return a.get()
+
+    def issparse(self, X):
+        return sp.issparse(X) or self._csp.issparse(X)
+
+    def csr(self, X):
+        if self._csp.issparse(X):
+            return X
+        xp = self.xp
+        index = np.int32 if X.nnz < 2**31 - 1 else np.int64
+        return self._csp.csr_matrix((xp.asarray(X.data, dtype=self.dtype), xp.asarray(X.indices, dtype=index),
+                                     xp.asarray(X.indptr, dtype=index)), shape=X.shape)
+
+    def sparse_matmul(self, X, W):
+        return self.xp.ascontiguousarray(self.csr(X) @ W, dtype=self.dtype)
+
+    def bias_activation(self, h, b, code):
+        h = self.xp.ascontiguousarray(h, dtype=self.dtype)
+        b = self.xp.ascontiguousarray(b, dtype=self.dtype)
+        if h.ndim != 2 or b.shape != (h.shape[1],):
+            raise ValueError("bias_activation: shapes do not match")
+        self._kernel("bias_activation")(h.data.ptr, h.shape[0], h.shape[1], b.data.ptr, code, self._stream())
+        return h
+
+    def mul_activation_grad(self, d, h, code):
+        d = self.xp.ascontiguousarray(d, dtype=self.dtype)
+        h = self.xp.ascontiguousarray(h, dtype=self.dtype)
+        if d.shape != h.shape:
+            raise ValueError("mul_activation_grad: shapes do not match")
+        self._kernel("mul_activation_grad")(d.data.ptr, h.data.ptr, d.size, code, self._stream())
+        return d
+
+    def masked_mse_grad(self, out, target, code):
+        xp = self.xp
+        out = xp.ascontiguousarray(out, dtype=self.dtype)
+        target = xp.ascontiguousarray(target, dtype=self.dtype)
+        if out.shape != target.shape:
+            raise ValueError("masked_mse_grad: shapes do not match")
+        d_out = xp.empty_like(out)
+        count = xp.empty(1, np.uint64)
+        loss = xp.empty(1, np.float64)
+        self._kernel("masked_mse_grad")(out.data.ptr, target.data.ptr, out.size, code, d_out.data.ptr,
+                                        count.data.ptr, loss.data.ptr, self._stream())
+        return d_out, loss[0]  # stays on the device
+
+    def sparse_mse_grad(self, out, X, Xd, activation):
+        xp = self.xp
+        rows = np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
+        flat = xp.asarray(rows * X.shape[1] + X.indices.astype(np.int64))
+        o = xp.take(out, flat)  # the outputs at the observed entries, in X's order
+        err = o - Xd.data
+        count = max(X.nnz, 1)
+        loss = (xp.dot(err, err) / count).astype(np.float64)  # stays on the device
+        d_data = self.mul_activation_grad((2.0 / count) * err, o, ACTIVATIONS[activation])
+        d_out = self._csp.csr_matrix((d_data, Xd.indices, Xd.indptr), shape=X.shape)
+        return d_out, loss
+
+    def column_sums(self, S):
+        return self.xp.ascontiguousarray(S.T @ self.xp.ones(S.shape[0], self.dtype), dtype=self.dtype)
+
+    def sparse_t_matmul(self, S, D):
+        return S.T @ D
+
+    def sparse_input_step(self, X, d, d_out, h_in, W, s1, s2, l2_scale, opt):
+        g = X.T @ d  # dense: the momentum/Adam step touches every row
+        if d_out is not None:
+            g = g + d_out.T @ h_in
+        self.step(W, g, s1, s2, l2_scale, opt)
+
+    def step(self, p, g, s1, s2, l2_scale, opt):
+        g = self.xp.ascontiguousarray(g, dtype=self.dtype)
+        if g.size != p.size or not (p.flags.c_contiguous and s1.flags.c_contiguous and s2.flags.c_contiguous):
+            raise ValueError("optimizer step: gradient or state does not match the parameter")
+        self._kernel("optimizer_step")(p.data.ptr, g.data.ptr, s1.data.ptr, s2.data.ptr, p.size, l2_scale,
+                                       opt["optimizer"], opt["lr"], 0.9, 0.999, 1e-8, opt["momentum"],
+                                       opt["step"], self._stream())
+
+    def take(self, dense, rows, cols):
+        xp = self.xp
+        return dense[xp.asarray(rows), xp.asarray(cols)].get()
+
+
 class DeepRec(Recommender):
     """Deep autoencoder for ratings (NVIDIA DeepRec).
 
@@ -68,7 +257,9 @@ class DeepRec(Recommender):
     l2 : float
         Weight decay (added to the gradients as l2·W, as torch.optim's weight_decay).
     epochs, batch_size (reference 128), lr, seed, dtype, device, verbose, patience, clip :
-        as AutoRec's; ``validation=`` in fit takes test-style ratings (RMSE).
+        as AutoRec's; ``validation=`` in fit takes test-style ratings (RMSE). With
+        ``device="cuda"`` the parameters live on the GPU; the random draws
+        (shuffling, dropout) come from the same seeded host generator as on the CPU.
     """
 
     name = "deeprec"
@@ -81,8 +272,6 @@ class DeepRec(Recommender):
                  patience: int | None = None, clip: bool = True, seed: int = 0, dtype="float32",
                  device: str = "cpu", verbose: bool = False):
         super().__init__(device)
-        if device == "cuda":
-            raise NotImplementedError("DeepRec on device='cuda' is not implemented yet")
         self.layers = _check_layers(layers)
         self.activation = _choice(activation, ACTIVATION_GRADS, "activation")
         self.dropout = check_fraction(dropout, "dropout")
@@ -95,17 +284,19 @@ class DeepRec(Recommender):
         self._set_training_options(epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
                                    patience=patience, seed=seed, dtype=dtype, verbose=verbose)
         self._enc = None
+        self._ops = _CudaOps(self.dtype) if device == "cuda" else _CpuOps(self.dtype)
 
     # ------------------------------------------------------------- parameters
     def _init(self, rng, n):
         dims = [n, *self.layers]
         xavier = lambda a, b: rng.uniform(-np.sqrt(6 / (a + b)), np.sqrt(6 / (a + b)), (a, b)).astype(self.dtype)  # noqa: E731
-        self._enc = [xavier(a, b) for a, b in zip(dims[:-1], dims[1:])]  # E_i: d_i x d_{i+1}
-        self._enc_b = [np.zeros(b, self.dtype) for b in dims[1:]]
+        dev = self._ops.asarray  # the parameters live on the ops' device
+        self._enc = [dev(xavier(a, b)) for a, b in zip(dims[:-1], dims[1:])]  # E_i: d_i x d_{i+1}
+        self._enc_b = [dev(np.zeros(b, self.dtype)) for b in dims[1:]]
         rdims = dims[::-1]
         # decoder layer j maps rdims[j] -> rdims[j+1]; tied: the transpose of E_{L-1-j}
-        self._dec = None if self.constrained else [xavier(a, b) for a, b in zip(rdims[:-1], rdims[1:])]
-        self._dec_b = [np.zeros(b, self.dtype) for b in rdims[1:]]
+        self._dec = None if self.constrained else [dev(xavier(a, b)) for a, b in zip(rdims[:-1], rdims[1:])]
+        self._dec_b = [dev(np.zeros(b, self.dtype)) for b in rdims[1:]]
 
     def _dec_w(self, j):
         """Decoder layer j's weight (d_in x d_out), a transposed view when tied."""
@@ -117,30 +308,30 @@ class DeepRec(Recommender):
 
     # ------------------------------------------------------------------ forward
     def _forward(self, X, rng):
-        """Activations of every layer for a batch (X sparse CSR or dense);
-        dropout on the code when rng is given (training)."""
-        cpu = _backend._cpu
+        """Activations of every layer for a batch (X sparse CSR or dense, on the
+        ops' device; a host CSR also on CUDA); dropout on the code when rng is
+        given (training), the mask drawn on the host."""
+        ops = self._ops
         code = ACTIVATIONS[self.activation]
-        if sp.issparse(X):
-            h = np.empty((X.shape[0], self._enc[0].shape[1]), self.dtype)
-            cpu.csr_matmul_dense(X.indptr, X.indices, X.data, self._enc[0], h)
+        if ops.issparse(X):
+            h = ops.sparse_matmul(X, self._enc[0])
         else:
             h = X @ self._enc[0]
-        cpu.bias_activation(h, self._enc_b[0], code)
+        h = ops.bias_activation(h, self._enc_b[0], code)
         hs = [h]
         for i in range(1, len(self._enc)):
             h = hs[-1] @ self._enc[i]
-            cpu.bias_activation(h, self._enc_b[i], code)
+            h = ops.bias_activation(h, self._enc_b[i], code)
             hs.append(h)
         mask = None
         if rng is not None and self.dropout > 0:
-            mask = (rng.random(hs[-1].shape) >= self.dropout).astype(self.dtype) / (1 - self.dropout)
+            mask = ops.asarray((rng.random(hs[-1].shape) >= self.dropout).astype(self.dtype) / (1 - self.dropout))
             hs.append(hs[-1] * mask)  # the dropped-out code feeds the decoder
         else:
             hs.append(hs[-1])
         for j in range(len(self._enc)):
             h = hs[-1] @ self._dec_w(j)
-            cpu.bias_activation(h, self._dec_b[j], code)
+            h = ops.bias_activation(h, self._dec_b[j], code)
             hs.append(h)
         return hs, mask
 
@@ -162,8 +353,9 @@ class DeepRec(Recommender):
         rng = np.random.default_rng(self.seed)
         self._init(rng, self.n_items)
         params = self._params()
-        s1 = [np.zeros_like(p) for p in params]
-        s2 = [np.zeros_like(p) for p in params]
+        xp = self._ops.xp
+        s1 = [xp.zeros_like(p) for p in params]
+        s2 = [xp.zeros_like(p) for p in params]
         users = np.flatnonzero(np.diff(R.indptr) > 0)  # users without ratings teach nothing
         tracker, step = BestEpochTracker(self.patience), 0
         self.history = []
@@ -179,9 +371,9 @@ class DeepRec(Recommender):
                 for _ in range(self.refeed_steps):
                     step += 1
                     self._step(out, rng, s1, s2, lr, step, sparse_pass=False)
-                total += loss
+                total += loss  # on CUDA a device scalar: read once per epoch
                 n_batches += 1
-            entry = {"epoch": epoch, "loss": total / n_batches, "lr": lr,
+            entry = {"epoch": epoch, "loss": float(total) / n_batches, "lr": lr,
                      "seconds": time.perf_counter() - t0}
             stop = False
             if val is not None:
@@ -201,34 +393,29 @@ class DeepRec(Recommender):
         return self
 
     def _step(self, X, rng, s1, s2, lr, step, sparse_pass):
-        """One optimizer step on a batch; returns (dense output before the step, loss)."""
-        cpu = _backend._cpu
+        """One optimizer step on a batch (X: a host CSR for the sparse pass, the
+        previous output on the ops' device for re-feeding); returns (dense output
+        before the step, loss; on CUDA the loss is a device scalar)."""
+        ops = self._ops
+        xp = ops.xp
         code = ACTIVATIONS[self.activation]
-        hs, mask = self._forward(X, rng)
+        Xd = ops.csr(X) if sparse_pass else X  # the batch on the device (the host CSR on the CPU)
+        hs, mask = self._forward(Xd, rng)
         out = hs[-1]
         L = len(self._enc)
         # masked MSE (mean over the observed entries) and its gradient at the output
         if sparse_pass:
-            rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-            o = out[rows, X.indices]
-            err = o - X.data
-            count = max(X.nnz, 1)
-            loss = float(np.dot(err, err) / count)
-            d_data = (2.0 / count) * err * ACTIVATION_GRADS[self.activation](o)
-            d_out = sp.csr_matrix((d_data.astype(self.dtype), X.indices, X.indptr), shape=X.shape)
+            d_out, loss = ops.sparse_mse_grad(out, X, Xd, self.activation)
         else:  # dense re-feeding: every non-zero of the dense target counts
-            d_out = np.empty_like(out)
-            loss = cpu.masked_mse_grad(out, np.ascontiguousarray(X, dtype=self.dtype), code, d_out)
+            d_out, loss = ops.masked_mse_grad(out, X, code)
         # the output layer: decoder layer L-1 (weight E_0ᵀ when tied), input h_in
         h_in = hs[2 * L - 1]
         grads_dec, gb_dec = [None] * L, [None] * L
         if sparse_pass:
-            gb_dec[L - 1] = np.asarray(d_out.sum(axis=0)).ravel().astype(self.dtype)
-            dh = np.empty((X.shape[0], self.layers[0]), self.dtype)
-            cpu.csr_matmul_dense(d_out.indptr, d_out.indices, d_out.data,
-                                 np.ascontiguousarray(self._dec_w(L - 1).T), dh)
+            gb_dec[L - 1] = ops.column_sums(d_out)
+            dh = ops.sparse_matmul(d_out, xp.ascontiguousarray(self._dec_w(L - 1).T))
             if not self.constrained:
-                grads_dec[L - 1] = np.asarray((d_out.T @ h_in).T)
+                grads_dec[L - 1] = ops.sparse_t_matmul(d_out, h_in).T
         else:
             gb_dec[L - 1] = d_out.sum(axis=0)
             dh = d_out @ self._dec_w(L - 1).T
@@ -236,20 +423,20 @@ class DeepRec(Recommender):
                 grads_dec[L - 1] = h_in.T @ d_out
         d = dh  # w.r.t. hs[2L-1], the input of the output layer
         for j in range(L - 2, -1, -1):  # decoder layer j: input hs[L+j], output hs[L+j+1]
-            cpu.mul_activation_grad(d, hs[L + j + 1], code)
+            d = ops.mul_activation_grad(d, hs[L + j + 1], code)
             grads_dec[j] = hs[L + j].T @ d
             gb_dec[j] = d.sum(axis=0)
             d = d @ self._dec_w(j).T
         # d is w.r.t. the dropped-out code hs[L]: through the dropout, the code's activation
         if mask is not None:
             d = d * mask
-        cpu.mul_activation_grad(d, hs[L - 1], code)
+        d = ops.mul_activation_grad(d, hs[L - 1], code)
         grads_enc, gb_enc = [None] * L, [None] * L
         for i in range(L - 1, 0, -1):  # encoder layer i: input hs[i-1], output hs[i]
             grads_enc[i] = hs[i - 1].T @ d
             gb_enc[i] = d.sum(axis=0)
             d = d @ self._enc[i].T
-            cpu.mul_activation_grad(d, hs[i - 1], code)
+            d = ops.mul_activation_grad(d, hs[i - 1], code)
         gb_enc[0] = d.sum(axis=0)
         # tied weights: decoder layer j is E_{L-1-j}ᵀ, so its gradient adds transposed
         if self.constrained:
@@ -263,19 +450,13 @@ class DeepRec(Recommender):
 
         def apply(p, g, l2):
             n = index[id(p)]
-            cpu.optimizer_step(p, np.ascontiguousarray(g, dtype=self.dtype), s1[n], s2[n], l2, **opt)
+            ops.step(p, g, s1[n], s2[n], l2, opt)
 
         # E_0: encoder input side (Xᵀ d) plus, when tied, the output side (d_outᵀ h_in)
         n0 = index[id(self._enc[0])]
         if sparse_pass:
-            if self.constrained:  # both sparse products in one fused pass over the stacked pattern
-                stacked = sp.vstack([X, d_out], format="csr")
-                dZ = np.ascontiguousarray(np.vstack([d, h_in]), dtype=self.dtype)
-            else:
-                stacked, dZ = X, np.ascontiguousarray(d, dtype=self.dtype)
-            cpu.sparse_input_grad_step(stacked.indptr.astype(np.int64), stacked.indices.astype(np.int32),
-                                       stacked.data.astype(self.dtype), dZ, self._enc[0], None,
-                                       s1[n0], s2[n0], self.l2, **opt)
+            ops.sparse_input_step(Xd, d, d_out if self.constrained else None, h_in, self._enc[0],
+                                  s1[n0], s2[n0], self.l2, opt)
         else:
             g0 = X.T @ d
             if self.constrained:
@@ -313,13 +494,14 @@ class DeepRec(Recommender):
                 chunk = slice(s, s + batch_size)
                 rows = np.flatnonzero((inv >= s) & (inv < s + batch_size))
                 dense = self._forward(self._R[u[chunk]], None)[0][-1]
-                pred[rows] = dense[inv[rows] - s, items[idx][rows]]
+                pred[rows] = self._ops.take(dense, inv[rows] - s, items[idx][rows])
             out[idx] = pred
         if self.clip if clip is None else clip:
             np.clip(out, *self.rating_range_, out=out)
         return out
 
     def _score_csr(self, X):
+        """Dense outputs for a host CSR batch (a CuPy array on CUDA)."""
         hs, _ = self._forward(X, None)
         return hs[-1]
 
@@ -331,7 +513,7 @@ class DeepRec(Recommender):
         arrays = {"user_ids": self.user_ids, "item_ids": self.item_ids, "R_indptr": self._R.indptr,
                   "R_indices": self._R.indices, "R_data": self._R.data}
         for n, p in enumerate(self._params()):
-            arrays[f"p{n}"] = p
+            arrays[f"p{n}"] = self._ops.host(p)  # host arrays on every device
         meta = {k: getattr(self, k) for k in self._HYPER}
         meta.update(dtype=self.dtype.name, n_users=self.n_users, n_items=self.n_items, mean=self.mean_,
                     rating_range=list(self.rating_range_), best_epoch=self.best_epoch, history=self.history)
@@ -351,5 +533,5 @@ class DeepRec(Recommender):
             src = arrays[f"p{n}"]
             if src.shape != p.shape:
                 raise ValueError("model file: parameter shapes do not match the metadata")
-            p[...] = src
+            p[...] = model._ops.asarray(src)
         return model

@@ -102,4 +102,21 @@ cudaError_t gru_gates_backward(const T *dH, const T *d_next, int64_t B_next, con
                                const T *h_prev, T *dXi, T *dGh, T *d_cur, int64_t B, int64_t G,
                                cudaStream_t stream);
 
+// ---- DeepRec (csrc/cuda/deeprec.cu) ---------------------------------------------
+
+// In place over Z (n_rows x n, row-major): Z <- f(Z + bias) (bias of n, or null).
+template <typename T>
+cudaError_t bias_activation(T *Z, int64_t n_rows, int64_t n, const T *bias, Act f,
+                            cudaStream_t stream);
+
+// In place: D *= f'(H) over `total` elements, H the activation's output.
+template <typename T>
+cudaError_t mul_activation_grad(T *D, const T *H, int64_t total, Act f, cudaStream_t stream);
+
+// Masked MSE over the non-zero targets: grad = d/d(pre-activation) of the mean
+// squared error; *loss = the mean (written, not added); *count = the non-zeros.
+template <typename T>
+cudaError_t masked_mse_grad(const T *out, const T *target, int64_t total, Act f, T *grad,
+                            unsigned long long *count, double *loss, cudaStream_t stream);
+
 }  // namespace autorec::cuda

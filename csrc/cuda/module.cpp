@@ -201,6 +201,42 @@ template <typename T> void bind_dtype(py::module_ &m, const char *suffix) {
         py::arg("n_out"), py::arg("k"), py::arg("params"), py::arg("hidden_activation"),
         py::arg("output_activation"), py::arg("rows"), py::arg("cols"), py::arg("n_pairs"),
         py::arg("H"), py::arg("out"), py::arg("stream"));
+  m.def(("bias_activation_" + sfx).c_str(),
+        [](std::uintptr_t Z, int64_t n_rows, int64_t n, std::uintptr_t bias, int activation,
+           std::uintptr_t stream) {
+          if (n_rows < 0 || n <= 0) fail("Z", "shape must be (n_rows >= 0, n > 0)");
+          const Act f = act_of(activation, "activation");
+          py::gil_scoped_release release;
+          check(cuda::bias_activation<T>(ptr<T>(Z), n_rows, n, ptr<const T>(bias), f,
+                                         stream_of(stream)),
+                "bias_activation");
+        },
+        py::arg("Z"), py::arg("n_rows"), py::arg("n"), py::arg("bias"), py::arg("activation"),
+        py::arg("stream"), "In place: Z <- f(Z + bias), Z row-major (n_rows x n); bias 0: none.");
+  m.def(("mul_activation_grad_" + sfx).c_str(),
+        [](std::uintptr_t D, std::uintptr_t H, int64_t total, int activation, std::uintptr_t stream) {
+          if (total < 0) fail("total", "must be >= 0");
+          const Act f = act_of(activation, "activation");
+          py::gil_scoped_release release;
+          check(cuda::mul_activation_grad<T>(ptr<T>(D), ptr<const T>(H), total, f, stream_of(stream)),
+                "mul_activation_grad");
+        },
+        py::arg("D"), py::arg("H"), py::arg("total"), py::arg("activation"), py::arg("stream"),
+        "In place: D *= f'(H), H the activation's output.");
+  m.def(("masked_mse_grad_" + sfx).c_str(),
+        [](std::uintptr_t out, std::uintptr_t target, int64_t total, int activation,
+           std::uintptr_t grad, std::uintptr_t count, std::uintptr_t loss, std::uintptr_t stream) {
+          if (total < 0) fail("total", "must be >= 0");
+          const Act f = act_of(activation, "activation");
+          py::gil_scoped_release release;
+          check(cuda::masked_mse_grad<T>(ptr<const T>(out), ptr<const T>(target), total, f,
+                                         ptr<T>(grad), ptr<unsigned long long>(count),
+                                         ptr<double>(loss), stream_of(stream)),
+                "masked_mse_grad");
+        },
+        py::arg("out"), py::arg("target"), py::arg("total"), py::arg("activation"), py::arg("grad"),
+        py::arg("count"), py::arg("loss"), py::arg("stream"),
+        "Masked MSE over the non-zero targets: grad, *loss = the mean, *count = the non-zeros.");
 }
 }  // namespace
 
