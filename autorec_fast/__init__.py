@@ -19,6 +19,12 @@ from importlib.metadata import PackageNotFoundError, version as _version
 # their cores (measured: Mult-VAE epochs 2.3x slower on 2 cores). Set before
 # the extension (and libgomp) loads; a user's own setting wins.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenBLAS's workers spin for 2^28 cycles (~0.1 s) after every BLAS call by
+# default, so the OpenMP kernels we run between BLAS calls would share the
+# cores with them (measured: SVAE epochs 1.4x and DeepRec epochs 1.3x slower).
+# Read when an OpenBLAS library loads: numpy's, if numpy was imported before
+# autorec_fast, keeps its setting (set it in the environment to cover that).
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from ._backend import (  # noqa: E402
     HAS_CUDA,
