@@ -171,6 +171,22 @@ class _CpuOps:
     def host(self, a):
         return a
 
+    def mm(self, a, b, out=None):
+        """a @ b through SciPy's OpenBLAS (``_cpu.gemm``), the pool our import
+        configured (see ``OPENBLAS_THREAD_TIMEOUT`` in autorec_fast/__init__.py):
+        NumPy's own OpenBLAS, if loaded before us, would keep spinning idle
+        workers on the cores the GRU kernels need after every product."""
+        a_t, a_c = (False, a) if a.flags.c_contiguous else (True, a.T)
+        b_t, b_c = (False, b) if b.flags.c_contiguous else (True, b.T)
+        if not a_c.flags.c_contiguous:
+            a_t, a_c = False, np.ascontiguousarray(a)
+        if not b_c.flags.c_contiguous:
+            b_t, b_c = False, np.ascontiguousarray(b)
+        if out is None:
+            out = np.empty((a.shape[0], b.shape[1]), self.dtype)
+        _backend._cpu.gemm(a_c, a_t, b_c, b_t, out)
+        return out
+
     def gru_forward(self, Xi, batch_sizes, W_hh, b_hh):
         return _backend._cpu.gru_forward(Xi, batch_sizes, W_hh, b_hh)
 
@@ -204,6 +220,9 @@ class _CudaOps(_CpuOps):
 
     def host(self, a):
         return a.get()
+
+    def mm(self, a, b, out=None):
+        return self.xp.matmul(a, b, out=out)
 
     def _stream(self):
         return self.xp.cuda.get_current_stream().ptr
@@ -380,11 +399,11 @@ class SVAE(Recommender):
         """Embedding → GRU → tanh dense → (μ, log σ²) for the packed steps."""
         p, ops = self._p, self._ops
         X = p("embedding")[ops.asarray(inputs)]
-        Xi = X @ p("W_ih")
+        Xi = ops.mm(X, p("W_ih"))
         Xi += p("b_ih")
         H, cache = ops.gru_forward(Xi, batch_sizes, p("W_hh"), p("b_hh"))
-        A1 = ops.xp.tanh(H @ p("W_enc") + p("b_enc"))
-        lat = A1 @ p("W_lat")
+        A1 = ops.xp.tanh(ops.mm(H, p("W_enc")) + p("b_enc"))
+        lat = ops.mm(A1, p("W_lat"))
         lat += p("b_lat")
         return X, H, cache, A1, lat
 
@@ -487,7 +506,7 @@ class SVAE(Recommender):
         eps = ops.asarray(noise)
         std = xp.exp(0.5 * logvar)
         z = mu + eps * std
-        A2 = xp.tanh(z @ p("W_dec") + p("b_dec"))
+        A2 = xp.tanh(ops.mm(z, p("W_dec")) + p("b_dec"))
         grads = {}
         # output layer in row chunks: logits -> (in place) d loss / d logits
         W_out, b_out = p("W_out"), p("b_out")
@@ -500,33 +519,33 @@ class SVAE(Recommender):
         nll = 0.0
         for lo in range(0, rows, chunk):
             hi = min(rows, lo + chunk)
-            logits = A2[lo:hi] @ W_out
+            logits = ops.mm(A2[lo:hi], W_out)
             a, b = t_indptr[lo], t_indptr[hi]
             nll += ops.nll_grad(logits, b_out, t_indptr[lo : hi + 1] - a, t_indices[a:b],
                                 t_data[a:b], 1.0 / B)
-            gW_out += A2[lo:hi].T @ logits
+            gW_out += ops.mm(A2[lo:hi].T, logits)
             gb_out += logits.sum(axis=0)
-            xp.matmul(logits, W_out.T, out=dA2[lo:hi])
+            ops.mm(logits, W_out.T, out=dA2[lo:hi])
         grads["W_out"], grads["b_out"] = gW_out, gb_out
         dP2 = dA2 * (1 - A2 * A2)
-        grads["W_dec"], grads["b_dec"] = z.T @ dP2, dP2.sum(axis=0)
-        dz = dP2 @ p("W_dec").T
+        grads["W_dec"], grads["b_dec"] = ops.mm(z.T, dP2), dP2.sum(axis=0)
+        dz = ops.mm(dP2, p("W_dec").T)
         # KL per step, weighted 1/(B · steps of its user): the mean over steps, then over users
         w = ops.asarray((1.0 / (B * n_steps_of[users][row_seq])).astype(self.dtype))[:, None]
         var = std * std
         kl = float(xp.sum(w * 0.5 * (-logvar + var + mu * mu - 1)))
         dlat = xp.concatenate([dz + beta * w * mu, dz * eps * 0.5 * std + beta * w * 0.5 * (var - 1)],
                               axis=1)
-        grads["W_lat"], grads["b_lat"] = A1.T @ dlat, dlat.sum(axis=0)
-        dP1 = (dlat @ p("W_lat").T) * (1 - A1 * A1)
-        grads["W_enc"], grads["b_enc"] = H.T @ dP1, dP1.sum(axis=0)
-        dH = dP1 @ p("W_enc").T
+        grads["W_lat"], grads["b_lat"] = ops.mm(A1.T, dlat), dlat.sum(axis=0)
+        dP1 = ops.mm(dlat, p("W_lat").T) * (1 - A1 * A1)
+        grads["W_enc"], grads["b_enc"] = ops.mm(H.T, dP1), dP1.sum(axis=0)
+        dH = ops.mm(dP1, p("W_enc").T)
         gW_hh, gb_hh = xp.zeros_like(p("W_hh")), xp.zeros_like(p("b_hh"))
         dXi = ops.gru_backward(dH, H, cache, bs, p("W_hh"), gW_hh, gb_hh)
         grads["W_hh"], grads["b_hh"] = gW_hh, gb_hh
-        grads["W_ih"], grads["b_ih"] = X.T @ dXi, dXi.sum(axis=0)
+        grads["W_ih"], grads["b_ih"] = ops.mm(X.T, dXi), dXi.sum(axis=0)
         gE = xp.zeros_like(p("embedding"))
-        ops.scatter_add_rows(inputs, dXi @ p("W_ih").T, gE)
+        ops.scatter_add_rows(inputs, ops.mm(dXi, p("W_ih").T), gE)
         grads["embedding"] = gE
         return nll + beta * kl, [grads[k] for k in PARAM_NAMES]
 
