@@ -19,9 +19,18 @@ namespace autorec::cpu::vec {
   AUTOREC_CLONES void axpy(int64_t n, T a, const T *x, T *y) {               \
     _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];    \
   }                                                                          \
+  /* 64 independent partial sums (4 AVX-512 registers for float): one     \
+     accumulator would serialise on the FMA latency (measured: the dot of   \
+     the AutoRec decoder ran at a quarter of the FMA throughput). */        \
   AUTOREC_CLONES T dot(int64_t n, const T *x, const T *y) {                  \
+    T acc[64] = {};                                                          \
+    int64_t i = 0;                                                           \
+    for (; i + 64 <= n; i += 64) {                                           \
+      _Pragma("omp simd") for (int j = 0; j < 64; ++j) acc[j] += x[i + j] * y[i + j]; \
+    }                                                                        \
     T s = 0;                                                                 \
-    _Pragma("omp simd reduction(+ : s)") for (int64_t i = 0; i < n; ++i) s += x[i] * y[i]; \
+    _Pragma("omp simd reduction(+ : s)") for (int j = 0; j < 64; ++j) s += acc[j]; \
+    _Pragma("omp simd reduction(+ : s)") for (int64_t t = i; t < n; ++t) s += x[t] * y[t]; \
     return s;                                                                \
   }                                                                          \
   AUTOREC_CLONES void adam(int64_t n, T *p, T *m, T *v, const T *g, T b1, T b2, \
