@@ -48,6 +48,7 @@ from .splits import (
     strong_generalization_split,
     temporal_heldout_split,
     temporal_split,
+    time_split,
 )
 
 try:
@@ -60,5 +61,5 @@ __all__ = [
     "as_interactions", "binarize", "cuda_available", "cuda_device_count", "evaluate",
     "filter_min_counts", "get_num_threads", "load", "load_movielens", "per_user_split",
     "random_split", "sequential_split_from_ratings", "set_num_threads", "strong_generalization_from_ratings",
-    "strong_generalization_split", "synthetic", "temporal_heldout_split", "temporal_split", "train", "__version__",
+    "strong_generalization_split", "synthetic", "temporal_heldout_split", "temporal_split", "time_split", "train", "__version__",
 ]

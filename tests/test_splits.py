@@ -2,6 +2,9 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+
+import autorec_fast as af
 
 from autorec_fast.datasets import load_movielens
 from autorec_fast.interactions import Interactions
@@ -715,3 +718,89 @@ def test_sequential_split_ml100k(ml100k_path):
                 key_out = min(zip(fold.fold_out.timestamps[fo], fold.fold_out.entry_order[fo]))
                 assert key_in < key_out
     assert row_counts(split.test.fold_out).sum() > 0
+
+
+# ---------------------------------------------------------------------------
+# time_split (DeepRec's Netflix protocol)
+# ---------------------------------------------------------------------------
+def _dated():
+    day = 86_400
+    t0 = int(np.datetime64("2005-11-01", "s").astype(np.int64))
+    #            user item  rating  time
+    rows = [
+        (0, 0, 5.0, t0),              # train
+        (0, 1, 3.0, t0 + 10 * day),   # train
+        (1, 1, 4.0, t0 + 20 * day),   # train
+        (3, 0, 4.0, t0 + 5 * day),    # train
+        (1, 2, 2.0, t0 + 40 * day),   # test period (2005-12-11), item 2 unseen in train: dropped
+        (2, 3, 1.0, t0 - 400 * day),  # before train_start: dropped
+        (2, 0, 4.0, t0 + 35 * day),   # test period, user 2 unseen in train: dropped
+        (0, 3, 1.0, t0 + 70 * day),   # after test_end: dropped
+        (1, 0, 5.0, t0 + 31 * day),   # test period, user 1 and item 0 seen: kept
+        (3, 1, 2.0, t0 + 50 * day),   # test period: kept
+    ]
+    u, i, r, t = (np.array(c) for c in zip(*rows))
+    return af.Interactions.from_arrays(u, i, r, timestamps=t)
+
+
+def test_time_split_matches_the_rules():
+    data = _dated()
+    t = data.timestamps
+    start, mid, end = (int(np.datetime64(d, "s").astype(np.int64)) for d in
+                       ("2005-01-01", "2005-12-01", "2006-01-01"))
+    split = af.time_split(data, "2005-12-01", "2006-01-01", train_start="2005-01-01",
+                          validation_fraction=0.5, seed=3)
+    for part in split.train, split.validation, split.test:
+        assert part.shape == data.shape
+        np.testing.assert_array_equal(part.user_ids, data.user_ids)
+    # an independent transcription of the rules over the stored entries
+    m = data.matrix
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    cols = m.indices
+    train = (t >= start) & (t < mid)
+    seen_u, seen_i = set(rows[train]), set(cols[train])
+    test_period = [(t[e] >= mid) and (t[e] < end) and rows[e] in seen_u and cols[e] in seen_i
+                   for e in range(m.nnz)]
+    got_train = set(zip(*split.train.matrix.nonzero()))
+    assert got_train == {(rows[e], cols[e]) for e in range(m.nnz) if train[e]}
+    got_rest = set(zip(*split.validation.matrix.nonzero())) | set(zip(*split.test.matrix.nonzero()))
+    assert got_rest == {(rows[e], cols[e]) for e in range(m.nnz) if test_period[e]}
+    assert not set(zip(*split.validation.matrix.nonzero())) & set(zip(*split.test.matrix.nonzero()))
+    assert split.train.timestamps is not None
+
+
+def test_time_split_fraction_seed_and_errors():
+    data = af.synthetic("ml-100k", seed=1)
+    cut = int(np.median(data.timestamps))
+    a = af.time_split(data, cut, seed=5)
+    b = af.time_split(data, cut, seed=5)
+    np.testing.assert_array_equal(a.validation.matrix.indices, b.validation.matrix.indices)
+    n_val, n_test = a.validation.nnz, a.test.nnz
+    assert n_val + n_test > 100 and abs(n_val / (n_val + n_test) - 0.5) < 0.1
+    none = af.time_split(data, cut, validation_fraction=0.0)
+    assert none.validation.nnz == 0 and none.test.nnz == n_val + n_test
+    with pytest.raises(ValueError, match="timestamps"):
+        af.time_split(sp.csr_matrix(np.eye(3)), 10)
+    with pytest.raises(ValueError, match="train_end"):
+        af.time_split(data, "not a date")
+    with pytest.raises(ValueError, match="test_end"):
+        af.time_split(data, cut, cut - 1)
+    with pytest.raises(ValueError, match="train_start"):
+        af.time_split(data, cut, train_start=cut + 1)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        af.time_split(data, cut, validation_fraction=1.0)
+    with pytest.raises(ValueError, match="no interactions before"):
+        af.time_split(data, int(data.timestamps.min()))
+
+
+def test_deeprec_on_a_time_split():
+    """End to end on the date split: validation RMSE per epoch, the best epoch
+    kept, test RMSE/MAE through evaluate (future ratings, known users and items)."""
+    data = af.synthetic("ml-100k", seed=2)
+    split = af.time_split(data, int(np.quantile(data.timestamps, 0.8)), seed=0)
+    model = af.train("deeprec", split.train, layers=[64, 32], epochs=20, lr=0.01, batch_size=64,
+                     validation=split.validation)
+    val = [h["val_rmse"] for h in model.history]
+    assert min(val) < val[0] and model.history[model.best_epoch - 1]["val_rmse"] == min(val)
+    res = af.evaluate(model, split.test, ["rmse", "mae"])
+    assert np.isfinite(res["rmse"]) and 0 < res["mae"] <= res["rmse"]
