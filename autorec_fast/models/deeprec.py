@@ -35,6 +35,7 @@ from .. import _backend
 from .._validation import canonical_csr, check_fraction, check_positive
 from ..interactions import as_interactions
 from .autorec import ACTIVATIONS, OPTIMIZERS, _choice
+from ._ops import CpuOps, CudaOps
 from .base import BestEpochTracker, Recommender
 from .multvae import _check_layers
 
@@ -53,19 +54,8 @@ ACTIVATION_GRADS = {
 MILESTONES = (24, 36, 48, 66, 72)  # the reference's lr halvings (epochs)
 
 
-class _CpuOps:
+class _CpuOps(CpuOps):
     """DeepRec's heavy operations on the CPU (C++ kernels, NumPy BLAS)."""
-
-    xp = np
-
-    def __init__(self, dtype):
-        self.dtype = dtype
-
-    def asarray(self, a):
-        return a
-
-    def host(self, a):
-        return a
 
     def issparse(self, X):
         return sp.issparse(X)
@@ -122,38 +112,23 @@ class _CpuOps:
                                              stacked.data.astype(self.dtype), dZ, W, None,
                                              s1, s2, l2_scale, **opt)
 
-    def step(self, p, g, s1, s2, l2_scale, opt):
-        _backend._cpu.optimizer_step(p, np.ascontiguousarray(g, dtype=self.dtype), s1, s2, l2_scale, **opt)
-
     def take(self, dense, rows, cols):
         """dense[rows, cols] on the host."""
         return dense[rows, cols]
 
 
-class _CudaOps:
+class _CudaOps(CudaOps):
     """The same on the GPU: cuSPARSE / cuBLAS through CuPy, our CUDA kernels for the
     element-wise passes (csrc/cuda/deeprec.cu) and the optimizer steps."""
 
     def __init__(self, dtype):
-        import cupy
         import cupyx.scipy.sparse
 
-        self.xp = cupy
+        super().__init__(dtype)
         self._csp = cupyx.scipy.sparse
-        self.dtype = dtype
-        self.sfx = "f32" if dtype == np.float32 else "f64"
-
-    def _kernel(self, name):
-        return getattr(_backend._cuda, f"{name}_{self.sfx}")
-
-    def _stream(self):
-        return self.xp.cuda.get_current_stream().ptr
 
     def asarray(self, a):
         return self.xp.asarray(a, dtype=self.dtype)
-
-    def host(self, a):
-        return a.get()
 
     def issparse(self, X):
         return sp.issparse(X) or self._csp.issparse(X)
@@ -221,14 +196,6 @@ class _CudaOps:
         if d_out is not None:
             g = g + d_out.T @ h_in
         self.step(W, g, s1, s2, l2_scale, opt)
-
-    def step(self, p, g, s1, s2, l2_scale, opt):
-        g = self.xp.ascontiguousarray(g, dtype=self.dtype)
-        if g.size != p.size or not (p.flags.c_contiguous and s1.flags.c_contiguous and s2.flags.c_contiguous):
-            raise ValueError("optimizer step: gradient or state does not match the parameter")
-        self._kernel("optimizer_step")(p.data.ptr, g.data.ptr, s1.data.ptr, s2.data.ptr, p.size, l2_scale,
-                                       opt["optimizer"], opt["lr"], 0.9, 0.999, 1e-8, opt["momentum"],
-                                       opt["step"], self._stream())
 
     def take(self, dense, rows, cols):
         xp = self.xp

@@ -26,19 +26,12 @@ from .. import _backend
 from .._validation import check_fraction, check_positive
 from ._implicit import binary_matrix, check_metric
 from .autorec import OPTIMIZERS
+from ._ops import CpuOps, CudaOps
 from .base import BestEpochTracker, Recommender
 
 
-class _CpuOps:
+class _CpuOps(CpuOps):
     """The model's heavy operations on the CPU (C++ kernels, NumPy BLAS)."""
-
-    xp = np
-
-    def __init__(self, dtype):
-        self.dtype = dtype
-
-    def asarray(self, a):
-        return a
 
     def sparse_matmul(self, Xn, W):
         out = np.empty((Xn.shape[0], W.shape[1]), self.dtype)
@@ -49,27 +42,10 @@ class _CpuOps:
         _backend._cpu.sparse_input_grad_step(Xn.indptr, Xn.indices, Xn.data, np.ascontiguousarray(d),
                                              W, None, s1, s2, l2_scale, **opt)
 
-    def nll_grad(self, logits, bias, X, scale):
-        return _backend._cpu.multinomial_nll_grad(logits, bias, X.indptr, X.indices, X.data, scale)
 
-    def step(self, p, g, s1, s2, l2_scale, opt):
-        _backend._cpu.optimizer_step(p, g, s1, s2, l2_scale, **opt)
-
-
-class _CudaOps:
+class _CudaOps(CudaOps):
     """The same on the GPU: cuSPARSE / cuBLAS through CuPy, our CUDA kernels
     (csrc/cuda/multinomial.cu) for the fused loss and the optimizer steps."""
-
-    def __init__(self, dtype):
-        import cupy
-
-        self.xp = cupy
-        self.dtype = dtype
-        self.sfx = "f32" if dtype == np.float32 else "f64"
-        self._loss = cupy.zeros(1, np.float64)
-
-    def asarray(self, a):
-        return self.xp.asarray(a)
 
     def _device_csr(self, X):
         import cupyx.scipy.sparse as csp
@@ -77,28 +53,12 @@ class _CudaOps:
         return csp.csr_matrix((self.xp.asarray(X.data), self.xp.asarray(X.indices),
                                self.xp.asarray(X.indptr)), shape=X.shape)
 
-    def _stream(self):
-        return self.xp.cuda.get_current_stream().ptr
-
     def sparse_matmul(self, Xn, W):
         return self.xp.ascontiguousarray(self._device_csr(Xn) @ W)
 
     def sparse_input_step(self, Xn, d, W, s1, s2, l2_scale, opt):
         g = self.xp.ascontiguousarray(self._device_csr(Xn).T @ d)  # dense: Adam touches every row
         self.step(W, g, s1, s2, l2_scale, opt)
-
-    def nll_grad(self, logits, bias, X, scale):
-        dev = [self.xp.asarray(a) for a in (X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data)]
-        self._loss.fill(0)
-        getattr(_backend._cuda, f"multinomial_nll_grad_{self.sfx}")(
-            logits.data.ptr, bias.data.ptr, dev[0].data.ptr, dev[1].data.ptr, dev[2].data.ptr,
-            logits.shape[0], logits.shape[1], scale, self._loss.data.ptr, self._stream())
-        return float(self._loss.get()[0])
-
-    def step(self, p, g, s1, s2, l2_scale, opt):
-        getattr(_backend._cuda, f"optimizer_step_{self.sfx}")(
-            p.data.ptr, g.data.ptr, s1.data.ptr, s2.data.ptr, p.size, l2_scale, opt["optimizer"],
-            opt["lr"], 0.9, 0.999, 1e-8, 0.0, opt["step"], self._stream())
 
 
 def _check_layers(layers, name="layers"):
@@ -298,7 +258,7 @@ class MultVAE(Recommender):
         n_layers, B = len(W), Xb.shape[0]
         logits, inputs, aux = self._forward(Xb, rng, train=True)
         # logits + bias -> d loss / d logits, in place (the mean over the batch's users)
-        nll = ops.nll_grad(logits, b[-1], Xb, 1.0 / B)
+        nll = ops.nll_grad(logits, b[-1], Xb.indptr, Xb.indices, Xb.data, 1.0 / B)
         d = logits
         kl = 0.0
         if aux is not None:

@@ -38,6 +38,7 @@ from .._validation import check_positive
 from ..interactions import Interactions, as_interactions
 from ._implicit import check_metric
 from .autorec import OPTIMIZERS
+from ._ops import CpuOps, CudaOps
 from .base import BestEpochTracker, Recommender
 
 #: parameter names, in the order of the arrays in ``_params``
@@ -157,19 +158,8 @@ def pack_batch(indptr, items, users, n_steps_of, next_k=None):
 
 
 # --------------------------------------------------------------------------- backends
-class _CpuOps:
-    """The model's heavy operations on the CPU (C++ kernels, NumPy BLAS)."""
-
-    xp = np
-
-    def __init__(self, dtype):
-        self.dtype = dtype
-
-    def asarray(self, a):
-        return a
-
-    def host(self, a):
-        return a
+class _CpuOps(CpuOps):
+    """The model's heavy operations on the CPU (C++ kernels, BLAS)."""
 
     def mm(self, a, b, out=None):
         """a @ b through SciPy's OpenBLAS (``_cpu.gemm``), the pool our import
@@ -193,42 +183,17 @@ class _CpuOps:
     def gru_backward(self, dH, H, cache, batch_sizes, W_hh, gW_hh, gb_hh):
         return _backend._cpu.gru_backward(dH, H, cache, batch_sizes, W_hh, gW_hh, gb_hh)
 
-    def nll_grad(self, logits, bias, indptr, indices, data, scale):
-        return _backend._cpu.multinomial_nll_grad(logits, bias, indptr, indices, data, scale)
-
     def scatter_add_rows(self, idx, src, out):
         _backend._cpu.scatter_add_rows(idx, src, out)
 
-    def step(self, p, g, s1, s2, l2_scale, opt):
-        _backend._cpu.optimizer_step(p, g, s1, s2, l2_scale, **opt)
 
 
-class _CudaOps(_CpuOps):
+class _CudaOps(CudaOps):
     """The GPU: CuPy arrays and cuBLAS through CuPy; our CUDA kernels
     (csrc/cuda/gru.cu) for the GRU gates of each step, the fused loss and Adam."""
 
-    def __init__(self, dtype):
-        import cupy
-
-        self.xp = cupy
-        self.dtype = dtype
-        self.sfx = "f32" if dtype == np.float32 else "f64"
-        self._loss = cupy.zeros(1, np.float64)
-
-    def asarray(self, a):
-        return self.xp.asarray(a)
-
-    def host(self, a):
-        return a.get()
-
     def mm(self, a, b, out=None):
         return self.xp.matmul(a, b, out=out)
-
-    def _stream(self):
-        return self.xp.cuda.get_current_stream().ptr
-
-    def _kernel(self, name):
-        return getattr(_backend._cuda, f"{name}_{self.sfx}")
 
     def gru_forward(self, Xi, batch_sizes, W_hh, b_hh):
         xp = self.xp
@@ -280,24 +245,10 @@ class _CudaOps(_CpuOps):
         gb_hh += dGh.sum(axis=0)
         return dXi
 
-    def nll_grad(self, logits, bias, indptr, indices, data, scale):
-        xp = self.xp
-        dev = [xp.asarray(a) for a in (indptr, indices, data)]
-        self._loss.fill(0)
-        self._kernel("multinomial_nll_grad")(
-            logits.data.ptr, bias.data.ptr, dev[0].data.ptr, dev[1].data.ptr, dev[2].data.ptr,
-            logits.shape[0], logits.shape[1], scale, self._loss.data.ptr, self._stream())
-        return float(self._loss.get()[0])
-
     def scatter_add_rows(self, idx, src, out):
         import cupyx
 
         cupyx.scatter_add(out, self.xp.asarray(idx), src)
-
-    def step(self, p, g, s1, s2, l2_scale, opt):
-        self._kernel("optimizer_step")(
-            p.data.ptr, g.data.ptr, s1.data.ptr, s2.data.ptr, p.size, l2_scale, opt["optimizer"],
-            opt["lr"], 0.9, 0.999, 1e-8, 0.0, opt["step"], self._stream())
 
 
 # --------------------------------------------------------------------------- the model
