@@ -19,6 +19,10 @@ inline void opt_update_run(const OptConfig &c, const Slot<T> &s, int64_t offset,
     case Opt::GradOnly:
       std::copy(g, g + n, s.grad + offset);
       return;
+    case Opt::Sgd:  // the same formula as opt_update, vectorised
+      vec::sgd(n, s.param + offset, c.momentum != 0.0 ? s.s1 + offset : nullptr, g, T(c.momentum),
+               T(c.lr));
+      return;
     case Opt::Adam:
       vec::adam(n, s.param + offset, s.s1 + offset, s.s2 + offset, g, T(c.beta1), T(c.beta2),
                 T(1.0 / c.sqrt_bc2), T(c.eps), T(c.lr_bc1));

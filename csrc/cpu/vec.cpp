@@ -48,6 +48,22 @@ AUTOREC_VEC(float)
 AUTOREC_VEC(double)
 #undef AUTOREC_VEC
 
+#define AUTOREC_SGD(T)                                                                   \
+  AUTOREC_CLONES void sgd(int64_t n, T *p, T *buf, const T *g, T momentum, T lr) {       \
+    if (momentum != T(0)) {                                                              \
+      _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) {                              \
+        const T b = momentum * buf[i] + g[i];                                            \
+        buf[i] = b;                                                                      \
+        p[i] -= lr * b;                                                                  \
+      }                                                                                  \
+    } else {                                                                             \
+      _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) p[i] -= lr * g[i];             \
+    }                                                                                    \
+  }
+AUTOREC_SGD(float)
+AUTOREC_SGD(double)
+#undef AUTOREC_SGD
+
 #define AUTOREC_VEC2(T)                                                     \
   AUTOREC_CLONES T max(int64_t n, const T *x) {                             \
     T m = x[0];                                                             \

@@ -31,4 +31,9 @@ void adam(int64_t n, float *p, float *m, float *v, const float *g, float b1, flo
 void adam(int64_t n, double *p, double *m, double *v, const double *g, double b1, double b2,
           double inv_sqrt_bc2, double eps, double lr);
 
+// One SGD step over a run, PyTorch's formula: with momentum, buf = momentum·buf + g
+// and p -= lr·buf; without, p -= lr·g (buf untouched).
+void sgd(int64_t n, float *p, float *buf, const float *g, float momentum, float lr);
+void sgd(int64_t n, double *p, double *buf, const double *g, double momentum, double lr);
+
 }  // namespace autorec::cpu::vec
