@@ -391,7 +391,9 @@ class DeepRec(Recommender):
         d = dh  # w.r.t. hs[2L-1], the input of the output layer
         for j in range(L - 2, -1, -1):  # decoder layer j: input hs[L+j], output hs[L+j+1]
             d = ops.mul_activation_grad(d, hs[L + j + 1], code)
-            grads_dec[j] = hs[L + j].T @ d
+            # tied: straight in E_{L-1-j}'s orientation (adding a transposed
+            # array below would make NumPy buffer it element by element)
+            grads_dec[j] = d.T @ hs[L + j] if self.constrained else hs[L + j].T @ d
             gb_dec[j] = d.sum(axis=0)
             d = d @ self._dec_w(j).T
         # d is w.r.t. the dropped-out code hs[L]: through the dropout, the code's activation
@@ -408,7 +410,7 @@ class DeepRec(Recommender):
         # tied weights: decoder layer j is E_{L-1-j}ᵀ, so its gradient adds transposed
         if self.constrained:
             for j in range(L - 1):
-                grads_enc[L - 1 - j] = grads_enc[L - 1 - j] + grads_dec[j].T
+                grads_enc[L - 1 - j] += grads_dec[j]
         # optimizer steps
         opt = dict(optimizer=OPTIMIZERS["adam" if self.optimizer == "adam" else "sgd"], lr=lr,
                    momentum=self.momentum if self.optimizer == "momentum" else 0.0, step=step)
