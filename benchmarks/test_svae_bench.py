@@ -196,3 +196,45 @@ def test_svae_epoch_pytorch(benchmark, dataset, gru_mode):
     assert net.steps_per_epoch == benchmark.extra_info["batches_per_epoch"]
     assert net.n_steps == benchmark.extra_info["n_steps"]
     record_throughput(benchmark, net.epoch_seconds)
+
+
+@pytest.mark.parametrize("gru_mode", ["packed", "padded"])
+def test_baseline_has_our_objective(gru_mode):
+    """Not a timing: with the same parameters (float64, z = mu) the baseline's loss and
+    gradients equal ours, so the two sides of the benchmark train the same model."""
+    need_ours("svae")
+    import torch
+
+    from autorec_fast.models.svae import PARAM_NAMES, ordered_sequences, pack_batch
+    from torch_svae import TorchSVAE, _Flat, batch_loss, sequences_from_interactions
+
+    data = af.synthetic("ml-1m", n_users=40, seed=3)
+    ours = af.SVAE(dtype="float64")
+    ours.n_items = data.n_items
+    ours._init(np.random.default_rng(0), data.n_items)
+    P = dict(zip(PARAM_NAMES, ours._params))
+    net = TorchSVAE(data.n_items).double()
+    with torch.no_grad():
+        net.item_embed.weight.copy_(torch.from_numpy(P["embedding"]))
+        net.gru.weight_ih_l0.copy_(torch.from_numpy(P["W_ih"].T))
+        net.gru.bias_ih_l0.copy_(torch.from_numpy(P["b_ih"]))
+        net.gru.weight_hh_l0.copy_(torch.from_numpy(P["W_hh"].T))
+        net.gru.bias_hh_l0.copy_(torch.from_numpy(P["b_hh"]))
+        for lin, w in ((net.enc, "enc"), (net.enc_out, "lat"), (net.dec, "dec"), (net.dec_out, "out")):
+            lin.weight.copy_(torch.from_numpy(P[f"W_{w}"].T))
+            lin.bias.copy_(torch.from_numpy(P[f"b_{w}"]))
+    indptr, items, _ = ordered_sequences(data)
+    n_steps = np.diff(indptr) - 1
+    users = np.arange(12)
+    batch = pack_batch(indptr, items, users, n_steps, SVAE["next_k"])
+    beta = 0.3
+    loss, grads = ours._loss_and_grads(batch, np.zeros((batch[0].size, ours.latent)), beta, n_steps)
+    theirs = batch_loss(net, _Flat(sequences_from_interactions(data)), users, SVAE["next_k"], beta,
+                        sample=False, gru_mode=gru_mode)
+    theirs.backward()
+    assert loss == pytest.approx(theirs.item(), rel=1e-12)
+    g = dict(zip(PARAM_NAMES, grads))
+    for name, tg in (("W_out", net.dec_out.weight.grad.T), ("W_lat", net.enc_out.weight.grad.T),
+                     ("W_hh", net.gru.weight_hh_l0.grad.T), ("W_ih", net.gru.weight_ih_l0.grad.T),
+                     ("embedding", net.item_embed.weight.grad)):
+        np.testing.assert_allclose(g[name], tg.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
