@@ -112,6 +112,22 @@ class _CpuOps(CpuOps):
                                              stacked.data.astype(self.dtype), dZ, W, None,
                                              s1, s2, l2_scale, **opt)
 
+    def dense_input_grad(self, X, d, d_out, h_in):
+        """E_0's gradient in the dense re-feeding pass: Xᵀ·d (+ d_outᵀ·h_in when
+        tied), accumulated by BLAS into one buffer kept across batches: a fresh
+        items x width array per batch is beyond malloc's reuse threshold on large
+        catalogues, and zeroing its new pages cost 6 % of a Netflix-shaped epoch."""
+        shape = (X.shape[1], d.shape[1])
+        buf = getattr(self, "_grad0", None)
+        if buf is None or buf.shape != shape:
+            buf = self._grad0 = np.empty(shape, self.dtype)
+        _backend._cpu.gemm(np.ascontiguousarray(X, dtype=self.dtype), True,
+                           np.ascontiguousarray(d, dtype=self.dtype), False, buf)
+        if d_out is not None:
+            _backend._cpu.gemm(np.ascontiguousarray(d_out, dtype=self.dtype), True,
+                               np.ascontiguousarray(h_in, dtype=self.dtype), False, buf, 1.0, 1.0)
+        return buf
+
     def take(self, dense, rows, cols):
         """dense[rows, cols] on the host."""
         return dense[rows, cols]
@@ -196,6 +212,12 @@ class _CudaOps(CudaOps):
         if d_out is not None:
             g = g + d_out.T @ h_in
         self.step(W, g, s1, s2, l2_scale, opt)
+
+    def dense_input_grad(self, X, d, d_out, h_in):
+        g = X.T @ d
+        if d_out is not None:
+            g += d_out.T @ h_in
+        return g
 
     def take(self, dense, rows, cols):
         xp = self.xp
@@ -427,9 +449,7 @@ class DeepRec(Recommender):
             ops.sparse_input_step(Xd, d, d_out if self.constrained else None, h_in, self._enc[0],
                                   s1[n0], s2[n0], self.l2, opt)
         else:
-            g0 = X.T @ d
-            if self.constrained:
-                g0 += d_out.T @ h_in
+            g0 = ops.dense_input_grad(X, d, d_out if self.constrained else None, h_in)
             apply(self._enc[0], g0, self.l2)
         for i in range(1, L):
             apply(self._enc[i], grads_enc[i], self.l2)
