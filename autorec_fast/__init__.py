@@ -22,8 +22,9 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # OpenBLAS's workers spin for 2^28 cycles (~0.1 s) after every BLAS call by
 # default, so the OpenMP kernels we run between BLAS calls would share the
 # cores with them (measured: SVAE epochs 1.4x and DeepRec epochs 1.3x slower).
-# Read when an OpenBLAS library loads: numpy's, if numpy was imported before
-# autorec_fast, keeps its setting (set it in the environment to cover that).
+# Read when an OpenBLAS library loads: NumPy's, usually imported before us,
+# keeps its setting, so the models' dense products go through SciPy's
+# OpenBLAS (models/_ops.py, CpuOps.mm), which loads below.
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from ._backend import (  # noqa: E402

@@ -305,11 +305,11 @@ class DeepRec(Recommender):
         if ops.issparse(X):
             h = ops.sparse_matmul(X, self._enc[0])
         else:
-            h = X @ self._enc[0]
+            h = ops.mm(X, self._enc[0])
         h = ops.bias_activation(h, self._enc_b[0], code)
         hs = [h]
         for i in range(1, len(self._enc)):
-            h = hs[-1] @ self._enc[i]
+            h = ops.mm(hs[-1], self._enc[i])
             h = ops.bias_activation(h, self._enc_b[i], code)
             hs.append(h)
         mask = None
@@ -319,7 +319,7 @@ class DeepRec(Recommender):
         else:
             hs.append(hs[-1])
         for j in range(len(self._enc)):
-            h = hs[-1] @ self._dec_w(j)
+            h = ops.mm(hs[-1], self._dec_w(j))
             h = ops.bias_activation(h, self._dec_b[j], code)
             hs.append(h)
         return hs, mask
@@ -407,26 +407,26 @@ class DeepRec(Recommender):
                 grads_dec[L - 1] = ops.sparse_t_matmul(d_out, h_in).T
         else:
             gb_dec[L - 1] = d_out.sum(axis=0)
-            dh = d_out @ self._dec_w(L - 1).T
+            dh = ops.mm(d_out, self._dec_w(L - 1).T)
             if not self.constrained:
-                grads_dec[L - 1] = h_in.T @ d_out
+                grads_dec[L - 1] = ops.mm(h_in.T, d_out)
         d = dh  # w.r.t. hs[2L-1], the input of the output layer
         for j in range(L - 2, -1, -1):  # decoder layer j: input hs[L+j], output hs[L+j+1]
             d = ops.mul_activation_grad(d, hs[L + j + 1], code)
             # tied: straight in E_{L-1-j}'s orientation (adding a transposed
             # array below would make NumPy buffer it element by element)
-            grads_dec[j] = d.T @ hs[L + j] if self.constrained else hs[L + j].T @ d
+            grads_dec[j] = ops.mm(d.T, hs[L + j]) if self.constrained else ops.mm(hs[L + j].T, d)
             gb_dec[j] = d.sum(axis=0)
-            d = d @ self._dec_w(j).T
+            d = ops.mm(d, self._dec_w(j).T)
         # d is w.r.t. the dropped-out code hs[L]: through the dropout, the code's activation
         if mask is not None:
             d = d * mask
         d = ops.mul_activation_grad(d, hs[L - 1], code)
         grads_enc, gb_enc = [None] * L, [None] * L
         for i in range(L - 1, 0, -1):  # encoder layer i: input hs[i-1], output hs[i]
-            grads_enc[i] = hs[i - 1].T @ d
+            grads_enc[i] = ops.mm(hs[i - 1].T, d)
             gb_enc[i] = d.sum(axis=0)
-            d = d @ self._enc[i].T
+            d = ops.mm(d, self._enc[i].T)
             d = ops.mul_activation_grad(d, hs[i - 1], code)
         gb_enc[0] = d.sum(axis=0)
         # tied weights: decoder layer j is E_{L-1-j}ᵀ, so its gradient adds transposed

@@ -190,7 +190,7 @@ class MultVAE(Recommender):
             else:
                 a = xp.tanh(pre)
             inputs.append(a)
-            pre = a @ W[i]
+            pre = ops.mm(a, W[i])
             if i < n_layers - 1 or not train:
                 pre += b[i]
         return pre, inputs, aux
@@ -270,9 +270,9 @@ class MultVAE(Recommender):
         bias_slot = n_layers  # state index of b[i] is n_layers + i
         for i in range(n_layers - 1, 0, -1):  # dense layers, BLAS
             a = inputs[i]
-            gW = a.T @ d
+            gW = ops.mm(a.T, d)
             gb = d.sum(axis=0)
-            d_prev = d @ W[i].T  # with W[i] before its update
+            d_prev = ops.mm(d, W[i].T)  # with W[i] before its update
             ops.step(W[i], gW, state1[i], state2[i], 2 * self.l2, opt)
             ops.step(b[i], gb, state1[bias_slot + i], state2[bias_slot + i], 0.0, opt)
             if i == self._n_enc and aux is not None:  # through z = mu + eps * std, plus β·KL

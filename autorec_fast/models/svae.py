@@ -161,22 +161,6 @@ def pack_batch(indptr, items, users, n_steps_of, next_k=None):
 class _CpuOps(CpuOps):
     """The model's heavy operations on the CPU (C++ kernels, BLAS)."""
 
-    def mm(self, a, b, out=None):
-        """a @ b through SciPy's OpenBLAS (``_cpu.gemm``), the pool our import
-        configured (see ``OPENBLAS_THREAD_TIMEOUT`` in autorec_fast/__init__.py):
-        NumPy's own OpenBLAS, if loaded before us, would keep spinning idle
-        workers on the cores the GRU kernels need after every product."""
-        a_t, a_c = (False, a) if a.flags.c_contiguous else (True, a.T)
-        b_t, b_c = (False, b) if b.flags.c_contiguous else (True, b.T)
-        if not a_c.flags.c_contiguous:
-            a_t, a_c = False, np.ascontiguousarray(a)
-        if not b_c.flags.c_contiguous:
-            b_t, b_c = False, np.ascontiguousarray(b)
-        if out is None:
-            out = np.empty((a.shape[0], b.shape[1]), self.dtype)
-        _backend._cpu.gemm(a_c, a_t, b_c, b_t, out)
-        return out
-
     def gru_forward(self, Xi, batch_sizes, W_hh, b_hh):
         return _backend._cpu.gru_forward(Xi, batch_sizes, W_hh, b_hh)
 
@@ -192,11 +176,9 @@ class _CudaOps(CudaOps):
     """The GPU: CuPy arrays and cuBLAS through CuPy; our CUDA kernels
     (csrc/cuda/gru.cu) for the GRU gates of each step, the fused loss and Adam."""
 
-    def mm(self, a, b, out=None):
-        return self.xp.matmul(a, b, out=out)
-
     def gru_forward(self, Xi, batch_sizes, W_hh, b_hh):
         xp = self.xp
+        Xi = xp.ascontiguousarray(Xi)  # the kernels take raw row-major pointers
         G = W_hh.shape[0]
         rows = Xi.shape[0]
         H = xp.empty((rows, G), self.dtype)
@@ -216,6 +198,7 @@ class _CudaOps(CudaOps):
 
     def gru_backward(self, dH, H, cache, batch_sizes, W_hh, gW_hh, gb_hh):
         xp = self.xp
+        dH = xp.ascontiguousarray(dH)
         G = W_hh.shape[0]
         rows = dH.shape[0]
         bs = batch_sizes.tolist()
