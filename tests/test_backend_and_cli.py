@@ -35,6 +35,17 @@ def test_cli_on_synthetic_data(capsys):
     assert "validation: recall@20" in out and "test: recall@20" in out
 
 
+def test_cli_svae_uses_its_temporal_protocol(capsys):
+    assert main(["--model", "svae", "--synthetic", "ml-100k", "--synthetic-users", "150",
+                 "--heldout-users", "15", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "SVAE's temporal held-out protocol" in out
+    test_line = [line for line in out.splitlines() if line.strip().startswith("test:")][0]
+    values = dict(zip(test_line.split()[1::2], map(float, test_line.split()[2::2])))
+    assert set(values) == {"ndcg@100", "recall_nout@100", "recall_nout@10"}
+    assert all(0.0 <= v <= 1.0 for v in values.values())
+
+
 def test_cli_save(tmp_path, capsys):
     path = tmp_path / "model.npz"
     assert main(["--synthetic", "ml-100k", "--heldout-users", "50", "--quiet", "--save", str(path)]) == 0
