@@ -16,6 +16,8 @@ namespace autorec::cpu {
 namespace {
 // Below this much work (elements touched) a parallel region costs more than it saves.
 constexpr int64_t kParallelWork = 1 << 16;
+// Output widths up to this use the row-parallel product in csr_matmul_dense.
+constexpr int64_t kNarrowOutput = 1024;
 
 // Per-thread marker over the items: mark(r) tags a set of items with row r's
 // stamp, so no clearing is needed between rows.
@@ -32,6 +34,21 @@ struct Stamps {
 
 template <typename T> void csr_matmul_dense(const CsrView<T> &X, const T *W, int64_t m, T *out) {
   const int64_t n_rows = X.n_rows, k = X.n_cols;
+  if (m <= kNarrowOutput) {
+    // Narrow outputs (a hidden layer: m of a few hundred): each output row
+    // accumulates its entries' W rows while it stays in L1, rows split across
+    // the threads; W is read from L2/L3 per entry. Measured on DeepRec's first
+    // layer (128 x 3,706 batch, m = 512): 2.6 ms per call for the column-
+    // blocked form below, which leaves m / 256 blocks for the threads to share.
+#pragma omp parallel for schedule(dynamic, 8) if (X.nnz() * m > kParallelWork)
+    for (int64_t r = 0; r < n_rows; ++r) {
+      T *orow = out + r * m;
+      std::fill(orow, orow + m, T(0));
+      for (int64_t p = X.indptr[r]; p < X.indptr[r + 1]; ++p)
+        vec::axpy(m, X.data ? X.data[p] : T(1), W + int64_t(X.indices[p]) * m, orow);
+    }
+    return;
+  }
   // CSC of X: for each row j of W, the rows of X that use it.
   const Transposed t = transpose_pattern(X.indptr, X.indices, n_rows, k);
   constexpr int64_t kBlock = 256;  // block of output columns kept hot in cache
