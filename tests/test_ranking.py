@@ -103,8 +103,9 @@ def test_first_hit_rank(dtype):
         assert rank[r] == 1 + np.sum(ahead & ~ex[r])
 
 
+@pytest.mark.parametrize("width", [300, 1500])  # the row-parallel and the column-blocked forms
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_csr_matmul_dense(dtype):
+def test_csr_matmul_dense(dtype, width):
     rng = np.random.default_rng()
     X = sp.random(45, 70, density=0.1, format="coo", random_state=rng)
     # duplicates and an empty row
@@ -114,8 +115,8 @@ def test_csr_matmul_dense(dtype):
     X = X.tocsr()
     X.eliminate_zeros()
     X = X.astype(dtype)
-    W = rng.standard_normal((70, 300)).astype(dtype)  # more than one 256-column block
-    out = np.empty((45, 300), dtype)
+    W = rng.standard_normal((70, width)).astype(dtype)
+    out = np.empty((45, width), dtype)
     cpu.csr_matmul_dense(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, W, out)
     ref = X.astype(np.float64).toarray() @ W.astype(np.float64)
     tol = 1e-4 if dtype == np.float32 else 1e-12
