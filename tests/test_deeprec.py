@@ -91,6 +91,37 @@ def test_schedule_refeed_off_save_load(tmp_path):
     np.testing.assert_array_equal(loaded.predict(u, i), model.predict(u, i))
 
 
+@pytest.mark.parametrize("constrained", [True, False])
+def test_without_refeeding_the_output_layer_runs_at_the_ratings_only(constrained):
+    """refeed_steps=0 evaluates the output layer at the observed ratings only
+    (``sampled_dot``); it must train exactly as the dense output layer does."""
+    data = low_rank(np.random.default_rng(2))
+    kw = dict(layers=[16, 8], epochs=2, refeed_steps=0, constrained=constrained, dtype="float64",
+              dropout=0.3, seed=4)
+    sampled = af.DeepRec(**kw)
+    dense = af.DeepRec(**kw)
+    dense._ops.sampled_output = None  # forces the dense output layer
+    sampled.fit(data)
+    dense.fit(data)
+    np.testing.assert_allclose([h["loss"] for h in sampled.history], [h["loss"] for h in dense.history],
+                               rtol=1e-12)
+    for a, b in zip(sampled._params(), dense._params()):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def test_sampled_dot_matches_numpy_and_checks_indices():
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal((5, 7)), rng.standard_normal((9, 7))
+    rows, cols = np.array([0, 4, 4, 2]), np.array([8, 0, 0, 3])
+    np.testing.assert_allclose(af._backend._cpu.sampled_dot(A, B, rows, cols),
+                               np.einsum("ij,ij->i", A[rows], B[cols]), rtol=1e-12)
+    assert af._backend._cpu.sampled_dot(A, B, rows[:0], cols[:0]).shape == (0,)
+    with pytest.raises(ValueError, match="cols"):
+        af._backend._cpu.sampled_dot(A, B, rows, np.array([8, 0, 0, 9]))
+    with pytest.raises(ValueError, match="B"):
+        af._backend._cpu.sampled_dot(A, B[:, :3], rows, cols)
+
+
 @pytest.mark.parametrize("kwargs,match", [
     (dict(layers=[]), "layers"), (dict(dropout=1.0), "dropout"), (dict(activation="gelu"), "activation"),
     (dict(optimizer="rprop"), "optimizer"), (dict(refeed_steps=-1), "refeed_steps"), (dict(lr_schedule="cosine"), "lr_schedule"),

@@ -84,9 +84,13 @@ class _CpuOps(CpuOps):
 
     def sparse_mse_grad(self, out, X, Xd, activation):
         """Masked MSE at the observed entries of the batch X (mean over them) and
-        its gradient w.r.t. the output pre-activations, as a CSR with X's pattern."""
-        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        o = out[rows, X.indices]
+        its gradient w.r.t. the output pre-activations, as a CSR with X's pattern.
+        ``out``: the dense outputs, or the 1-D outputs at X's entries in X's order."""
+        if out.ndim == 1:
+            o = out
+        else:
+            rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+            o = out[rows, X.indices]
         err = o - X.data
         count = max(X.nnz, 1)
         loss = float(np.dot(err, err) / count)
@@ -111,6 +115,16 @@ class _CpuOps(CpuOps):
         _backend._cpu.sparse_input_grad_step(stacked.indptr.astype(np.int64), stacked.indices.astype(np.int32),
                                              stacked.data.astype(self.dtype), dZ, W, None,
                                              s1, s2, l2_scale, **opt)
+
+    def sampled_output(self, h_in, W_rows, b, X, code):
+        """f(h_in[r] · W_rows[i] + b[i]) at the entries (r, i) of the CSR batch X,
+        in X's order: the output layer where no dense output is needed."""
+        rows = np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
+        cols = X.indices.astype(np.int64)
+        o = _backend._cpu.sampled_dot(h_in, np.ascontiguousarray(W_rows), rows, cols)
+        o += b[cols]
+        _backend._cpu.bias_activation(o[None, :], None, code)  # in place, 1 x nnz
+        return o
 
     def dense_input_grad(self, X, d, d_out, h_in):
         """E_0's gradient in the dense re-feeding pass: Xᵀ·d (+ d_outᵀ·h_in when
@@ -296,10 +310,11 @@ class DeepRec(Recommender):
         return self._enc + self._enc_b + (self._dec or []) + self._dec_b
 
     # ------------------------------------------------------------------ forward
-    def _forward(self, X, rng):
+    def _forward(self, X, rng, skip_output=False):
         """Activations of every layer for a batch (X sparse CSR or dense, on the
         ops' device; a host CSR also on CUDA); dropout on the code when rng is
-        given (training), the mask drawn on the host."""
+        given (training), the mask drawn on the host. ``skip_output``: stop
+        before the item-wide output layer (hs then ends with its input)."""
         ops = self._ops
         code = ACTIVATIONS[self.activation]
         if ops.issparse(X):
@@ -318,7 +333,7 @@ class DeepRec(Recommender):
             hs.append(hs[-1] * mask)  # the dropped-out code feeds the decoder
         else:
             hs.append(hs[-1])
-        for j in range(len(self._enc)):
+        for j in range(len(self._enc) - (1 if skip_output else 0)):
             h = ops.mm(hs[-1], self._dec_w(j))
             h = ops.bias_activation(h, self._dec_b[j], code)
             hs.append(h)
@@ -389,9 +404,15 @@ class DeepRec(Recommender):
         xp = ops.xp
         code = ACTIVATIONS[self.activation]
         Xd = ops.csr(X) if sparse_pass else X  # the batch on the device (the host CSR on the CPU)
-        hs, mask = self._forward(Xd, rng)
-        out = hs[-1]
         L = len(self._enc)
+        # Without re-feeding nothing needs the dense output of the rating pass:
+        # the output layer is evaluated at the observed ratings only (CPU).
+        sampled = sparse_pass and self.refeed_steps == 0 and getattr(ops, "sampled_output", None) is not None
+        hs, mask = self._forward(Xd, rng, skip_output=sampled)
+        if sampled:
+            out = ops.sampled_output(hs[-1], self._dec_w(L - 1).T, self._dec_b[L - 1], X, code)
+        else:
+            out = hs[-1]
         # masked MSE (mean over the observed entries) and its gradient at the output
         if sparse_pass:
             d_out, loss = ops.sparse_mse_grad(out, X, Xd, self.activation)

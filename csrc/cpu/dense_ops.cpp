@@ -62,10 +62,18 @@ double masked_mse_grad(const T *out, const T *target, int64_t rows, int64_t n, A
   return loss / double(count);
 }
 
+template <typename T>
+void sampled_dot(const T *A, const T *B, int64_t k, const int64_t *rows, const int64_t *cols, int64_t n,
+                 T *out) {
+#pragma omp parallel for schedule(static) if (n * k > kParallelWork)
+  for (int64_t p = 0; p < n; ++p) out[p] = vec::dot(k, A + rows[p] * k, B + cols[p] * k);
+}
+
 #define AUTOREC_INSTANTIATE(T)                                                          \
   template void bias_activation<T>(T *, int64_t, int64_t, const T *, Act);             \
   template void mul_activation_grad<T>(T *, const T *, int64_t, int64_t, Act);         \
-  template double masked_mse_grad<T>(const T *, const T *, int64_t, int64_t, Act, T *);
+  template double masked_mse_grad<T>(const T *, const T *, int64_t, int64_t, Act, T *); \
+  template void sampled_dot<T>(const T *, const T *, int64_t, const int64_t *, const int64_t *, int64_t, T *);
 AUTOREC_INSTANTIATE(float)
 AUTOREC_INSTANTIATE(double)
 #undef AUTOREC_INSTANTIATE

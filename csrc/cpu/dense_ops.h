@@ -21,4 +21,11 @@ template <typename T> void mul_activation_grad(T *D, const T *H, int64_t rows, i
 template <typename T>
 double masked_mse_grad(const T *out, const T *target, int64_t rows, int64_t n, Act f, T *grad);
 
+// out[p] = A[rows[p]] · B[cols[p]] for p < n (A: * x k, B: * x k, row-major):
+// a dense product evaluated only at the pairs asked for (DeepRec's output layer
+// at the observed ratings when no dense output is needed).
+template <typename T>
+void sampled_dot(const T *A, const T *B, int64_t k, const int64_t *rows, const int64_t *cols, int64_t n,
+                 T *out);
+
 }  // namespace autorec::cpu

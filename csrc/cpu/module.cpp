@@ -359,6 +359,31 @@ template <typename T> void bind_gru(py::module_ &m) {
       py::arg("alpha") = 1.0, py::arg("beta") = 0.0,
       "C = alpha op(A) op(B) + beta C (row-major) through SciPy's OpenBLAS.");
   m.def(
+      "sampled_dot",
+      [](const In<T> &A, const In<T> &B, const In<int64_t> &rows, const In<int64_t> &cols) {
+        check_ndim(A, 2, "A");
+        check_ndim(B, 2, "B");
+        check_ndim(rows, 1, "rows");
+        check_ndim(cols, 1, "cols");
+        const int64_t k = A.shape(1), n = rows.shape(0);
+        if (B.shape(1) != k) fail("B", "must have as many columns as A");
+        if (cols.shape(0) != n) fail("cols", "must have as many entries as rows");
+        const int64_t *pr = rows.data(), *pc = cols.data();
+        for (int64_t p = 0; p < n; ++p) {
+          if (pr[p] < 0 || pr[p] >= A.shape(0)) fail("rows", "index out of range");
+          if (pc[p] < 0 || pc[p] >= B.shape(0)) fail("cols", "index out of range");
+        }
+        py::array_t<T> out(n);
+        T *o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          cpu::sampled_dot(A.data(), B.data(), k, pr, pc, n, o);
+        }
+        return out;
+      },
+      py::arg("A"), py::arg("B"), py::arg("rows"), py::arg("cols"),
+      "out[p] = A[rows[p]] . B[cols[p]]: a product evaluated at the given pairs only.");
+  m.def(
       "scatter_add_rows",
       [](const In<int64_t> &idx, const In<T> &src, Out<T> out) {
         check_ndim(idx, 1, "idx");
