@@ -175,6 +175,9 @@ def test_training_learns_order_and_protocol(device):
                      batch_size=16, lr=1e-2, l2=0.0, metric="ndcg@10", validation=split.validation,
                      device=device)
     assert model.history[-1]["loss"] < model.history[0]["loss"]
+    best = max(h["ndcg@10"] for h in model.history)  # the best epoch's parameters are kept
+    assert model.history[model.best_epoch - 1]["ndcg@10"] == best
+    assert af.evaluate(model, split.validation, ["ndcg@10"])["ndcg@10"] == pytest.approx(best, rel=1e-6)
     res = af.evaluate(model, split.test, ["ndcg@10", "recall_nout@10"])
     assert res["ndcg@10"] > 0.3  # popularity is ~0.1 here
     col = {int(i): c for c, i in enumerate(model.item_ids)}  # item id -> model column
