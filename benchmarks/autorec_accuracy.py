@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -39,29 +38,12 @@ import torch
 import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import fmt, mean_se, ml100k_path  # noqa: E402
 from torch_autorec import TorchAutoRec  # noqa: E402
-
-
-def default_data():
-    env = os.environ.get("AUTOREC_FAST_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return root / "ml-100k" / "u.data"
 
 
 def have_ours():
     return "autorec" in af.MODELS
-
-
-def mean_se(xs):
-    xs = np.asarray(xs, dtype=np.float64)
-    if xs.size == 0:
-        return math.nan, math.nan
-    se = xs.std(ddof=1) / math.sqrt(xs.size) if xs.size > 1 else math.nan
-    return float(xs.mean()), float(se)
-
-
-def fmt(m, se):
-    return f"{m:.4f} ± {se:.4f}" if np.isfinite(se) else f"{m:.4f}"
 
 
 def train_ours(train, variant, hidden, l2, lr, epochs, batch_size, seed, validation=None):
@@ -185,7 +167,7 @@ def tune(args, data):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=default_data(), help="MovieLens u.data / ratings file")
+    p.add_argument("--data", type=Path, default=ml100k_path(), help="MovieLens u.data / ratings file")
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--hidden", type=int, default=500)
     p.add_argument("--l2", type=float, default=100.0)

@@ -1,8 +1,11 @@
 """Helpers shared by the benchmark files (imported through the benchmarks folder on sys.path)."""
 
+import math
 import os
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import autorec_fast as af
@@ -21,3 +24,32 @@ def need_ours(model: str) -> None:
     if model not in af.MODELS:
         pytest.skip(f"autorec_fast has no {model!r} model yet (af.MODELS lacks it); "
                     "rebuild with `pip install --no-build-isolation .`")
+
+
+class Clock:
+    """Wraps the timed callable and keeps each call's wall time (warm-up included)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.seconds = []
+
+    def __call__(self):
+        t0 = time.perf_counter()
+        out = self.fn()
+        self.seconds.append(time.perf_counter() - t0)
+        return out
+
+
+def mean_se(xs):
+    """Mean and standard error of the mean (nan when undefined)."""
+    xs = np.asarray(xs, dtype=np.float64)
+    if xs.size == 0:
+        return math.nan, math.nan
+    se = xs.std(ddof=1) / math.sqrt(xs.size) if xs.size > 1 else math.nan
+    return float(xs.mean()), float(se)
+
+
+def fmt(m, se, signed=False):
+    """'m ± se' with 4 decimals (the sign always shown when ``signed``)."""
+    s = f"{m:+.4f}" if signed else f"{m:.4f}"
+    return f"{s} ± {se:.4f}" if np.isfinite(se) else s

@@ -16,8 +16,6 @@ the paired differences.
 """
 
 import argparse
-import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -28,23 +26,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import fmt, mean_se, ml100k_path  # noqa: E402
 from torch_deeprec import train_torch_deeprec  # noqa: E402
-
-
-def default_data():
-    env = os.environ.get("AUTOREC_FAST_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return root / "ml-100k" / "u.data"
-
-
-def mean_se(xs):
-    xs = np.asarray(xs, dtype=np.float64)
-    se = xs.std(ddof=1) / math.sqrt(xs.size) if xs.size > 1 else math.nan
-    return float(xs.mean()), float(se)
-
-
-def fmt(m, se):
-    return f"{m:.4f} ± {se:.4f}" if np.isfinite(se) else f"{m:.4f}"
 
 
 def split_for(data, protocol, seed):
@@ -57,7 +40,7 @@ def split_for(data, protocol, seed):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, default=default_data(), help="MovieLens u.data / ratings file")
+    p.add_argument("--data", type=Path, default=ml100k_path(), help="MovieLens u.data / ratings file")
     p.add_argument("--protocol", choices=["random", "time"], default="random")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--layers", type=int, nargs="+", default=[512, 512, 1024])

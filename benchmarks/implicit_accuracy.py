@@ -42,8 +42,6 @@ script's own folder, not the repository root, is first on ``sys.path``).
 from __future__ import annotations
 
 import argparse
-import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -54,31 +52,13 @@ import torch
 import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import fmt, mean_se, ml100k_path  # noqa: E402
 from torch_cdae import TorchCDAE  # noqa: E402
 from torch_multvae import TorchMultVAE  # noqa: E402
 
 METRICS = ["ndcg@100", "recall@20", "recall@50"]
 VAL_METRIC = "ndcg@100"
 SPLIT_SEED = 98765
-
-
-def default_data():
-    env = os.environ.get("AUTOREC_FAST_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return root / "ml-100k" / "u.data"
-
-
-def mean_se(xs):
-    xs = np.asarray(xs, dtype=np.float64)
-    if xs.size == 0:
-        return math.nan, math.nan
-    se = xs.std(ddof=1) / math.sqrt(xs.size) if xs.size > 1 else math.nan
-    return float(xs.mean()), float(se)
-
-
-def fmt(m, se, signed=False):
-    s = f"{m:+.4f}" if signed else f"{m:.4f}"
-    return f"{s} ± {se:.4f}" if np.isfinite(se) else s
 
 
 def mult_params(model):
@@ -148,7 +128,7 @@ def make_split(args, data, s):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=default_data(),
+    p.add_argument("--data", type=Path, default=ml100k_path(),
                    help="MovieLens u.data / ratings file (explicit ratings)")
     p.add_argument("--synthetic-users", type=int, default=None,
                    help="use af.synthetic('ml-20m', n_users=N) instead of --data")

@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -59,6 +58,7 @@ import torch
 import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import fmt, mean_se, ml100k_path  # noqa: E402
 from torch_multvae import TorchRecommender  # noqa: E402
 from torch_svae import TorchSVAETrainer  # noqa: E402
 
@@ -67,25 +67,6 @@ METRICS = [f"{m}@{k}" for k in KS for m in ("ndcg", "recall_nout")]
 CHECK_METRICS = ["ndcg@100", "recall_nout@100"]
 SPLIT_SEED = 98765
 SPLIT_ARGS = dict(min_rating=4, min_user_count=5, max_user_count=1000)
-
-
-def default_data():
-    env = os.environ.get("AUTOREC_FAST_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return root / "ml-100k" / "u.data"
-
-
-def mean_se(xs):
-    xs = np.asarray(xs, dtype=np.float64)
-    if xs.size == 0:
-        return math.nan, math.nan
-    se = xs.std(ddof=1) / math.sqrt(xs.size) if xs.size > 1 else math.nan
-    return float(xs.mean()), float(se)
-
-
-def fmt(m, se, signed=False):
-    s = f"{m:+.4f}" if signed else f"{m:.4f}"
-    return f"{s} ± {se:.4f}" if np.isfinite(se) else s
 
 
 # ------------------------------------------------------------------ shared metric
@@ -187,7 +168,7 @@ def train_score(impl, split, epochs, seed, batch_size):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=default_data(),
+    p.add_argument("--data", type=Path, default=ml100k_path(),
                    help="MovieLens u.data / ratings file (explicit ratings with timestamps)")
     p.add_argument("--synthetic-users", type=int, default=None,
                    help="use af.synthetic('ml-1m', n_users=N) instead of --data")

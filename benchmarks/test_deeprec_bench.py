@@ -67,7 +67,7 @@ import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_deeprec import TorchDeepRec  # noqa: E402
-from bench_common import ml100k_path, need_ours  # noqa: E402
+from bench_common import Clock, ml100k_path, need_ours  # noqa: E402
 
 NETFLIX_USERS = int(os.environ.get("AUTOREC_BENCH_NETFLIX_USERS", 20000))
 LAYERS = [512, 512, 1024]
@@ -112,20 +112,6 @@ def describe(benchmark, dataset, impl, train):
         item_wide_gemms=GEMMS[impl], flops=dense_work * GEMMS[impl],
         flops_g10=dense_work * GEMMS["pytorch"],
     )
-
-
-class Clock:
-    """Wraps the timed callable and keeps each call's wall time (warm-up included)."""
-
-    def __init__(self, fn):
-        self.fn = fn
-        self.seconds = []
-
-    def __call__(self):
-        t0 = time.perf_counter()
-        out = self.fn()
-        self.seconds.append(time.perf_counter() - t0)
-        return out
 
 
 def record_throughput(benchmark, seconds):

@@ -58,7 +58,7 @@ import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_cdae import TorchCDAE  # noqa: E402
-from bench_common import ml100k_path, need_ours  # noqa: E402
+from bench_common import Clock, ml100k_path, need_ours  # noqa: E402
 from torch_multvae import TorchMultVAE  # noqa: E402
 
 SYNTH_USERS = int(os.environ.get("AUTOREC_BENCH_SYNTH_USERS", 20000))
@@ -103,20 +103,6 @@ def describe(benchmark, dataset, model, train, batch_size):
         batch_size=batch_size, steps_per_epoch=math.ceil(n_users / batch_size),
         decoder_width=width, flops=float(2 * 3 * n_users * width * n_items),
     )
-
-
-class Clock:
-    """Wraps the timed callable and keeps each call's wall time (warm-up included)."""
-
-    def __init__(self, fn):
-        self.fn = fn
-        self.seconds = []
-
-    def __call__(self):
-        t0 = time.perf_counter()
-        out = self.fn()
-        self.seconds.append(time.perf_counter() - t0)
-        return out
 
 
 def record_throughput(benchmark, seconds):

@@ -64,7 +64,7 @@ import pytest
 import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import ml100k_path, need_ours  # noqa: E402
+from bench_common import Clock, ml100k_path, need_ours  # noqa: E402
 from torch_svae import TorchSVAETrainer  # noqa: E402
 
 SYNTH_USERS = int(os.environ.get("AUTOREC_BENCH_SVAE_USERS", 800))
@@ -117,20 +117,6 @@ def describe(benchmark, dataset, train):
         batches_per_epoch=math.ceil(int((counts >= 2).sum()) / SVAE["batch_size"]),
         output_width=OUTPUT_WIDTH, flops=float(2 * 3 * n_steps * OUTPUT_WIDTH * n_items),
     )
-
-
-class Clock:
-    """Wraps the timed callable and keeps each call's wall time (warm-up included)."""
-
-    def __init__(self, fn):
-        self.fn = fn
-        self.seconds = []
-
-    def __call__(self):
-        t0 = time.perf_counter()
-        out = self.fn()
-        self.seconds.append(time.perf_counter() - t0)
-        return out
 
 
 def record_throughput(benchmark, seconds):

@@ -32,6 +32,18 @@ def reference_gru(Xi_seqs, W_hh, b_hh):
     return outs
 
 
+def reference_packed(Xi, seq, step, W, b):
+    """reference_gru on every sequence of a packed batch, its outputs put back in
+    the packed row order (float64)."""
+    n_seq = int(seq.max()) + 1 if seq.size else 0
+    per_seq = [Xi[seq == i][np.argsort(step[seq == i])].astype(np.float64) for i in range(n_seq)]
+    out = np.zeros((len(seq), W.shape[0]))
+    for i, r in enumerate(reference_gru(per_seq, W.astype(np.float64), b.astype(np.float64))):
+        rows = np.flatnonzero(seq == i)
+        out[rows[np.argsort(step[rows])]] = r
+    return out
+
+
 def pack(lengths):
     """Packed order for sequences sorted by length (longest first): for each packed
     row, (sequence, step); and the batch size of every step."""
@@ -60,12 +72,7 @@ def test_forward_matches_reference(dtype, lengths):
     seq, step, bs, Xi, W, b = _problem(rng, lengths, G, dtype)
     H, cache = cpu.gru_forward(Xi, bs, W, b)
     assert H.dtype == dtype and H.shape == (len(seq), G) and cache.shape == (len(seq), 4 * G)
-    per_seq = [Xi[seq == i][np.argsort(step[seq == i])].astype(np.float64) for i in range(len(lengths))]
-    ref = reference_gru(per_seq, W.astype(np.float64), b.astype(np.float64))
-    got = np.zeros_like(H, dtype=np.float64)
-    for i, r in enumerate(ref):
-        rows = np.flatnonzero(seq == i)
-        got[rows[np.argsort(step[rows])]] = r
+    got = reference_packed(Xi, seq, step, W, b)
     tol = 2e-6 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(H, got, atol=tol * 10, rtol=tol)
 
@@ -175,12 +182,7 @@ def test_large_batch_uses_threads_and_matches_reference(dtype):
     G = 67
     seq, step, bs, Xi, W, b = _problem(rng, lengths, G, dtype)
     H, cache = cpu.gru_forward(Xi, bs, W, b)
-    per_seq = [Xi[seq == i][np.argsort(step[seq == i])].astype(np.float64) for i in range(len(lengths))]
-    ref = reference_gru(per_seq, W.astype(np.float64), b.astype(np.float64))
-    got = np.zeros_like(H, dtype=np.float64)
-    for i, r in enumerate(ref):
-        rows = np.flatnonzero(seq == i)
-        got[rows[np.argsort(step[rows])]] = r
+    got = reference_packed(Xi, seq, step, W, b)
     tol = 2e-5 if dtype == np.float32 else 1e-11
     np.testing.assert_allclose(H, got, atol=tol, rtol=tol)
     R = rng.standard_normal(H.shape).astype(dtype)

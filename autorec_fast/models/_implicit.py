@@ -35,3 +35,14 @@ def check_metric(metric: str) -> str:
     if base in RATING_METRICS:
         raise ValueError(f"metric must be a ranking metric such as 'ndcg@100', got {metric!r}")
     return metric
+
+
+def validation_score(model, validation, entry):
+    """The epoch's validation metric of a top-N model (also stored in ``entry``),
+    or None without validation data."""
+    if validation is None:
+        return None
+    from ..evaluation import evaluate
+
+    entry[model.metric] = evaluate(model, validation, [model.metric])[model.metric]
+    return entry[model.metric]

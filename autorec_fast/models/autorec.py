@@ -247,14 +247,12 @@ class AutoRec(Recommender):
             entry = {"epoch": epoch, "loss": float(sse + reg),
                      "train_rmse": float(np.sqrt(sse / examples.nnz)),
                      "seconds": time.perf_counter() - t0}
-            stop = False
+            score = None
             if val is not None:
                 entry["val_rmse"] = float(np.sqrt(np.mean((self.predict(*val[:2], unknown="default") - val[2]) ** 2)))
-                stop = tracker.update(epoch, -entry["val_rmse"],
-                                      lambda: tuple(p.copy() for p in self._params))  # NumPy or CuPy
-            self.history.append(entry)
-            self._log_epoch(entry)
-            if stop:
+                score = -entry["val_rmse"]
+            if self._end_epoch(entry, tracker, score,
+                               lambda: tuple(p.copy() for p in self._params)):  # NumPy or CuPy
                 break
         if tracker.best_state is not None:
             self._params, self.best_epoch = tracker.best_state, tracker.best_epoch

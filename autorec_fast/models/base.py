@@ -42,6 +42,15 @@ class Recommender:
         self.history: list[dict] = []
         self.best_epoch = 0
 
+    def _end_epoch(self, entry: dict, tracker: "BestEpochTracker", score, state_copy) -> bool:
+        """Record a finished epoch: ``score`` (the validation metric, higher is
+        better; None without validation) goes to the best-epoch tracker, the
+        entry to ``history`` and the log. Returns True when patience says stop."""
+        stop = score is not None and tracker.update(entry["epoch"], score, state_copy)
+        self.history.append(entry)
+        self._log_epoch(entry)
+        return stop
+
     def _log_epoch(self, entry: dict) -> None:
         """One line of progress per epoch when verbose."""
         if self.verbose:

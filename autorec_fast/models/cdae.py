@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from .. import _backend
 from .._validation import check_fraction, check_positive
-from ._implicit import binary_matrix, check_metric
+from ._implicit import binary_matrix, check_metric, validation_score
 from .autorec import ACTIVATIONS, OPTIMIZERS, _choice, cuda_autorec_batch, cuda_autorec_encode
 from .base import BestEpochTracker, Recommender
 
@@ -146,15 +146,7 @@ class CDAE(Recommender):
                 total = float(self._loss_acc.get()[0])
             reg = 0.5 * self.l2 * float(xp.square(self._params[0]).sum() + xp.square(self._params[2]).sum())
             entry = {"epoch": epoch, "loss": total + reg, "seconds": time.perf_counter() - t0}
-            stop = False
-            if validation is not None:
-                from ..evaluation import evaluate
-
-                entry[self.metric] = evaluate(self, validation, [self.metric])[self.metric]
-                stop = tracker.update(epoch, entry[self.metric], lambda: tuple(p.copy() for p in self._params))
-            self.history.append(entry)
-            self._log_epoch(entry)
-            if stop:
+            if self._end_epoch(entry, tracker, validation_score(self, validation, entry), lambda: tuple(p.copy() for p in self._params)):
                 break
         if tracker.best_state is not None:
             self._params, self.best_epoch = tracker.best_state, tracker.best_epoch

@@ -379,14 +379,12 @@ class DeepRec(Recommender):
                 n_batches += 1
             entry = {"epoch": epoch, "loss": float(total) / n_batches, "lr": lr,
                      "seconds": time.perf_counter() - t0}
-            stop = False
+            score = None
             if val is not None:
                 pred = self.predict(val[0], val[1], unknown="default")
                 entry["val_rmse"] = float(np.sqrt(np.mean((pred - val[2]) ** 2)))
-                stop = tracker.update(epoch, -entry["val_rmse"], lambda: [p.copy() for p in self._params()])
-            self.history.append(entry)
-            self._log_epoch(entry)
-            if stop:
+                score = -entry["val_rmse"]
+            if self._end_epoch(entry, tracker, score, lambda: [p.copy() for p in self._params()]):
                 break
         if tracker.best_state is not None:
             for p, b in zip(self._params(), tracker.best_state):

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import _backend
 from .._validation import check_fraction, check_positive
-from ._implicit import binary_matrix, check_metric
+from ._implicit import binary_matrix, check_metric, validation_score
 from .autorec import OPTIMIZERS
 from ._ops import CpuOps, CudaOps
 from .base import BestEpochTracker, Recommender
@@ -229,15 +229,7 @@ class MultVAE(Recommender):
                 beta = min(self.beta_cap, step / self.anneal_steps) if self.variational else 0.0
                 total += self._train_batch(X[rows], rng, beta, state1, state2, step) * len(rows)
             entry = {"epoch": epoch, "loss": total / n_users, "seconds": time.perf_counter() - t0}
-            stop = False
-            if validation is not None:
-                from ..evaluation import evaluate
-
-                entry[self.metric] = evaluate(self, validation, [self.metric])[self.metric]
-                stop = tracker.update(epoch, entry[self.metric], self._copy_params)
-            self.history.append(entry)
-            self._log_epoch(entry)
-            if stop:
+            if self._end_epoch(entry, tracker, validation_score(self, validation, entry), self._copy_params):
                 break
         if tracker.best_state is not None:
             self._weights, self._biases = tracker.best_state

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from .. import _backend
 from .._validation import check_positive
 from ..interactions import Interactions, as_interactions
-from ._implicit import check_metric
+from ._implicit import check_metric, validation_score
 from .autorec import OPTIMIZERS
 from ._ops import CpuOps, CudaOps
 from .base import BestEpochTracker, Recommender
@@ -87,25 +87,14 @@ def sequences_to_ordered_csr(sequences, n_items, dtype, name="history"):
         pos.append(np.arange(1, seq.size + 1, dtype=np.float64))
     if not rows:
         return sp.csr_matrix((0, n_items), dtype=dtype)
-    m = sp.coo_matrix((np.concatenate(pos), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=(len(rows), n_items)).tocsr()
-    # duplicates were summed by tocsr; recover each item's last position with a max
-    coo = sp.coo_matrix((np.concatenate(pos), (np.concatenate(rows), np.concatenate(cols))),
-                        shape=(len(rows), n_items))
-    if m.nnz != coo.nnz:
-        m = _max_duplicates(coo)
-    m = m.astype(dtype)
+    rows, cols, pos = np.concatenate(rows), np.concatenate(cols), np.concatenate(pos)
+    key = rows * n_items + cols
+    order = np.lexsort((pos, key))
+    last = order[np.r_[key[order][1:] != key[order][:-1], True]]  # each (user, item)'s last position
+    m = sp.csr_matrix((pos[last].astype(dtype), (rows[last], cols[last])), shape=(len(sequences), n_items))
     m.indptr = m.indptr.astype(np.int64)
     m.indices = m.indices.astype(np.int32)
     return m
-
-
-def _max_duplicates(coo):
-    key = coo.row.astype(np.int64) * coo.shape[1] + coo.col
-    order = np.lexsort((coo.data, key))
-    last = np.r_[key[order][1:] != key[order][:-1], True]
-    sel = order[last]
-    return sp.csr_matrix((coo.data[sel], (coo.row[sel], coo.col[sel])), shape=coo.shape)
 
 
 def _sequences_from_ordered_csr(X):
@@ -221,8 +210,8 @@ class _CudaOps(CudaOps):
             d_next, d_cur = d_cur, d_next
         first = bs[0] if bs else 0
         if rows > first:  # rows with a predecessor: h_{t-1} gathered, aligned with step t
-            prev_rows = np.concatenate([np.arange(offsets[t - 1], offsets[t - 1] + bs[t])
-                                        for t in range(1, len(bs))])
+            step_of = np.repeat(np.arange(1, len(bs)), bs[1:])
+            prev_rows = offsets[step_of - 1] + np.arange(first, rows) - offsets[step_of]
             h_prev = H[xp.asarray(prev_rows)]
             gW_hh += h_prev.T @ dGh[first:]
         gb_hh += dGh.sum(axis=0)
@@ -407,15 +396,7 @@ class SVAE(Recommender):
                     self._ops.step(p, g, s1, s2, self.l2, opt)
                 total += loss * len(users)
             entry = {"epoch": epoch, "loss": total / n_users, "seconds": time.perf_counter() - t0}
-            stop = False
-            if validation is not None:
-                from ..evaluation import evaluate
-
-                entry[self.metric] = evaluate(self, validation, [self.metric])[self.metric]
-                stop = tracker.update(epoch, entry[self.metric], self._copy_params)
-            self.history.append(entry)
-            self._log_epoch(entry)
-            if stop:
+            if self._end_epoch(entry, tracker, validation_score(self, validation, entry), self._copy_params):
                 break
         if tracker.best_state is not None:
             self._params = tracker.best_state

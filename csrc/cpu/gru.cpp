@@ -7,6 +7,7 @@
 #include <numeric>
 #include <vector>
 
+#include "common/gru_cell.h"
 #include "cpu/blas.h"
 #include "cpu/vec.h"
 
@@ -224,19 +225,12 @@ void gru_backward(const T *dH, const T *H, const T *cache, const int64_t *batch_
           const T r = c[j], z = c[G + j], n = c[2 * G + j], hn = c[3 * G + j];
           const T hp = h_prev ? h_prev[i * G + j] : T(0);
           const T dh = dh_in[j] + (i < rows_next ? d_next[i * G + j] : T(0));
-          const T dn = dh * (T(1) - z);
-          const T dz = dh * (hp - n);
-          const T dan = dn * (T(1) - n * n);
-          const T dar = dan * hn * r * (T(1) - r);
-          const T daz = dz * z * (T(1) - z);
-          dx[j] = dar;
-          dx[G + j] = daz;
-          dx[2 * G + j] = dan;
-          dg[j] = dar;
-          dg[G + j] = daz;
-          dg[2 * G + j] = dan * r;
-          d_hn[row * G + j] = dan * r;
-          dc[j] = dh * z;
+          const GruCellGrad<T> gg = gru_cell_backward(r, z, n, hn, hp, dh);
+          dx[j] = dg[j] = gg.dr;
+          dx[G + j] = dg[G + j] = gg.dz;
+          dx[2 * G + j] = gg.dn;
+          dg[2 * G + j] = d_hn[row * G + j] = gg.dhn;
+          dc[j] = gg.dh_direct;
         }
       }
       if (h_prev) small_gemm(rows, G, G3, d_gh.data(), G3, W_hh_t.data(), G, d_cur.data(), G, true);

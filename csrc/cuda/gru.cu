@@ -3,6 +3,7 @@
 // The step's recurrent GEMMs (h·W_hh, dGh·W_hhᵀ) and the weight gradients run
 // on cuBLAS through CuPy; the Python layer (autorec_fast/models/svae.py,
 // _CudaOps) walks the steps. Layouts as in csrc/cpu/gru.h.
+#include "common/gru_cell.h"
 #include "cuda/kernels.h"
 
 namespace autorec::cuda {
@@ -41,18 +42,13 @@ __global__ void gates_backward_kernel(const T *dH, const T *d_next, int64_t B_ne
   const T r = c[j], z = c[G + j], n = c[2 * G + j], hn = c[3 * G + j];
   const T hp = h_prev ? h_prev[i * G + j] : T(0);
   const T dh = dH[i * G + j] + (i < B_next ? d_next[i * G + j] : T(0));
-  const T dn = dh * (T(1) - z);
-  const T dan = dn * (T(1) - n * n);
-  const T dar = dan * hn * r * (T(1) - r);
-  const T daz = dh * (hp - n) * z * (T(1) - z);
+  const GruCellGrad<T> g = gru_cell_backward(r, z, n, hn, hp, dh);
   T *dx = dXi + i * 3 * G, *dg = dGh + i * 3 * G;
-  dx[j] = dar;
-  dx[G + j] = daz;
-  dx[2 * G + j] = dan;
-  dg[j] = dar;
-  dg[G + j] = daz;
-  dg[2 * G + j] = dan * r;
-  d_cur[i * G + j] = dh * z;
+  dx[j] = dg[j] = g.dr;
+  dx[G + j] = dg[G + j] = g.dz;
+  dx[2 * G + j] = g.dn;
+  dg[2 * G + j] = g.dhn;
+  d_cur[i * G + j] = g.dh_direct;
 }
 
 constexpr int kThreads = 256;
