@@ -79,6 +79,8 @@ def _topk_batches(model, X, k, exclude_seen, batch_size, want_scores=False):
 def _topk_cuda(scores, exclude, k):
     import cupy as cp
 
+    # The kernel writes row-major; a sparse x dense product can come back column-major.
+    scores = cp.ascontiguousarray(scores)
     if exclude is not None and exclude.nnz:
         sfx = "f32" if scores.dtype == np.float32 else "f64"
         indptr = cp.asarray(exclude.indptr.astype(np.int64))

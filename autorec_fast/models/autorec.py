@@ -357,7 +357,9 @@ class AutoRec(Recommender):
 
         if rows.size and (cols.min() < 0 or cols.max() >= self._targets.shape[1]):
             raise ValueError("output index out of range")
-        dev = [cp.asarray(a) for a in (X.indptr, X.indices, X.data, rows, cols)]
+        # The kernel reads int64 row pointers and int32 columns; SciPy may hold either width.
+        dev = [cp.asarray(a) for a in (X.indptr.astype(np.int64), X.indices.astype(np.int32),
+                                       X.data.astype(self.dtype, copy=False), rows, cols)]
         H = cp.empty((X.shape[0], self.hidden), self.dtype)
         out = cp.empty(max(rows.size, 1), self.dtype)
         sfx = "f32" if self.dtype == np.float32 else "f64"

@@ -103,8 +103,9 @@ class EASE(Recommender):
         prefix = "s" if sfx == "f32" else "d"
         stream = cp.cuda.get_current_stream().ptr
         t0 = time.perf_counter()
-        indptr = cp.asarray(X.indptr)
-        indices = cp.asarray(X.indices)
+        # The kernel reads int64 row pointers and int32 columns; SciPy may hold either width.
+        indptr = cp.asarray(X.indptr, dtype=cp.int64)
+        indices = cp.asarray(X.indices, dtype=cp.int32)
         data = cp.asarray(X.data)
         G = cp.zeros((n, n), dtype=self.dtype)
         getattr(cu, f"gram_upper_{sfx}")(indptr.data.ptr, indices.data.ptr, data.data.ptr,

@@ -218,9 +218,7 @@ class _CudaOps(CudaOps):
         return dXi
 
     def scatter_add_rows(self, idx, src, out):
-        import cupyx
-
-        cupyx.scatter_add(out, self.xp.asarray(idx), src)
+        self.xp.add.at(out, self.xp.asarray(idx), src)
 
 
 # --------------------------------------------------------------------------- the model
