@@ -11,6 +11,32 @@ import pytest
 import autorec_fast as af
 
 
+# Every benchmark file runs on this device, ours and the PyTorch baseline alike:
+# ``AUTOREC_BENCH_DEVICE=cuda pytest benchmarks ...`` gives the GPU rows.
+DEVICE = os.environ.get("AUTOREC_BENCH_DEVICE", "cpu")
+if DEVICE not in ("cpu", "cuda"):
+    raise ValueError(f"AUTOREC_BENCH_DEVICE must be 'cpu' or 'cuda', got {DEVICE!r}")
+
+
+def on_device(group: str) -> str:
+    """A benchmark group name with the device appended on a GPU (CPU names unchanged)."""
+    return group if DEVICE == "cpu" else f"{group} [{DEVICE}]"
+
+
+def csr_to_device_dense(X, device):
+    """Rows of a SciPy CSR matrix as a dense float32 PyTorch tensor on a GPU ``device``: only
+    the nonzeros cross to the device and are scattered into zeros there (how a PyTorch user
+    feeds sparse batches to a dense model on a GPU)."""
+    import torch
+
+    coo = X.tocoo()
+    out = torch.zeros(coo.shape, dtype=torch.float32, device=device)
+    rows = torch.from_numpy(coo.row.astype(np.int64)).to(device)
+    cols = torch.from_numpy(coo.col.astype(np.int64)).to(device)
+    out[rows, cols] = torch.from_numpy(np.asarray(coo.data, dtype=np.float32)).to(device)
+    return out
+
+
 def ml100k_path() -> Path:
     """``$AUTOREC_FAST_DATA/ml-100k/u.data``, else ``../shared/data/ml-100k/u.data`` beside the
     checkout (the convention of tests/conftest.py)."""

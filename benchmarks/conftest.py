@@ -23,6 +23,10 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["torch_version"] = torch.__version__
     machine_info["processor"] = platform.processor() or platform.machine()
     machine_info["cuda_devices"] = af.cuda_device_count()
+    machine_info["bench_device"] = os.environ.get("AUTOREC_BENCH_DEVICE", "cpu")
+    if torch.cuda.is_available():
+        machine_info["gpu"] = torch.cuda.get_device_name()
+        machine_info["torch_cuda"] = torch.version.cuda
     try:
         with open("/proc/cpuinfo") as f:
             machine_info["cpu_model"] = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))

@@ -14,7 +14,8 @@ def main(path):
     m = doc["machine_info"]
     print(f"machine: {m.get('cpu_model', m.get('processor'))}, {m.get('cpu_count')} cores, "
           f"OpenMP threads {m.get('omp_threads')}, torch threads {m.get('torch_threads')}, "
-          f"torch {m.get('torch_version')}\n")
+          f"torch {m.get('torch_version')}, benchmark device {m.get('bench_device', 'cpu')}"
+          + (f", GPU {m['gpu']}" if m.get("gpu") else "") + "\n")
     groups = defaultdict(dict)
     for b in doc["benchmarks"]:
         groups[b["group"]][b["name"]] = b

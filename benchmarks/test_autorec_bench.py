@@ -41,7 +41,7 @@ import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_autorec import TorchAutoRec  # noqa: E402
-from bench_common import ml100k_path, need_ours  # noqa: E402
+from bench_common import DEVICE, ml100k_path, need_ours, on_device  # noqa: E402
 
 HIDDEN = int(os.environ.get("AUTOREC_BENCH_HIDDEN", 500))
 BATCH = 256
@@ -75,7 +75,7 @@ def describe(benchmark, dataset, variant, train):
                             else (train.n_users, train.n_items))
     nnz = int(train.matrix.nnz)
     steps = math.ceil(n_examples / BATCH)
-    benchmark.group = f"autorec {dataset} {variant} h={HIDDEN}"
+    benchmark.group = on_device(f"autorec {dataset} {variant} h={HIDDEN}")
     benchmark.extra_info.update(
         variant=variant, n_examples=n_examples, n_inputs=n_inputs, nnz=nnz, hidden=HIDDEN,
         batch_size=BATCH, steps_per_epoch=steps,
@@ -88,7 +88,7 @@ def ours(train, variant, epochs):
     return af.train("autorec", train, variant=variant, hidden=HIDDEN,
                     hidden_activation="sigmoid", output_activation="identity", l2=L2,
                     epochs=epochs, batch_size=BATCH, lr=LR, optimizer="adam", seed=0,
-                    device="cpu")
+                    device=DEVICE)
 
 
 DATASETS = ["ml-1m-shape", "ml-100k"]
@@ -118,7 +118,7 @@ def test_autorec_epoch_pytorch(benchmark, dataset, variant):
     describe(benchmark, dataset, variant, train)
     t0 = time.perf_counter()
     model = TorchAutoRec(train, variant=variant, hidden=HIDDEN, l2=L2, batch_size=BATCH, lr=LR,
-                         seed=0)
+                         seed=0, device=DEVICE)
     benchmark.extra_info["torch_setup_s"] = time.perf_counter() - t0
     loss = benchmark.pedantic(model.run_epoch, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
     assert np.isfinite(loss)

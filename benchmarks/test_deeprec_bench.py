@@ -67,7 +67,7 @@ import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_deeprec import TorchDeepRec  # noqa: E402
-from bench_common import Clock, ml100k_path, need_ours  # noqa: E402
+from bench_common import DEVICE, Clock, ml100k_path, need_ours, on_device  # noqa: E402
 
 NETFLIX_USERS = int(os.environ.get("AUTOREC_BENCH_NETFLIX_USERS", 20000))
 LAYERS = [512, 512, 1024]
@@ -104,7 +104,7 @@ def describe(benchmark, dataset, impl, train):
     n_active = int(np.count_nonzero(np.diff(R.indptr)))
     width = LAYERS[0]
     dense_work = 2.0 * n_active * n_items * width
-    benchmark.group = f"deeprec {dataset}"
+    benchmark.group = on_device(f"deeprec {dataset}")
     benchmark.extra_info.update(
         n_users=n_users, n_active_users=n_active, n_items=n_items, nnz=int(R.nnz),
         layers="-".join(map(str, LAYERS)), batch_size=HP["batch_size"],
@@ -127,7 +127,7 @@ def record_throughput(benchmark, seconds):
 
 def ours(train, epochs):
     return af.train("deeprec", train, layers=LAYERS, activation="selu", optimizer="momentum",
-                    **HP, epochs=epochs, seed=0, device="cpu")
+                    **HP, epochs=epochs, seed=0, device=DEVICE)
 
 
 DATASETS = ["ml-1m-shape", "netflix-shape", "ml-100k"]
@@ -159,7 +159,7 @@ def test_deeprec_epoch_pytorch(benchmark, dataset):
     train = train_part(dataset)
     describe(benchmark, dataset, "pytorch", train)
     t0 = time.perf_counter()
-    model = TorchDeepRec(train, layers=LAYERS, activation="selu", seed=0, **HP)
+    model = TorchDeepRec(train, layers=LAYERS, activation="selu", seed=0, device=DEVICE, **HP)
     benchmark.extra_info["torch_setup_s"] = time.perf_counter() - t0
     loss = benchmark.pedantic(model.run_epoch, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
     assert np.isfinite(loss)

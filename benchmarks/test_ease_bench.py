@@ -23,6 +23,9 @@ import torch
 import autorec_fast as af
 from autorec_fast import _backend
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import DEVICE, on_device  # noqa: E402
+
 N_USERS = int(os.environ.get("AUTOREC_BENCH_USERS", 20_000))
 SIZES = [int(s) for s in os.environ.get("AUTOREC_BENCH_ITEMS", "2000,4000,8000,10000").split(",")]
 L2 = 500.0
@@ -44,11 +47,18 @@ def data_for(n):
 
 def torch_ease(X_dense, l2):
     G = X_dense.T @ X_dense
-    G += l2 * torch.eye(G.shape[0])
+    G += l2 * torch.eye(G.shape[0], device=X_dense.device)
     P = torch.linalg.inv(G)
     B = P / (-torch.diag(P))
     B.fill_diagonal_(0.0)
+    if B.is_cuda:
+        torch.cuda.synchronize()
     return B
+
+
+def cpu_only():
+    if DEVICE != "cpu":
+        pytest.skip("measures the CPU (LAPACK floor, host memory)")
 
 
 def rounds_for(n):
@@ -58,9 +68,9 @@ def rounds_for(n):
 @pytest.mark.parametrize("n", SIZES)
 def test_ease_autorec_fast(benchmark, n):
     data = data_for(n)
-    benchmark.group = f"ease n={n}"
+    benchmark.group = on_device(f"ease n={n}")
     benchmark.extra_info.update(n_items=n, n_users=N_USERS, nnz=data.nnz, flops_floor=float(n) ** 3)
-    model = benchmark.pedantic(lambda: af.train("ease", data, l2=L2, dtype="float32"),
+    model = benchmark.pedantic(lambda: af.train("ease", data, l2=L2, dtype="float32", device=DEVICE),
                                rounds=rounds_for(n), iterations=1, warmup_rounds=0)
     assert model.weights.shape == (n, n)
 
@@ -68,18 +78,19 @@ def test_ease_autorec_fast(benchmark, n):
 @pytest.mark.parametrize("n", SIZES)
 def test_ease_pytorch(benchmark, n):
     data = data_for(n)
-    benchmark.group = f"ease n={n}"
-    X = torch.from_numpy(data.matrix.toarray().astype(np.float32))
+    benchmark.group = on_device(f"ease n={n}")
+    X = torch.from_numpy(data.matrix.toarray().astype(np.float32)).to(DEVICE)
     B = benchmark.pedantic(lambda: torch_ease(X, L2), rounds=rounds_for(n), iterations=1,
                            warmup_rounds=0)
     # same model: compare with ours once, outside the timing
     ours = af.train("ease", data, l2=L2).weights
-    np.testing.assert_allclose(B.numpy(), ours, atol=5e-4)
+    np.testing.assert_allclose(B.cpu().numpy(), ours, atol=5e-4)
 
 
 @pytest.mark.parametrize("n", SIZES)
 def test_ease_lapack_floor(benchmark, n):
     """potrf + potri alone on G = XᵀX + λI (float32): the floor of a Cholesky-inverse EASE."""
+    cpu_only()
     data = data_for(n)
     benchmark.group = f"ease n={n}"
     X = data.matrix
@@ -100,6 +111,18 @@ def test_ease_lapack_floor(benchmark, n):
 
 def test_gemm_peak(benchmark):
     """The machine's measured float32 peak through the same OpenBLAS (for the flops floor)."""
+    if DEVICE == "cuda":  # float32 (no TF32) through cuBLAS, as both sides' products run
+        m = 8192
+        a = torch.randn(m, m, device="cuda")
+        benchmark.group = on_device("machine peak")
+        benchmark.extra_info["flops"] = 2.0 * m**3
+
+        def product():
+            a @ a
+            torch.cuda.synchronize()
+
+        benchmark.pedantic(product, rounds=10, iterations=1, warmup_rounds=2)
+        return
     from scipy.linalg import blas
 
     m = 3000
@@ -140,6 +163,7 @@ PEAK_SCRIPT = textwrap.dedent("""
 def test_ease_peak_memory(benchmark, impl, n, tmp_path):
     """Peak resident memory of the fit above what the input took, in a fresh process,
     reported in units of n² × 4 bytes (one float32 n x n matrix)."""
+    cpu_only()
     benchmark.group = "ease peak memory"
     # cwd=tmp_path: `python -c` puts the cwd first on sys.path, and the source
     # tree (no compiled extension) must not shadow the installed package.
@@ -147,4 +171,37 @@ def test_ease_peak_memory(benchmark, impl, n, tmp_path):
                          capture_output=True, text=True, check=True, cwd=tmp_path)
     extra = int(out.stdout.strip().splitlines()[-1])
     benchmark.extra_info.update(n_items=n, peak_extra_bytes=extra, in_matrices=extra / (4.0 * n * n))
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+
+
+@pytest.mark.parametrize("impl", ["autorec_fast", "torch"])
+@pytest.mark.parametrize("n", [max(SIZES)])
+def test_ease_gpu_peak_memory(benchmark, impl, n):
+    """Peak GPU memory of the fit above what the input took, in units of n² × 4 bytes:
+    for us the CuPy pool's size after a fit from an empty pool (it only grows when no
+    cached block fits, so it bounds the peak), for PyTorch max_memory_allocated."""
+    if DEVICE != "cuda":
+        pytest.skip("GPU memory: run with AUTOREC_BENCH_DEVICE=cuda")
+    import cupy as cp
+
+    data = data_for(n)
+    benchmark.group = on_device("ease peak memory")
+    pool = cp.get_default_memory_pool()
+    if impl == "autorec_fast":
+        pool.free_all_blocks()
+        model = af.train("ease", data, l2=L2, dtype="float32", device="cuda")
+        extra = pool.total_bytes()
+        del model
+        pool.free_all_blocks()
+    else:
+        X = torch.from_numpy(data.matrix.toarray().astype(np.float32)).cuda()
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        B = torch_ease(X, L2)
+        extra = torch.cuda.max_memory_allocated() - base
+        del B, X
+        torch.cuda.empty_cache()
+    benchmark.extra_info.update(n_items=n, peak_extra_bytes=int(extra),
+                                in_matrices=extra / (4.0 * n * n))
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)

@@ -58,7 +58,7 @@ import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_cdae import TorchCDAE  # noqa: E402
-from bench_common import Clock, ml100k_path, need_ours  # noqa: E402
+from bench_common import DEVICE, Clock, ml100k_path, need_ours, on_device  # noqa: E402
 from torch_multvae import TorchMultVAE  # noqa: E402
 
 SYNTH_USERS = int(os.environ.get("AUTOREC_BENCH_SYNTH_USERS", 20000))
@@ -97,7 +97,7 @@ def train_part(dataset):
 def describe(benchmark, dataset, model, train, batch_size):
     n_users, n_items = train.shape
     width = DECODER_WIDTH[model]
-    benchmark.group = f"{model} {dataset}"
+    benchmark.group = on_device(f"{model} {dataset}")
     benchmark.extra_info.update(
         model=model, n_users=n_users, n_items=n_items, nnz=int(train.matrix.nnz),
         batch_size=batch_size, steps_per_epoch=math.ceil(n_users / batch_size),
@@ -133,7 +133,7 @@ DATASETS = ["ml-20m-shape", "ml-100k"]
 # ----------------------------------------------------------------- Mult-VAE / Mult-DAE
 
 def ours_mult(model, train, epochs):
-    return af.train(model, train, **MULT[model], epochs=epochs, seed=0, device="cpu")
+    return af.train(model, train, **MULT[model], epochs=epochs, seed=0, device=DEVICE)
 
 
 @pytest.mark.parametrize("model", ["multvae", "multdae"])
@@ -157,7 +157,7 @@ def test_mult_epoch_pytorch(benchmark, dataset, model):
     hp = MULT[model]
     describe(benchmark, dataset, model, train, hp["batch_size"])
     t0 = time.perf_counter()
-    net = TorchMultVAE(train, kind=model[len("mult"):], seed=0, **hp)
+    net = TorchMultVAE(train, kind=model[len("mult"):], seed=0, device=DEVICE, **hp)
     benchmark.extra_info["torch_setup_s"] = time.perf_counter() - t0
     loss = benchmark.pedantic(net.run_epoch, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
     assert np.isfinite(loss)
@@ -169,7 +169,7 @@ def test_mult_epoch_pytorch(benchmark, dataset, model):
 
 def ours_cdae(train, negative_ratio, epochs):
     return af.train("cdae", train, **CDAE, negative_ratio=negative_ratio, optimizer="adam",
-                    epochs=epochs, seed=0, device="cpu")
+                    epochs=epochs, seed=0, device=DEVICE)
 
 
 @pytest.mark.parametrize("negative_ratio", [5, 0])
@@ -193,7 +193,7 @@ def test_cdae_epoch_pytorch(benchmark, dataset):
     describe(benchmark, dataset, "cdae", train, CDAE["batch_size"])
     benchmark.extra_info["negative_ratio"] = 0  # full output
     t0 = time.perf_counter()
-    net = TorchCDAE(train, seed=0, **CDAE)
+    net = TorchCDAE(train, seed=0, device=DEVICE, **CDAE)
     benchmark.extra_info["torch_setup_s"] = time.perf_counter() - t0
     loss = benchmark.pedantic(net.run_epoch, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
     assert np.isfinite(loss)

@@ -64,7 +64,7 @@ import pytest
 import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import Clock, ml100k_path, need_ours  # noqa: E402
+from bench_common import DEVICE, Clock, ml100k_path, need_ours, on_device  # noqa: E402
 from torch_svae import TorchSVAETrainer  # noqa: E402
 
 SYNTH_USERS = int(os.environ.get("AUTOREC_BENCH_SVAE_USERS", 800))
@@ -110,7 +110,7 @@ def describe(benchmark, dataset, train):
     n_users, n_items = train.shape
     counts = np.diff(train.matrix.indptr)
     n_steps = int(np.maximum(counts - 1, 0).sum())
-    benchmark.group = f"svae {dataset}"
+    benchmark.group = on_device(f"svae {dataset}")
     benchmark.extra_info.update(
         model="svae", n_users=n_users, n_items=n_items, nnz=int(train.matrix.nnz),
         n_steps=n_steps, max_len=int(counts.max()), batch_size=SVAE["batch_size"],
@@ -133,7 +133,7 @@ DATASETS = ["ml-1m-shape", "ml-100k"]
 
 def ours_svae(train, epochs):
     return af.train("svae", train, epochs=epochs, batch_size=SVAE["batch_size"], seed=0,
-                    device="cpu")
+                    device=DEVICE)
 
 
 def check_same_hyperparameters(benchmark, fitted):
@@ -174,7 +174,7 @@ def test_svae_epoch_pytorch(benchmark, dataset, gru_mode):
     train = train_part(dataset)
     describe(benchmark, dataset, train)
     t0 = time.perf_counter()
-    net = TorchSVAETrainer(train, seed=0, gru_mode=gru_mode, **SVAE)
+    net = TorchSVAETrainer(train, seed=0, gru_mode=gru_mode, device=DEVICE, **SVAE)
     benchmark.extra_info["torch_setup_s"] = time.perf_counter() - t0
     benchmark.extra_info["gru_mode"] = gru_mode
     loss = benchmark.pedantic(net.run_epoch, rounds=TORCH_ROUNDS, iterations=1, warmup_rounds=WARMUP)

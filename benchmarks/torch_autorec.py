@@ -22,12 +22,21 @@ Model and objective (the same as ``autorec_fast.train("autorec", ...)``):
   full training column and reads output u (U-AutoRec: user u's row, output
   i); pairs whose user or item has no training rating get the training
   mean; predictions are clipped to [1, 5].
+* ``device="cuda"`` (any ``torch.device``) runs the same baseline on a GPU:
+  the dense training matrix and its mask are copied there once at
+  construction, the layers and Adam's state live there, each mini-batch's
+  indices are moved there with the epoch's permutation. The init and the
+  permutations still come from the seeded CPU generator, so a seed gives the
+  same initial weights and example order on every device (the float results
+  differ from the CPU's only by the GPU's rounding); ``device="cpu"`` (the
+  default) is bit-identical to the CPU-only baseline.
 
 Usage::
 
     from torch_autorec import train_torch_autorec
     model = train_torch_autorec(train, variant="item", hidden=500, l2=1.0, epochs=50)
-    model.predict(users, items)   # numpy float32
+    model.predict(users, items)   # numpy float32 (on the host, whatever the device)
+    train_torch_autorec(train, epochs=50, device="cuda")   # the same on a GPU
     model.epoch_seconds           # wall time of each epoch
 
 This module imports no pytest; the benchmarks and ``autorec_accuracy.py`` use it.
@@ -67,11 +76,18 @@ class TorchAutoRec:
     Construction does all the set-up (densify, mask, init); :meth:`run_epoch`
     is one epoch of training, :meth:`fit` runs several, :meth:`predict` scores
     (user, item) pairs. The benchmarks time :meth:`run_epoch` alone.
+
+    ``device`` (a string or ``torch.device``, default ``"cpu"``): where the
+    training runs; ``device="cuda"`` puts the dense training matrix, its mask,
+    the layers and the optimizer state on the GPU (see the module docstring).
+    Initialisation and permutations use the seeded CPU generator ``self.gen``
+    on every device; :meth:`predict` and :meth:`rmse` return host NumPy values;
+    :meth:`run_epoch` returns once the device has finished the epoch.
     """
 
     def __init__(self, train, variant="item", hidden=500, l2=1.0, batch_size=256, lr=1e-3,
                  seed=0, activation="sigmoid", output_activation="identity",
-                 clip=(1.0, 5.0)):
+                 clip=(1.0, 5.0), device="cpu"):
         if variant not in ("item", "user"):
             raise ValueError(f"variant must be 'item' or 'user', got {variant!r}")
         self.variant = variant
@@ -81,6 +97,7 @@ class TorchAutoRec:
         self.lr = float(lr)
         self.seed = int(seed)
         self.clip = clip
+        self.device = torch.device(device)
         self.g = _activation(activation)
         self.f = _activation(output_activation)
 
@@ -92,11 +109,12 @@ class TorchAutoRec:
         self.nnz = int(R.nnz)
 
         dense = R.T.toarray() if variant == "item" else R.toarray()
-        self.X = torch.from_numpy(np.ascontiguousarray(dense, dtype=np.float32))  # examples x inputs
+        # examples x inputs, copied to the device once
+        self.X = torch.from_numpy(np.ascontiguousarray(dense, dtype=np.float32)).to(self.device)
         self.mask = self.X != 0
         self.n_examples, self.n_inputs = self.X.shape
 
-        # seeded init and per-epoch permutations
+        # seeded init and per-epoch permutations, on the CPU whatever the device
         self.gen = torch.Generator().manual_seed(self.seed)
         self.encoder = nn.Linear(self.n_inputs, self.hidden)   # V, mu
         self.decoder = nn.Linear(self.hidden, self.n_inputs)   # W, b
@@ -104,6 +122,8 @@ class TorchAutoRec:
             for lin in (self.encoder, self.decoder):
                 nn.init.xavier_uniform_(lin.weight, generator=self.gen)
                 nn.init.zeros_(lin.bias)
+        self.encoder.to(self.device)   # initialised on the CPU, then moved (no-op on the CPU)
+        self.decoder.to(self.device)
         self.params = [*self.encoder.parameters(), *self.decoder.parameters()]
         self.optimizer = torch.optim.Adam(self.params, lr=self.lr, betas=(0.9, 0.999), eps=1e-8)
         self.epoch_seconds: list[float] = []
@@ -119,7 +139,8 @@ class TorchAutoRec:
     def run_epoch(self):
         """One pass over the shuffled examples; returns the epoch's summed objective."""
         t0 = time.perf_counter()
-        perm = torch.randperm(self.n_examples, generator=self.gen)
+        # drawn on the CPU, moved once per epoch: the batch slices are device tensors
+        perm = torch.randperm(self.n_examples, generator=self.gen).to(self.device)
         reg_scale = 0.5 * self.l2 / self.n_examples
         total = 0.0
         for start in range(0, self.n_examples, self.batch_size):
@@ -134,7 +155,9 @@ class TorchAutoRec:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            total += loss.item()
+            total += loss.item()   # synchronises with the device every step
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
         secs = time.perf_counter() - t0
         self.epoch_seconds.append(secs)
         self.history.append({"epoch": len(self.history) + 1, "loss": total, "seconds": secs})
@@ -167,12 +190,12 @@ class TorchAutoRec:
             bounds = np.searchsorted(inv[order], np.arange(0, uniq.size + batch_size, batch_size))
             vals = np.empty(ex.size, dtype=np.float32)
             for b, start in enumerate(range(0, uniq.size, batch_size)):
-                rows = torch.from_numpy(uniq[start:start + batch_size])
+                rows = torch.from_numpy(uniq[start:start + batch_size]).to(self.device)
                 recon = self.forward(self.X[rows])
                 sel = order[bounds[b]:bounds[b + 1]]
-                r = torch.from_numpy(inv[sel] - start)
-                c = torch.from_numpy(out[sel])
-                vals[sel] = recon[r, c].numpy()
+                r = torch.from_numpy(inv[sel] - start).to(self.device)
+                c = torch.from_numpy(out[sel]).to(self.device)
+                vals[sel] = recon[r, c].cpu().numpy()
             pred[known] = vals
         if self.clip is not None:
             np.clip(pred, self.clip[0], self.clip[1], out=pred)
@@ -186,10 +209,11 @@ class TorchAutoRec:
 
 def train_torch_autorec(train, variant="item", hidden=500, l2=1.0, epochs=50, batch_size=256,
                         lr=1e-3, seed=0, activation="sigmoid", output_activation="identity",
-                        validation=None, verbose=False):
-    """Build a :class:`TorchAutoRec` and train it ``epochs`` epochs; returns the model
-    (``.predict(users, items)``, ``.epoch_seconds``, ``.history``)."""
+                        validation=None, verbose=False, device="cpu"):
+    """Build a :class:`TorchAutoRec` on ``device`` (``"cpu"``, ``"cuda"``, ...) and train
+    it ``epochs`` epochs; returns the model (``.predict(users, items)``,
+    ``.epoch_seconds``, ``.history``)."""
     model = TorchAutoRec(train, variant=variant, hidden=hidden, l2=l2, batch_size=batch_size,
                          lr=lr, seed=seed, activation=activation,
-                         output_activation=output_activation)
+                         output_activation=output_activation, device=device)
     return model.fit(epochs, validation=validation, verbose=verbose)

@@ -29,6 +29,16 @@ below):
   strong-generalization split have no V_user row, so they are scored with a
   zero user vector: h = sigmoid(x V + b), scores = h Wᵀ + b' (the ranking is
   that of ŷ). No corruption at scoring.
+* ``device="cuda"`` (any ``torch.device``) runs the same baseline on a GPU:
+  the network and Adam's state live there; the CSR training matrix stays on
+  the host, each mini-batch's rows are sliced from it there and only their
+  nonzeros are copied over and densified on the device (as NVIDIA's
+  DeepRecommender does); the user indices go over with the epoch's
+  permutation. Init and permutations come from the seeded CPU generator on
+  every device; the dropout masks come from a second generator on the device,
+  seeded with the same seed (on the CPU the one generator draws everything,
+  as before, so ``device="cpu"`` (the default) is bit-identical to the
+  CPU-only baseline).
 
 Note: ``autorec_fast``'s CDAE samples ``negative_ratio`` unobserved items per
 positive (default 5) and computes the output only on those; this baseline
@@ -39,6 +49,7 @@ Usage::
     from torch_cdae import train_torch_cdae
     model = train_torch_cdae(split.train, hidden=50, epochs=50, validation=split.validation)
     af.evaluate(model.as_recommender(), split.test, ["ndcg@100"])
+    train_torch_cdae(split.train, epochs=50, device="cuda")   # the same on a GPU
 
 This module imports no pytest; the benchmarks and ``implicit_accuracy.py`` use it.
 """
@@ -55,9 +66,19 @@ import torch.nn.functional as F
 from torch import nn
 
 import autorec_fast as af
+from bench_common import csr_to_device_dense
 from torch_multvae import TorchRecommender, csr_to_dense, seeded_dropout
 
-__all__ = ["CDAENet", "TorchCDAE", "train_torch_cdae"]
+__all__ = ["CDAENet", "TorchCDAE", "csr_to_device", "train_torch_cdae"]
+
+
+def csr_to_device(X, device):
+    """A CSR batch as a dense float32 tensor on ``device``: :func:`csr_to_dense` on the
+    CPU; elsewhere only the nonzeros (COO) are copied over and densified there."""
+    device = torch.device(device)
+    if device.type == "cpu":
+        return csr_to_dense(X)
+    return csr_to_device_dense(X, device)
 
 
 class CDAENet(nn.Module):
@@ -93,10 +114,19 @@ class TorchCDAE:
     Construction does the set-up; :meth:`run_epoch` is one epoch (the
     benchmarks time it alone), :meth:`fit` runs several with optional
     validation, :meth:`as_recommender` gives the adapter for ``af.evaluate``.
+
+    ``device`` (a string or ``torch.device``, default ``"cpu"``): where the
+    training runs; ``device="cuda"`` puts the network, the optimizer state
+    and every mini-batch (densified on the GPU from its CSR nonzeros) on the
+    GPU (see the module docstring). ``self.gen`` (CPU) seeds the init and the
+    permutations on every device; ``self.dropout_gen`` draws the corruption
+    (``self.gen`` itself on the CPU, a generator on the device seeded with
+    ``seed`` otherwise). :meth:`score` returns host NumPy scores;
+    :meth:`run_epoch` returns once the device has finished the epoch.
     """
 
     def __init__(self, train, hidden=50, corruption=0.5, output_activation="sigmoid",
-                 loss="logistic", batch_size=500, lr=1e-3, l2=1e-3, seed=0):
+                 loss="logistic", batch_size=500, lr=1e-3, l2=1e-3, seed=0, device="cpu"):
         if output_activation not in ("sigmoid", "identity"):
             raise ValueError(f"output_activation must be 'sigmoid' or 'identity', "
                              f"got {output_activation!r}")
@@ -111,14 +141,18 @@ class TorchCDAE:
         self.lr = float(lr)
         self.l2 = float(l2)
         self.seed = int(seed)
+        self.device = torch.device(device)
 
         self.X = train.matrix.tocsr().astype(np.float32)  # users x items, binary
         self.n_users, self.n_items = self.X.shape
         self.item_ids = np.asarray(train.item_ids)
 
+        # init and permutations: CPU generator on every device; dropout: one on the device
         self.gen = torch.Generator().manual_seed(self.seed)
+        self.dropout_gen = (self.gen if self.device.type == "cpu" else
+                            torch.Generator(device=self.device).manual_seed(self.seed))
         self.net = CDAENet(self.n_users, self.n_items, hidden=self.hidden, corruption=corruption,
-                           generator=self.gen)
+                           generator=self.gen).to(self.device)   # initialised on the CPU
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.lr, betas=(0.9, 0.999),
                                           eps=1e-8)
         self.epoch_seconds: list[float] = []
@@ -142,20 +176,24 @@ class TorchCDAE:
         t0 = time.perf_counter()
         self.net.train()
         perm = torch.randperm(self.n_users, generator=self.gen)
+        rows = perm.numpy()            # host indices, to slice the CSR
+        perm = perm.to(self.device)    # one copy per epoch; the batch slices are device tensors
         total = 0.0
         n_batches = 0
         for start in range(0, self.n_users, self.batch_size):
             users = perm[start:start + self.batch_size]
-            x = csr_to_dense(self.X[users.numpy()])
-            pre = self.net(x, users, generator=self.gen)
+            x = csr_to_device(self.X[rows[start:start + self.batch_size]], self.device)
+            pre = self.net(x, users, generator=self.dropout_gen)
             loss = self._data_loss(pre, x)
             if self.l2:
                 loss = loss + 0.5 * self.l2 * sum(w.pow(2).sum() for w in self.net.regularised())
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            total += loss.item()
+            total += loss.item()   # synchronises with the device every step
             n_batches += 1
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
         secs = time.perf_counter() - t0
         self.epoch_seconds.append(secs)
         self.history.append({"epoch": len(self.history) + 1, "loss": total / max(n_batches, 1),
@@ -168,10 +206,10 @@ class TorchCDAE:
         was = self.net.training
         self.net.eval()
         try:
-            pre = self.net(csr_to_dense(X))
+            pre = self.net(csr_to_device(X, self.device))
         finally:
             self.net.train(was)
-        return pre.numpy()
+        return pre.cpu().numpy()
 
     def as_recommender(self):
         return TorchRecommender("torch-cdae", self.n_items, self.item_ids, self.score)
@@ -199,11 +237,11 @@ class TorchCDAE:
 
 def train_torch_cdae(train, hidden=50, corruption=0.5, output_activation="sigmoid",
                      loss="logistic", epochs=50, batch_size=500, lr=1e-3, l2=1e-3, seed=0,
-                     validation=None, metric="ndcg@100", verbose=False):
-    """Build a :class:`TorchCDAE` and train it ``epochs`` epochs; returns the model
-    (``.run_epoch()``, ``.epoch_seconds``, ``.history``, ``.best_epoch``,
-    ``.as_recommender()``)."""
+                     validation=None, metric="ndcg@100", verbose=False, device="cpu"):
+    """Build a :class:`TorchCDAE` on ``device`` (``"cpu"``, ``"cuda"``, ...) and train it
+    ``epochs`` epochs; returns the model (``.run_epoch()``, ``.epoch_seconds``,
+    ``.history``, ``.best_epoch``, ``.as_recommender()``)."""
     model = TorchCDAE(train, hidden=hidden, corruption=corruption,
                       output_activation=output_activation, loss=loss, batch_size=batch_size,
-                      lr=lr, l2=l2, seed=seed)
+                      lr=lr, l2=l2, seed=seed, device=device)
     return model.fit(epochs, validation=validation, metric=metric, verbose=verbose)

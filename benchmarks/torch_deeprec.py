@@ -32,6 +32,16 @@ Model and objective (the same as ``autorec_fast.train("deeprec", ...)``):
 * prediction of (user u, item i): forward (no dropout) of u's training row,
   output i; pairs whose user or item has no training rating get the training
   mean; predictions clipped to [1, 5].
+* ``device="cuda"`` (any ``torch.device``) runs the same baseline on a GPU:
+  the network and SGD's momentum live there; the CSR training matrix stays
+  on the host, each mini-batch's rows are sliced from it there and only their
+  nonzeros are copied over and densified on the device (as NVIDIA's
+  reference code does: ``mb.cuda().to_dense()``); re-feeding stays on the
+  device. Init and permutations come from the seeded CPU generator on every
+  device; the dropout masks come from a second generator on the device,
+  seeded with the same seed (on the CPU the one generator draws everything,
+  as before, so ``device="cpu"`` (the default) is bit-identical to the
+  CPU-only baseline).
 
 Usage::
 
@@ -39,6 +49,7 @@ Usage::
     model = train_torch_deeprec(train, epochs=10)
     model.rmse(test)
     model.epoch_seconds           # wall time of each epoch
+    train_torch_deeprec(train, epochs=10, device="cuda")   # the same on a GPU
 
 This module imports no pytest; ``test_deeprec_bench.py`` uses it.
 """
@@ -52,6 +63,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from bench_common import csr_to_device_dense
 from torch_multvae import seeded_dropout
 
 __all__ = ["DeepRecNet", "TorchDeepRec", "train_torch_deeprec"]
@@ -136,11 +148,21 @@ class TorchDeepRec:
     Construction does the set-up; :meth:`run_epoch` is one epoch (the
     benchmarks time it alone), :meth:`fit` runs several, :meth:`predict`
     scores (user, item) pairs, :meth:`rmse` evaluates a test set.
+
+    ``device`` (a string or ``torch.device``, default ``"cpu"``): where the
+    training runs; ``device="cuda"`` puts the network, the optimizer state
+    and every mini-batch (densified on the GPU from its CSR nonzeros) on the
+    GPU (see the module docstring). ``self.gen`` (CPU) seeds the init and the
+    permutations on every device; ``self.dropout_gen`` draws the dropout
+    masks (``self.gen`` itself on the CPU, a generator on the device seeded
+    with ``seed`` otherwise). :meth:`predict` and :meth:`rmse` return host
+    NumPy values; :meth:`run_epoch` returns once the device has finished the
+    epoch.
     """
 
     def __init__(self, train, layers=(512, 512, 1024), activation="selu", dropout=0.8,
                  constrained=True, refeed_steps=1, lr=0.005, momentum=0.9, batch_size=128,
-                 l2=0.0, seed=0, clip=(1.0, 5.0)):
+                 l2=0.0, seed=0, clip=(1.0, 5.0), device="cpu"):
         self.refeed_steps = int(refeed_steps)
         if self.refeed_steps < 0:
             raise ValueError(f"refeed_steps must be >= 0, got {refeed_steps!r}")
@@ -150,6 +172,7 @@ class TorchDeepRec:
         self.l2 = float(l2)
         self.seed = int(seed)
         self.clip = clip
+        self.device = torch.device(device)
 
         R = train.matrix.tocsr().astype(np.float32)  # users x items, explicit ratings
         R.sort_indices()
@@ -162,9 +185,13 @@ class TorchDeepRec:
         self.active_users = np.flatnonzero(self.user_seen)   # users with no rating are skipped
         self.n_examples = int(self.active_users.size)
 
+        # init and permutations: CPU generator on every device; dropout: one on the device
         self.gen = torch.Generator().manual_seed(self.seed)
+        self.dropout_gen = (self.gen if self.device.type == "cpu" else
+                            torch.Generator(device=self.device).manual_seed(self.seed))
         self.net = DeepRecNet(self.n_items, layers=layers, activation=activation,
-                              dropout=dropout, constrained=constrained, generator=self.gen)
+                              dropout=dropout, constrained=constrained,
+                              generator=self.gen).to(self.device)   # initialised on the CPU
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=self.lr,
                                          momentum=self.momentum, weight_decay=self.l2)
         self.epoch_seconds: list[float] = []
@@ -175,15 +202,19 @@ class TorchDeepRec:
         return math.ceil(self.n_examples / self.batch_size)
 
     def _dense(self, users):
-        return torch.from_numpy(np.asarray(self.R[users].toarray(), dtype=np.float32))
+        """Training rows ``users`` (host indices) as a dense float32 tensor on the device."""
+        rows = self.R[users]
+        if self.device.type == "cpu":
+            return torch.from_numpy(np.asarray(rows.toarray(), dtype=np.float32))
+        return csr_to_device_dense(rows, self.device)  # only the nonzeros cross over
 
     def _step(self, x):
-        out = self.net(x, generator=self.gen)
+        out = self.net(x, generator=self.dropout_gen)
         loss = masked_mse(out, x)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return out.detach(), loss.item()
+        return out.detach(), loss.item()   # .item() synchronises with the device
 
     def run_epoch(self):
         """One pass over the shuffled users; returns the mean mini-batch masked MSE of
@@ -201,6 +232,8 @@ class TorchDeepRec:
                 out, loss = self._step(out)
                 refeed_total += loss
             n_batches += 1
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
         secs = time.perf_counter() - t0
         n = max(n_batches, 1)
         self.epoch_seconds.append(secs)
@@ -242,9 +275,9 @@ class TorchDeepRec:
                 for b, start in enumerate(range(0, uniq.size, batch_size)):
                     recon = self.net(self._dense(uniq[start:start + batch_size]))
                     sel = order[bounds[b]:bounds[b + 1]]
-                    r = torch.from_numpy(inv[sel] - start)
-                    c = torch.from_numpy(out[sel])
-                    vals[sel] = recon[r, c].numpy()
+                    r = torch.from_numpy(inv[sel] - start).to(self.device)
+                    c = torch.from_numpy(out[sel]).to(self.device)
+                    vals[sel] = recon[r, c].cpu().numpy()
                 pred[known] = vals
             finally:
                 self.net.train(was)
@@ -260,11 +293,13 @@ class TorchDeepRec:
 
 def train_torch_deeprec(train, layers=(512, 512, 1024), dropout=0.8, constrained=True,
                         refeed_steps=1, lr=0.005, momentum=0.9, batch_size=128, epochs=1,
-                        l2=0.0, seed=0, activation="selu", validation=None, verbose=False):
-    """Build a :class:`TorchDeepRec` and train it ``epochs`` epochs; returns the model
-    (``.run_epoch()``, ``.predict(users, items)``, ``.rmse(test)``, ``.epoch_seconds``,
-    ``.history``)."""
+                        l2=0.0, seed=0, activation="selu", validation=None, verbose=False,
+                        device="cpu"):
+    """Build a :class:`TorchDeepRec` on ``device`` (``"cpu"``, ``"cuda"``, ...) and train it
+    ``epochs`` epochs; returns the model (``.run_epoch()``, ``.predict(users, items)``,
+    ``.rmse(test)``, ``.epoch_seconds``, ``.history``)."""
     model = TorchDeepRec(train, layers=layers, activation=activation, dropout=dropout,
                          constrained=constrained, refeed_steps=refeed_steps, lr=lr,
-                         momentum=momentum, batch_size=batch_size, l2=l2, seed=seed)
+                         momentum=momentum, batch_size=batch_size, l2=l2, seed=seed,
+                         device=device)
     return model.fit(epochs, validation=validation, verbose=verbose)

@@ -35,6 +35,17 @@ Model and objective (the same as ``autorec_fast.train("multvae" | "multdae", ...
 * scoring (``as_recommender()._score_csr``): the logits of the fold-in rows,
   no dropout, z = mu.
 
+Device: ``device="cpu"`` (default) or ``"cuda"`` (a string or ``torch.device``) puts
+the network, the Adam state and every training batch on that device; each
+mini-batch is still densified on the host from the CSR matrix (as on the CPU)
+and copied to the device. Initial weights and the per-epoch user permutation
+come from a CPU ``torch.Generator`` seeded with ``seed`` whatever the device
+(the weights are initialised on the CPU, then moved), so they are the same on
+every device; the dropout masks and the VAE noise come from that same CPU
+generator on the CPU (so CPU runs are unchanged) and from a second generator on
+the device, seeded with the same ``seed``, otherwise. Scores are returned as
+host numpy arrays either way.
+
 With ``validation`` (a ``FoldInOut``) each epoch is scored with
 ``af.evaluate(adapter, validation, [metric])``; the best epoch's weights are
 kept (a ``state_dict`` copy) and restored at the end of :meth:`TorchMultVAE.fit`.
@@ -43,7 +54,7 @@ Usage::
 
     from torch_multvae import train_torch_multvae
     model = train_torch_multvae(split.train, kind="vae", epochs=50,
-                                validation=split.validation)
+                                validation=split.validation)  # device="cuda" on a GPU
     af.evaluate(model.as_recommender(), split.test, ["ndcg@100", "recall@20"])
     model.epoch_seconds, model.history, model.best_epoch
 
@@ -65,15 +76,22 @@ import autorec_fast as af
 from autorec_fast.models.base import Recommender
 
 __all__ = ["MultVAENet", "TorchMultVAE", "TorchRecommender", "csr_to_dense", "seeded_dropout",
-           "train_torch_multvae"]
+           "synchronize", "train_torch_multvae"]
 
 DEFAULT_LAYERS = {"vae": [600, 200], "dae": [200]}
 DEFAULT_L2 = {"vae": 0.0, "dae": 0.01 / 500}
 
 
+def synchronize(device):
+    """Wait for the queued work on ``device`` (a ``torch.device``); a no-op on the CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def seeded_dropout(x, p, generator=None):
     """Inverted dropout like ``F.dropout(x, p)`` (CPU: a Bernoulli(1-p) mask scaled by
-    1/(1-p)) but drawing from ``generator``, so that a seed fixes the whole run."""
+    1/(1-p)) but drawing from ``generator``, so that a seed fixes the whole run.
+    ``generator`` (if given) must be on ``x``'s device."""
     if p <= 0.0:
         return x
     if p >= 1.0:
@@ -83,7 +101,11 @@ def seeded_dropout(x, p, generator=None):
 
 
 class MultVAENet(nn.Module):
-    """Mult-VAE (``kind="vae"``) or Mult-DAE (``kind="dae"``) network over ``n_items`` items."""
+    """Mult-VAE (``kind="vae"``) or Mult-DAE (``kind="dae"``) network over ``n_items`` items.
+
+    Built on the CPU (``generator``, a CPU generator, seeds the init); move it with
+    ``.to(device)``. ``forward``'s ``generator`` (dropout mask, VAE noise) must be on
+    the device of ``x``."""
 
     def __init__(self, n_items, kind="vae", layers=None, dropout=0.5, generator=None):
         super().__init__()
@@ -135,7 +157,7 @@ class MultVAENet(nn.Module):
         q = self._stack(self.encoder, h)
         mu, logvar = q[:, :self.latent], q[:, self.latent:]
         if self.training:
-            eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
+            eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
             z = mu + eps * torch.exp(0.5 * logvar)
         else:
             z = mu
@@ -173,10 +195,19 @@ class TorchMultVAE:
     Construction does the set-up; :meth:`run_epoch` is one epoch (the
     benchmarks time it alone), :meth:`fit` runs several with optional
     validation, :meth:`as_recommender` gives the adapter for ``af.evaluate``.
+
+    ``device`` (``"cpu"``, ``"cuda"``, ... or a ``torch.device``): where the network,
+    the optimizer state and the training batches live. The CSR matrix stays on the
+    host; each mini-batch is densified there and copied to the device. Init and the
+    user permutation use the CPU generator ``self.gen`` (seeded with ``seed``) on
+    every device; dropout masks and VAE noise use ``self.sample_gen``: ``self.gen``
+    itself on the CPU (CPU runs are exactly those without ``device``), a generator
+    on the device seeded with ``seed`` otherwise. :meth:`run_epoch` returns once the
+    device work is done; :meth:`score` returns host numpy.
     """
 
     def __init__(self, train, kind="vae", layers=None, dropout=0.5, beta_cap=0.2,
-                 anneal_steps=200000, batch_size=500, lr=1e-3, l2=None, seed=0):
+                 anneal_steps=200000, batch_size=500, lr=1e-3, l2=None, seed=0, device="cpu"):
         if kind not in ("vae", "dae"):
             raise ValueError(f"kind must be 'vae' or 'dae', got {kind!r}")
         self.kind = kind
@@ -186,14 +217,19 @@ class TorchMultVAE:
         self.lr = float(lr)
         self.l2 = float(DEFAULT_L2[kind] if l2 is None else l2)
         self.seed = int(seed)
+        self.device = torch.device(device)
 
         self.X = train.matrix.tocsr().astype(np.float32)  # users x items, binary
         self.n_users, self.n_items = self.X.shape
         self.item_ids = np.asarray(train.item_ids)
 
-        self.gen = torch.Generator().manual_seed(self.seed)
+        self.gen = torch.Generator().manual_seed(self.seed)  # CPU: init and permutations
         self.net = MultVAENet(self.n_items, kind=kind, layers=layers, dropout=dropout,
-                              generator=self.gen)
+                              generator=self.gen).to(self.device)
+        if self.device.type == "cpu":
+            self.sample_gen = self.gen  # dropout and noise share the CPU stream, as before
+        else:
+            self.sample_gen = torch.Generator(device=self.device).manual_seed(self.seed)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.lr, betas=(0.9, 0.999),
                                           eps=1e-8)
         self.update_count = 0
@@ -220,8 +256,8 @@ class TorchMultVAE:
         total = 0.0
         n_batches = 0
         for start in range(0, self.n_users, self.batch_size):
-            x = csr_to_dense(self.X[perm[start:start + self.batch_size]])
-            logits, mu, logvar = self.net(x, generator=self.gen)
+            x = csr_to_dense(self.X[perm[start:start + self.batch_size]]).to(self.device)
+            logits, mu, logvar = self.net(x, generator=self.sample_gen)
             loss = -(F.log_softmax(logits, dim=1) * x).sum(1).mean()
             if self.kind == "vae":
                 kl = (-0.5 * (1.0 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
@@ -232,8 +268,9 @@ class TorchMultVAE:
             loss.backward()
             self.optimizer.step()
             self.update_count += 1
-            total += loss.item()
+            total += loss.item()  # waits for this step's device work
             n_batches += 1
+        synchronize(self.device)
         secs = time.perf_counter() - t0
         self.epoch_seconds.append(secs)
         self.history.append({"epoch": len(self.history) + 1, "loss": total / max(n_batches, 1),
@@ -242,14 +279,14 @@ class TorchMultVAE:
 
     @torch.no_grad()
     def score(self, X):
-        """Logits (numpy float32) for a CSR batch of fold-in rows: no dropout, z = mu."""
+        """Logits (host numpy float32) for a CSR batch of fold-in rows: no dropout, z = mu."""
         was = self.net.training
         self.net.eval()
         try:
-            logits, _, _ = self.net(csr_to_dense(X))
+            logits, _, _ = self.net(csr_to_dense(X).to(self.device))
         finally:
             self.net.train(was)
-        return logits.numpy()
+        return logits.cpu().numpy()
 
     def as_recommender(self):
         name = "torch-multvae" if self.kind == "vae" else "torch-multdae"
@@ -278,11 +315,13 @@ class TorchMultVAE:
 
 def train_torch_multvae(train, kind="vae", layers=None, dropout=0.5, beta_cap=0.2,
                         anneal_steps=200000, epochs=200, batch_size=500, lr=1e-3, l2=None,
-                        seed=0, validation=None, metric="ndcg@100", verbose=False):
+                        seed=0, validation=None, metric="ndcg@100", verbose=False, device="cpu"):
     """Build a :class:`TorchMultVAE` and train it ``epochs`` epochs; returns the model
     (``.run_epoch()``, ``.epoch_seconds``, ``.history``, ``.best_epoch``,
-    ``.as_recommender()``). ``l2=None``: 0 for the VAE, 0.01/500 for the DAE."""
+    ``.as_recommender()``). ``l2=None``: 0 for the VAE, 0.01/500 for the DAE.
+    ``device``: ``"cpu"`` (default), ``"cuda"`` or a ``torch.device`` (see
+    :class:`TorchMultVAE`)."""
     model = TorchMultVAE(train, kind=kind, layers=layers, dropout=dropout, beta_cap=beta_cap,
                          anneal_steps=anneal_steps, batch_size=batch_size, lr=lr, l2=l2,
-                         seed=seed)
+                         seed=seed, device=device)
     return model.fit(epochs, validation=validation, metric=metric, verbose=verbose)

@@ -43,14 +43,26 @@ packed, while on a lone 32-sequence GRU forward + backward with lengths up to
 1,000 padded was far faster (0.69 s against 15.6 s). The benchmarks time both
 modes and compare against the faster.
 
+Device: ``TorchSVAETrainer(..., device="cuda")`` (or ``train_torch_svae(...,
+device=...)``; a string or ``torch.device``, default ``"cpu"``) puts the network,
+the Adam state and every batch tensor (item ids, targets, masks, gather indices)
+on that device; the sequences and the batching arithmetic stay in host numpy,
+and the sequence lengths given to ``pack_padded_sequence`` stay on the CPU, as it
+requires. The weights are initialised on the CPU after ``torch.manual_seed(seed)``
+and then moved, so they are the same on every device; the reparameterisation
+noise (``torch.randn_like``) comes from the default generator of the tensor's
+device, which ``torch.manual_seed`` also seeds on CUDA. ``train_epoch`` and
+``score`` use the device of the model's parameters; scores are host numpy.
+
 Usage::
 
     from torch_svae import TorchSVAETrainer
-    t = TorchSVAETrainer(split.train, seed=0)
+    t = TorchSVAETrainer(split.train, seed=0)  # device="cuda" on a GPU
     t.fit(25)                                 # or t.run_epoch() (timed alone)
     scores = t.score(split.test.fold_in)      # users x items numpy float32
 
-or the functions: ``sequences_from_interactions``, ``train_epoch``, ``score``.
+or the functions: ``train_torch_svae``, ``sequences_from_interactions``,
+``train_epoch``, ``score``.
 This module imports no pytest; the benchmarks and ``svae_accuracy.py`` use it.
 """
 
@@ -66,7 +78,18 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 __all__ = ["TorchSVAE", "TorchSVAETrainer", "batch_loss", "beta_at", "score",
-           "sequences_from_interactions", "train_epoch"]
+           "sequences_from_interactions", "train_epoch", "train_torch_svae"]
+
+
+def _device_of(model):
+    return next(model.parameters()).device
+
+
+def _synchronize(device):
+    """Wait for the queued work on ``device``; a no-op on the CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
 
 # ----------------------------------------------------------------------------- data
 
@@ -107,7 +130,10 @@ class _Flat:
 # ---------------------------------------------------------------------------- model
 
 class TorchSVAE(nn.Module):
-    """Embedding -> GRU -> encoder MLP -> (mu, logvar) -> decoder MLP -> item logits."""
+    """Embedding -> GRU -> encoder MLP -> (mu, logvar) -> decoder MLP -> item logits.
+
+    Built on the CPU (torch default init from the global seed); move it with
+    ``.to(device)``. Inputs go on the parameters' device, except the GRU lengths."""
 
     def __init__(self, n_items, embedding=256, gru=200, hidden=150, latent=64):
         super().__init__()
@@ -130,10 +156,12 @@ class TorchSVAE(nn.Module):
         return self.dec_out(torch.tanh(self.dec(z)))
 
     def steps(self, items, lengths):
-        """GRU over padded ``items`` (B x T int64 tensor) with ``lengths`` (B,) steps each.
+        """GRU over padded ``items`` (B x T int64 tensor on the model's device) with ``lengths``
+        (B,) steps each (a CPU tensor, as ``pack_padded_sequence`` wants).
         Returns (packed output, h_n): the packed ``.data`` holds the valid steps only (time-major,
-        users sorted by length), h_n (B x gru) the last hidden state in the input order."""
-        packed = pack_padded_sequence(self.item_embed(items), lengths, batch_first=True,
+        users sorted by length; ``batch_sizes`` on the CPU, ``sorted_indices`` on the device),
+        h_n (B x gru) the last hidden state in the input order."""
+        packed = pack_padded_sequence(self.item_embed(items), lengths.cpu(), batch_first=True,
                                       enforce_sorted=False)
         out, h_n = self.gru(packed)
         return out, h_n[0]
@@ -150,23 +178,25 @@ def batch_loss(model, flat, users, next_k, beta, sample=True, gru_mode="packed")
     valid steps' outputs (a mask) for the layers above; "packed" runs it on a
     ``PackedSequence``. Both give the same loss (checked to float32 equality);
     which is faster depends on the length spread (see the module docstring),
-    so the benchmarks time both."""
+    so the benchmarks time both. Runs on the device of ``model``'s parameters: the
+    index arithmetic is host numpy, its results are copied to that device."""
+    device = _device_of(model)
     n = flat.lengths[users]
     L = n - 1  # steps per user
-    items = torch.from_numpy(flat.padded(users, L))
+    items = torch.from_numpy(flat.padded(users, L)).to(device)
     if gru_mode == "padded":
         hs, _ = model.gru(model.item_embed(items))  # B x T x gru, padding included
         valid_bt = np.arange(items.shape[1])[None, :] < L[:, None]
         b_idx, t_idx = np.nonzero(valid_bt)
-        data = hs[torch.from_numpy(valid_bt)]  # row-major (b, t) order, as np.nonzero
+        data = hs[torch.from_numpy(valid_bt).to(device)]  # row-major (b, t) order, as np.nonzero
     elif gru_mode == "packed":
-        out, _ = model.steps(items, torch.from_numpy(L))
+        out, _ = model.steps(items, torch.from_numpy(L))  # lengths stay on the CPU
         data = out.data
         # which (user, t) each packed row is: time-major, batch_sizes[t] users (sorted) at time t
-        bs = out.batch_sizes.numpy().astype(np.int64)
+        bs = out.batch_sizes.numpy().astype(np.int64)  # always a CPU tensor
         t_idx = np.repeat(np.arange(bs.size, dtype=np.int64), bs)
         i_idx = np.arange(t_idx.size, dtype=np.int64) - np.repeat(np.cumsum(bs) - bs, bs)
-        b_idx = out.sorted_indices.numpy()[i_idx]
+        b_idx = out.sorted_indices.cpu().numpy()[i_idx]  # a B-long copy off the device
     else:
         raise ValueError(f"unknown gru_mode {gru_mode!r}")
     j = np.arange(1, next_k + 1, dtype=np.int64)
@@ -177,17 +207,20 @@ def batch_loss(model, flat, users, next_k, beta, sample=True, gru_mode="packed")
     mu, logvar = model.encode(data)
     z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
     logp = F.log_softmax(model.decode(z), dim=1)
-    picked = logp.gather(1, torch.from_numpy(targets))
-    nll = -(picked * torch.from_numpy(valid).to(picked.dtype)).sum() / next_k
+    picked = logp.gather(1, torch.from_numpy(targets).to(device))
+    nll = -(picked * torch.from_numpy(valid).to(device=device, dtype=picked.dtype)).sum() / next_k
     kl_step = 0.5 * (-logvar + logvar.exp() + mu.pow(2) - 1.0).sum(1)
-    kl = (kl_step / torch.from_numpy(L[b_idx]).to(kl_step.dtype)).sum()  # Σ_u mean_t
+    steps_of_row = torch.from_numpy(L[b_idx]).to(device=device, dtype=kl_step.dtype)
+    kl = (kl_step / steps_of_row).sum()  # Σ_u mean_t
     return (nll + beta * kl) / len(users)
 
 
 def train_epoch(model, opt, sequences, batch_size=32, next_k=4, rng=None, step=0, beta_cap=0.2,
                 anneal_steps=200000, gru_mode="packed"):
     """One pass over the users with >= 2 items, shuffled by ``rng`` (numpy Generator).
-    ``step`` is the number of batches trained before; returns (mean batch loss, step)."""
+    ``step`` is the number of batches trained before; returns (mean batch loss, step)
+    once the device work is done. Runs on the device of ``model`` (``opt`` over its
+    parameters)."""
     flat = sequences if isinstance(sequences, _Flat) else _Flat(sequences)
     rng = np.random.default_rng(0) if rng is None else rng
     model.train()
@@ -201,15 +234,18 @@ def train_epoch(model, opt, sequences, batch_size=32, next_k=4, rng=None, step=0
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        total += loss.item()
+        total += loss.item()  # waits for this step's device work
         n_batches += 1
+    _synchronize(_device_of(model))
     return total / max(n_batches, 1), step
 
 
 @torch.no_grad()
 def score(model, sequences, batch_size=256):
-    """Logits (users x items, numpy float32) from each user's whole ordered history, z = mu."""
+    """Logits (users x items, host numpy float32) from each user's whole ordered history,
+    z = mu; computed on the device of ``model``."""
     flat = sequences if isinstance(sequences, _Flat) else _Flat(sequences)
+    device = _device_of(model)
     was = model.training
     model.eval()
     try:
@@ -218,14 +254,14 @@ def score(model, sequences, batch_size=256):
         for start in range(0, n_users, batch_size):
             users = np.arange(start, min(start + batch_size, n_users))
             n = flat.lengths[users]
-            h = torch.zeros(users.size, model.gru.hidden_size)
+            h = torch.zeros(users.size, model.gru.hidden_size, device=device)
             has = np.flatnonzero(n > 0)
             if has.size:
-                _, h_n = model.steps(torch.from_numpy(flat.padded(users[has], n[has])),
-                                     torch.from_numpy(n[has]))
-                h[torch.from_numpy(has)] = h_n
+                _, h_n = model.steps(torch.from_numpy(flat.padded(users[has], n[has])).to(device),
+                                     torch.from_numpy(n[has]))  # lengths stay on the CPU
+                h[torch.from_numpy(has).to(device)] = h_n
             mu, _ = model.encode(h)
-            out[users] = model.decode(mu).numpy()
+            out[users] = model.decode(mu).cpu().numpy()
     finally:
         model.train(was)
     return out
@@ -239,12 +275,22 @@ class TorchSVAETrainer:
     Construction does the set-up (ordering the sequences included); :meth:`run_epoch`
     is one epoch (the benchmarks time it alone); :meth:`fit` runs several;
     :meth:`score` scores fold-in ``Interactions`` from their ordered histories.
+
+    ``device`` (``"cpu"``, ``"cuda"``, ... or a ``torch.device``): where the network,
+    the Adam state and the batch tensors live; both GRU modes (``gru_mode="packed"``
+    and ``"padded"``) run there. The weights are initialised on the CPU (after
+    ``torch.manual_seed(seed)``) and moved, the user shuffle is a seeded numpy
+    generator, so CPU runs are exactly those without ``device``; the sampling noise
+    comes from the device's default generator (seeded by ``torch.manual_seed``).
+    :meth:`run_epoch` returns once the device work is done; :meth:`score` returns
+    host numpy.
     """
 
     def __init__(self, train, embedding=256, gru=200, hidden=150, latent=64, next_k=4,
                  beta_cap=0.2, anneal_steps=200000, batch_size=32, lr=1e-3, weight_decay=5e-3,
-                 seed=0, gru_mode="packed"):
+                 seed=0, gru_mode="packed", device="cpu"):
         self.gru_mode = gru_mode
+        self.device = torch.device(device)
         self.next_k = int(next_k)
         self.beta_cap = float(beta_cap)
         self.anneal_steps = int(anneal_steps)
@@ -256,7 +302,7 @@ class TorchSVAETrainer:
         self.n_steps = int(np.maximum(self.flat.lengths - 1, 0).sum())
         torch.manual_seed(int(seed))
         self.rng = np.random.default_rng(int(seed))
-        self.net = TorchSVAE(self.n_items, embedding, gru, hidden, latent)
+        self.net = TorchSVAE(self.n_items, embedding, gru, hidden, latent).to(self.device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, weight_decay=weight_decay)
         self.step = 0
         self.epoch_seconds: list[float] = []
@@ -289,3 +335,13 @@ class TorchSVAETrainer:
         if fold_in.n_items != self.n_items:
             raise ValueError(f"fold_in has {fold_in.n_items} item columns, the model {self.n_items}")
         return score(self.net, sequences_from_interactions(fold_in))
+
+
+def train_torch_svae(train, epochs=25, seed=0, gru_mode="packed", device="cpu", verbose=False,
+                     **kwargs):
+    """Build a :class:`TorchSVAETrainer` (``kwargs``: its hyper-parameters) and train it
+    ``epochs`` epochs; returns the trainer (``.run_epoch()``, ``.epoch_seconds``,
+    ``.history``, ``.score(fold_in)``). ``device``: ``"cpu"`` (default), ``"cuda"`` or a
+    ``torch.device`` (see :class:`TorchSVAETrainer`)."""
+    trainer = TorchSVAETrainer(train, seed=seed, gru_mode=gru_mode, device=device, **kwargs)
+    return trainer.fit(epochs, verbose=verbose)
