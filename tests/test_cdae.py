@@ -79,13 +79,92 @@ def test_bad_arguments(kwargs, match):
         af.train("cdae", sp.csr_matrix(np.eye(4, dtype=np.float32)), **kwargs)
 
 
-def test_cuda_matches_cpu(device):
-    """The GPU path against the CPU path: same seeds and negatives, same parameters."""
+def _full_output_data(rng, n_users=45, n_items=30):
+    dense = rng.random((n_users, n_items)) < 0.15
+    dense[:, 0] = False  # an item nobody has
+    dense[0] = False
+    dense[0, 5] = True   # a user with a single item
+    dense[1] = True      # and one with every item but the empty one
+    dense[1, 0] = False
+    dense[np.flatnonzero(~dense.any(axis=1)), 3] = True  # training users need an interaction
+    return sp.csr_matrix(dense.astype(np.float64))
+
+
+def _logistic_reference(Z, bias, Y):
+    """NumPy float64: Σ softplus(z) − y·z over every entry, and σ(z) − y."""
+    z = Z.astype(np.float64) + bias.astype(np.float64)
+    y = Y.toarray().astype(np.float64)
+    loss = np.logaddexp(0.0, z).sum() - (y * z).sum()
+    return loss, 1.0 / (1.0 + np.exp(-z)) - y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logistic_loss_kernel_matches_numpy(dtype):
+    from autorec_fast import _backend
+
+    rng = np.random.default_rng()
+    n_rows, n = 37, 1000  # several 256-wide blocks and a partial one
+    Z = (rng.standard_normal((n_rows, n)) * 6).astype(dtype)
+    Z[0, :5] = [-90.0, 90.0, 0.0, -20.0, 20.0]  # saturated both ways, and exactly 0
+    bias = rng.standard_normal(n).astype(dtype)
+    dense = rng.random((n_rows, n)) < 0.02
+    dense[1] = False  # a row without targets
+    dense[2, :] = True  # and one where every item is a target
+    Y = sp.csr_matrix(np.where(dense, rng.uniform(0.5, 2.0, dense.shape), 0).astype(dtype))
+    Y.sum_duplicates()
+    ref_loss, ref_grad = _logistic_reference(Z, bias, Y)
+    out = Z.copy()
+    loss = _backend._cpu.logistic_loss_grad(out, bias, Y.indptr.astype(np.int64), Y.indices, Y.data)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert loss == pytest.approx(ref_loss, rel=tol)
+    np.testing.assert_allclose(out, ref_grad, rtol=tol, atol=tol)
+    # the NumPy/CuPy formulation the GPU runs, on NumPy
+    from autorec_fast.models.cdae import logistic_loss_grad_xp
+    z = Z + bias
+    rows = np.repeat(np.arange(n_rows), np.diff(Y.indptr))
+    loss_xp, grad_xp = logistic_loss_grad_xp(np, z, rows * n + Y.indices, Y.data)
+    assert loss_xp == pytest.approx(ref_loss, rel=tol)
+    np.testing.assert_allclose(grad_xp, ref_grad, rtol=tol, atol=tol)
+    with pytest.raises(ValueError, match="Y"):
+        _backend._cpu.logistic_loss_grad(Z.copy(), bias, Y.indptr[:-1].astype(np.int64), Y.indices, Y.data)
+    with pytest.raises(ValueError, match="bias"):
+        _backend._cpu.logistic_loss_grad(Z.copy(), bias[:-1], Y.indptr.astype(np.int64), Y.indices, Y.data)
+
+
+@pytest.mark.parametrize("loss,output,hidden,optimizer", [
+    ("logistic", "sigmoid", "sigmoid", "adam"), ("square", "identity", "tanh", "adagrad"),
+    ("square", "sigmoid", "relu", "adam"), ("square", "elu", "selu", "adam"),
+])
+def test_full_output_dense_path_equals_the_sparse_kernel(monkeypatch, loss, output, hidden, optimizer):
+    """negative_ratio=0 runs through dense products; the sparse kernel (its gradients
+    checked by finite differences in test_autorec.py) with every item as a target is
+    the reference: same draws, so the same parameters after two epochs (float64)."""
+    X = _full_output_data(np.random.default_rng())
+    kw = dict(hidden=6, epochs=2, batch_size=16, negative_ratio=0, loss=loss, output_activation=output,
+              hidden_activation=hidden, optimizer=optimizer, corruption=0.3, l2=0.05, lr=0.02,
+              dtype="float64", seed=11)
+    dense = af.train("cdae", X, **kw)
+    monkeypatch.setattr(af.CDAE, "_dense_full_output", False)
+    sparse = af.train("cdae", X, **kw)
+    for pd, ps in zip(dense._params, sparse._params):
+        np.testing.assert_allclose(pd, ps, rtol=1e-9, atol=1e-12)
+    for hd, hs in zip(dense.history, sparse.history):
+        assert hd["loss"] == pytest.approx(hs["loss"], rel=1e-10)
+    # float32 through the dense path stays close to the float64 result
+    single = af.train("cdae", X, **{**kw, "dtype": "float32"})
+    for p32, p64 in zip(single._params, sparse._params):
+        np.testing.assert_allclose(p32, p64, rtol=2e-3, atol=2e-4)
+
+
+@pytest.mark.parametrize("negative_ratio", [3, 0])
+def test_cuda_matches_cpu(device, negative_ratio):
+    """The GPU path against the CPU path: same seeds and negatives, same parameters
+    (negative_ratio=0: the dense full-output path on both)."""
     if device != "cuda":
         pytest.skip("compares the CUDA backend with the CPU backend")
     rng = np.random.default_rng(0)
     X = sp.csr_matrix((rng.random((60, 40)) < 0.2).astype(np.float64))
-    kw = dict(hidden=8, epochs=2, batch_size=20, dtype="float64")
+    kw = dict(hidden=8, epochs=2, batch_size=20, dtype="float64", negative_ratio=negative_ratio)
     a = af.train("cdae", X, **kw)
     b = af.train("cdae", X, device="cuda", **kw)
     for pa, pb in zip(a._params, b._params):

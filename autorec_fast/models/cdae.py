@@ -5,11 +5,15 @@ item vector plus a per-user node, for implicit feedback.
     sampled negatives (or at every item with negative_ratio=0) + λ/2 (‖W‖² + ‖V‖²)
 
 The per-user node is an extra one-hot input column per training user, so V_u
-is a row of the input weights and costs one sparse entry. Kernels: the same
-sparse masked forward/backward as AutoRec (``csrc/cpu/autorec.cpp``,
-``csrc/cuda/autorec.cu``) with the logistic loss: the output is computed only
-at the positive and the sampled negative items, so an epoch costs
-O((1 + ratio) · nnz · hidden), not O(users · items · hidden).
+is a row of the input weights and costs one sparse entry. Kernels, with
+negative sampling: the same sparse masked forward/backward as AutoRec
+(``csrc/cpu/autorec.cpp``, ``csrc/cuda/autorec.cu``) with the logistic loss:
+the output is computed only at the positive and the sampled negative items,
+so an epoch costs O((1 + ratio) · nnz · hidden), not O(users · items · hidden).
+With the full output (negative_ratio=0) every item is a target, so the output
+layer is dense: :meth:`CDAE._train_batch_full` runs it as BLAS / cuBLAS
+products around the sparse input layer (``_ops``), the element-wise loss in
+NumPy / CuPy.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import scipy.sparse as sp
 from .. import _backend
 from .._validation import check_fraction, check_positive
 from ._implicit import binary_matrix, check_metric, validation_score
+from ._ops import CpuOps, CudaOps
 from .autorec import ACTIVATIONS, OPTIMIZERS, _choice, cuda_autorec_batch, cuda_autorec_encode
 from .base import BestEpochTracker, Recommender
 
@@ -59,6 +64,19 @@ def append_user_nodes(X: sp.csr_matrix, users: np.ndarray | None, n_users: int) 
     return sp.csr_matrix((data, indices, indptr), shape=(B, n_items + n_users))
 
 
+def logistic_loss_grad_xp(xp, Z, pos, y):
+    """Σ softplus(z) − Σ y·z and σ(z) − y for the pre-activations Z (every entry a target;
+    y at the flat positions ``pos``, 0 elsewhere) in NumPy/CuPy operations: the GPU's
+    form of ``_cpu.logistic_loss_grad``."""
+    yz = float(xp.dot(Z.ravel()[pos], y))
+    t = xp.exp(-xp.abs(Z))
+    loss = float(xp.maximum(Z, 0).sum(dtype=np.float64) + xp.log1p(t).sum(dtype=np.float64)) - yz
+    D = xp.where(Z >= 0, Z.dtype.type(1), t)
+    D /= 1 + t  # σ(z), without overflow for either sign
+    D.ravel()[pos] -= y
+    return loss, D
+
+
 class CDAE(Recommender):
     """Collaborative Denoising Autoencoder.
 
@@ -86,6 +104,9 @@ class CDAE(Recommender):
     """
 
     name = "cdae"
+    # negative_ratio=0 through dense products (False: the sparse kernel with every item as a
+    # target, the same objective; kept so tests can compare the two)
+    _dense_full_output = True
 
     def __init__(self, hidden: int = 50, corruption: float = 0.2, hidden_activation: str = "sigmoid",
                  output_activation: str = "sigmoid", loss: str = "logistic", negative_ratio: int = 5,
@@ -124,6 +145,7 @@ class CDAE(Recommender):
                         rng.uniform(-a_w, a_w, (self.n_items, k)).astype(self.dtype),
                         np.zeros(self.n_items, self.dtype))
         xp = self._array_module()
+        self._ops = CudaOps(self.dtype) if self.device == "cuda" else CpuOps(self.dtype)
         if xp is not np:  # parameters and optimizer state live on the device
             self._params = tuple(xp.asarray(p) for p in self._params)
             self._loss_acc = xp.zeros(1, np.float64)
@@ -142,8 +164,8 @@ class CDAE(Recommender):
                 rows = np.sort(order[start : start + self.batch_size])
                 step += 1
                 total += self._train_batch(X[rows], rows, rng, state1, state2, step, len(rows) / n_users)
-            if xp is not np:
-                total = float(self._loss_acc.get()[0])
+            if xp is not np:  # the sparse CUDA kernel accumulates its loss on the device
+                total += float(self._loss_acc.get()[0])
             reg = 0.5 * self.l2 * float(xp.square(self._params[0]).sum() + xp.square(self._params[2]).sum())
             entry = {"epoch": epoch, "loss": total + reg, "seconds": time.perf_counter() - t0}
             if self._end_epoch(entry, tracker, validation_score(self, validation, entry), lambda: tuple(p.copy() for p in self._params)):
@@ -155,18 +177,15 @@ class CDAE(Recommender):
         return self
 
     def _train_batch(self, Xb, users, rng, state1, state2, step, share):
+        if self.negative_ratio == 0 and self._dense_full_output:
+            return self._train_batch_full(Xb, users, rng, state1, state2, step, share)
         if self.negative_ratio > 0:
             Y = sample_negatives(Xb, self.negative_ratio, rng)
         else:  # the full output: every item is a target
             B, n = Xb.shape
             Y = sp.csr_matrix((Xb.toarray().ravel(), np.tile(np.arange(n, dtype=np.int32), B),
                                np.arange(0, (B + 1) * n, n, dtype=np.int64)), shape=Xb.shape)
-        Xc = Xb
-        if self.corruption > 0:
-            keep = rng.random(Xb.nnz) >= self.corruption
-            Xc = Xb.copy()
-            Xc.data = np.where(keep, Xb.data / (1 - self.corruption), 0).astype(self.dtype)
-        Xin = append_user_nodes(Xc, users, self.n_train_users)
+        Xin = self._corrupted_input(Xb, users, rng)
         if self.device == "cuda":
             cuda_autorec_batch(Xin, Y, self._params, state1, state2, self.hidden, self.dtype,
                                ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation],
@@ -178,6 +197,58 @@ class CDAE(Recommender):
             self._params, None, state1, state2, ACTIVATIONS[self.hidden_activation],
             ACTIVATIONS[self.output_activation], self.l2 * share, OPTIMIZERS[self.optimizer], self.lr,
             step=step, loss=LOSSES[self.loss])
+
+    def _corrupted_input(self, Xb, users, rng):
+        """[dropout(Xb) | user nodes]: survivors scaled by 1/(1-q), one draw per entry."""
+        Xc = Xb
+        if self.corruption > 0:
+            keep = rng.random(Xb.nnz) >= self.corruption
+            Xc = Xb.copy()
+            Xc.data = np.where(keep, Xb.data / (1 - self.corruption), 0).astype(self.dtype)
+        return append_user_nodes(Xc, users, self.n_train_users)
+
+    def _train_batch_full(self, Xb, users, rng, state1, state2, step, share):
+        """One batch with every item as a target (negative_ratio=0): the sparse input
+        layer, then the output layer and its gradients as dense products. Same
+        objective, random draws and update order as the sparse kernel (every gradient
+        from the parameters before the step). Returns the batch's data loss."""
+        ops, xp = self._ops, self._ops.xp
+        Xin = self._corrupted_input(Xb, users, rng)
+        Vt, mu, W, b = self._params
+        hidden, output = ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation]
+        H = ops.bias_activation(ops.sparse_matmul(Xin, Vt), mu, hidden)
+        Z = ops.mm(H, W.T)
+        loss, D = self._full_loss_grad(Z, b, Xb, output)
+        dH = ops.mm(D, W)
+        ops.mul_activation_grad(dH, H, hidden)
+        opt = dict(optimizer=OPTIMIZERS[self.optimizer], lr=self.lr, step=step)
+        l2_scale = self.l2 * share
+        ops.step(W, ops.mm(D.T, H), state1[2], None if state2 is None else state2[2], l2_scale, opt)
+        ops.step(b, D.sum(axis=0), state1[3], None if state2 is None else state2[3], 0.0, opt)
+        ops.step(mu, dH.sum(axis=0), state1[1], None if state2 is None else state2[1], 0.0, opt)
+        ops.sparse_input_step(Xin, dH, Vt, state1[0], None if state2 is None else state2[0], l2_scale, opt)
+        return loss
+
+    def _full_loss_grad(self, Z, b, Xb, output):
+        """Adds the output bias to the pre-activations Z (B x items, in place) and returns
+        (Σ loss over every (user, item), d loss / d Z) against the targets Xb (its
+        entries; 0 elsewhere), with the sparse kernel's definitions: logistic
+        softplus(z) − y z with d = σ(z) − y; square (f(z) − y)² with d = 2 (f(z) − y) f'(z)."""
+        ops, xp = self._ops, self._ops.xp
+        if self.loss == "logistic" and xp is np:  # one fused pass (csrc/cpu/dense_ops.cpp)
+            loss = _backend._cpu.logistic_loss_grad(Z, b, Xb.indptr, Xb.indices, Xb.data)
+            return loss, Z
+        rows = np.repeat(np.arange(Xb.shape[0], dtype=np.int64), np.diff(Xb.indptr))
+        pos = xp.asarray(rows * Xb.shape[1] + Xb.indices)
+        y = xp.asarray(Xb.data, dtype=self.dtype)
+        if self.loss == "logistic":
+            return logistic_loss_grad_xp(xp, ops.bias_activation(Z, b, ACTIVATIONS["identity"]), pos, y)
+        out = ops.bias_activation(Z, b, output)
+        D = out.copy()
+        D.ravel()[pos] -= y
+        loss = float(xp.square(D).sum(dtype=np.float64))
+        D *= 2
+        return loss, ops.mul_activation_grad(D, out, output)
 
     def _check_fitted(self):
         if self._params is None:

@@ -60,23 +60,6 @@ class _CpuOps(CpuOps):
     def issparse(self, X):
         return sp.issparse(X)
 
-    def csr(self, X):
-        """A host CSR batch as the sparse products here take it."""
-        return X
-
-    def sparse_matmul(self, X, W):
-        out = np.empty((X.shape[0], W.shape[1]), self.dtype)
-        _backend._cpu.csr_matmul_dense(X.indptr, X.indices, X.data, W, out)
-        return out
-
-    def bias_activation(self, h, b, code):
-        _backend._cpu.bias_activation(h, b, code)
-        return h
-
-    def mul_activation_grad(self, d, h, code):
-        _backend._cpu.mul_activation_grad(d, h, code)
-        return d
-
     def masked_mse_grad(self, out, target, code):
         d_out = np.empty_like(out)
         loss = _backend._cpu.masked_mse_grad(out, np.ascontiguousarray(target, dtype=self.dtype), code, d_out)
@@ -162,33 +145,6 @@ class _CudaOps(CudaOps):
 
     def issparse(self, X):
         return sp.issparse(X) or self._csp.issparse(X)
-
-    def csr(self, X):
-        if self._csp.issparse(X):
-            return X
-        xp = self.xp
-        index = np.int32 if X.nnz < 2**31 - 1 else np.int64
-        return self._csp.csr_matrix((xp.asarray(X.data, dtype=self.dtype), xp.asarray(X.indices, dtype=index),
-                                     xp.asarray(X.indptr, dtype=index)), shape=X.shape)
-
-    def sparse_matmul(self, X, W):
-        return self.xp.ascontiguousarray(self.csr(X) @ W, dtype=self.dtype)
-
-    def bias_activation(self, h, b, code):
-        h = self.xp.ascontiguousarray(h, dtype=self.dtype)
-        b = self.xp.ascontiguousarray(b, dtype=self.dtype)
-        if h.ndim != 2 or b.shape != (h.shape[1],):
-            raise ValueError("bias_activation: shapes do not match")
-        self._kernel("bias_activation")(h.data.ptr, h.shape[0], h.shape[1], b.data.ptr, code, self._stream())
-        return h
-
-    def mul_activation_grad(self, d, h, code):
-        d = self.xp.ascontiguousarray(d, dtype=self.dtype)
-        h = self.xp.ascontiguousarray(h, dtype=self.dtype)
-        if d.shape != h.shape:
-            raise ValueError("mul_activation_grad: shapes do not match")
-        self._kernel("mul_activation_grad")(d.data.ptr, h.data.ptr, d.size, code, self._stream())
-        return d
 
     def masked_mse_grad(self, out, target, code):
         xp = self.xp

@@ -22,43 +22,11 @@ import time
 
 import numpy as np
 
-from .. import _backend
 from .._validation import check_fraction, check_positive
 from ._implicit import binary_matrix, check_metric, validation_score
 from .autorec import OPTIMIZERS
 from ._ops import CpuOps, CudaOps
 from .base import BestEpochTracker, Recommender
-
-
-class _CpuOps(CpuOps):
-    """The model's heavy operations on the CPU (C++ kernels, NumPy BLAS)."""
-
-    def sparse_matmul(self, Xn, W):
-        out = np.empty((Xn.shape[0], W.shape[1]), self.dtype)
-        _backend._cpu.csr_matmul_dense(Xn.indptr, Xn.indices, Xn.data, W, out)
-        return out
-
-    def sparse_input_step(self, Xn, d, W, s1, s2, l2_scale, opt):
-        _backend._cpu.sparse_input_grad_step(Xn.indptr, Xn.indices, Xn.data, np.ascontiguousarray(d),
-                                             W, None, s1, s2, l2_scale, **opt)
-
-
-class _CudaOps(CudaOps):
-    """The same on the GPU: cuSPARSE / cuBLAS through CuPy, our CUDA kernels
-    (csrc/cuda/multinomial.cu) for the fused loss and the optimizer steps."""
-
-    def _device_csr(self, X):
-        import cupyx.scipy.sparse as csp
-
-        return csp.csr_matrix((self.xp.asarray(X.data), self.xp.asarray(X.indices),
-                               self.xp.asarray(X.indptr)), shape=X.shape)
-
-    def sparse_matmul(self, Xn, W):
-        return self.xp.ascontiguousarray(self._device_csr(Xn) @ W)
-
-    def sparse_input_step(self, Xn, d, W, s1, s2, l2_scale, opt):
-        g = self.xp.ascontiguousarray(self._device_csr(Xn).T @ d)  # dense: Adam touches every row
-        self.step(W, g, s1, s2, l2_scale, opt)
 
 
 def _check_layers(layers, name="layers"):
@@ -122,7 +90,7 @@ class MultVAE(Recommender):
         self._set_training_options(epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
                                    patience=patience, seed=seed, dtype=dtype, verbose=verbose)
         self._weights = None
-        self._ops = _CudaOps(self.dtype) if device == "cuda" else _CpuOps(self.dtype)
+        self._ops = CudaOps(self.dtype) if device == "cuda" else CpuOps(self.dtype)
 
     # ------------------------------------------------------------ architecture
     def _dims(self, n_items):

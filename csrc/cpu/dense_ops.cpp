@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <type_traits>
 #include <vector>
 
@@ -69,11 +70,53 @@ void sampled_dot(const T *A, const T *B, int64_t k, const int64_t *rows, const i
   for (int64_t p = 0; p < n; ++p) out[p] = vec::dot(k, A + rows[p] * k, B + cols[p] * k);
 }
 
+template <typename T> double logistic_loss_grad(T *Z, const T *bias, const CsrView<T> &Y) {
+  const int64_t rows = Y.n_rows, n = Y.n_cols;
+  std::vector<double> row_loss(rows);
+  // Per row: t = exp(-|z|) through the vectorised exp; softplus(z) = max(z, 0) + log(1 + t),
+  // the logs taken once per block of a float64 product of (1 + t) ∈ (1, 2] (2^256 cannot
+  // overflow); σ(z) = (z >= 0 ? 1 : t) / (1 + t) has no overflow for either sign.
+  constexpr int64_t kBlock = 256;
+#pragma omp parallel if (rows * n > kParallelWork)
+  {
+    std::vector<T> t(n);
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      T *z = Z + r * n;
+      double loss = 0.0;
+      for (int64_t j = 0; j < n; ++j) {
+        z[j] += bias ? bias[j] : T(0);
+        t[j] = -std::abs(z[j]);
+      }
+      for (int64_t p = Y.indptr[r]; p < Y.indptr[r + 1]; ++p)
+        loss -= double(Y.data ? Y.data[p] : T(1)) * double(z[Y.indices[p]]);
+      vec::exp_shift_sum(n, t.data(), T(0));
+      for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
+        const int64_t j1 = std::min(n, j0 + kBlock);
+        double product = 1.0, relu = 0.0;
+        for (int64_t j = j0; j < j1; ++j) {
+          const T tj = t[j], zj = z[j];
+          product *= 1.0 + double(tj);
+          relu += zj > T(0) ? double(zj) : 0.0;
+          z[j] = (zj >= T(0) ? T(1) : tj) / (T(1) + tj);
+        }
+        loss += relu + std::log(product);
+      }
+      for (int64_t p = Y.indptr[r]; p < Y.indptr[r + 1]; ++p) z[Y.indices[p]] -= Y.data ? Y.data[p] : T(1);
+      row_loss[r] = loss;
+    }
+  }
+  double total = 0.0;
+  for (double v : row_loss) total += v;
+  return total;
+}
+
 #define AUTOREC_INSTANTIATE(T)                                                          \
   template void bias_activation<T>(T *, int64_t, int64_t, const T *, Act);             \
   template void mul_activation_grad<T>(T *, const T *, int64_t, int64_t, Act);         \
   template double masked_mse_grad<T>(const T *, const T *, int64_t, int64_t, Act, T *); \
-  template void sampled_dot<T>(const T *, const T *, int64_t, const int64_t *, const int64_t *, int64_t, T *);
+  template void sampled_dot<T>(const T *, const T *, int64_t, const int64_t *, const int64_t *, int64_t, T *); \
+  template double logistic_loss_grad<T>(T *, const T *, const CsrView<T> &);
 AUTOREC_INSTANTIATE(float)
 AUTOREC_INSTANTIATE(double)
 #undef AUTOREC_INSTANTIATE

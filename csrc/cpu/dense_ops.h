@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "common/activations.h"
+#include "common/csr.h"
 
 namespace autorec::cpu {
 
@@ -27,5 +28,12 @@ double masked_mse_grad(const T *out, const T *target, int64_t rows, int64_t n, A
 template <typename T>
 void sampled_dot(const T *A, const T *B, int64_t k, const int64_t *rows, const int64_t *cols, int64_t n,
                  T *out);
+
+// The logistic loss over every entry of Z (rows x n, pre-activations), in place:
+// z = Z + bias (bias may be null), loss = Σ softplus(z) − Σ_{(r,j) in Y} y·z, and
+// Z <- σ(z) − y (y from the CSR Y, 0 elsewhere): CDAE's full-output objective.
+// Returns the loss (float64 accumulation; the row sums are added in row order,
+// so the result does not depend on the thread count).
+template <typename T> double logistic_loss_grad(T *Z, const T *bias, const CsrView<T> &Y);
 
 }  // namespace autorec::cpu

@@ -549,6 +549,33 @@ PYBIND11_MODULE(_cpu, m) {
       py::arg("scale"),
       "In place: logits (+ bias) -> scale * d/dl of -Σ x log softmax; returns scale * the loss.");
   m.def(
+      "logistic_loss_grad",
+      [](const py::array &Z, const py::object &bias, const py::array &indptr, const py::array &indices,
+         const py::array &data) {
+        check_ndim(Z, 2, "Z");
+        const int64_t n_rows = Z.shape(0), n = Z.shape(1);
+        auto run = [&](auto zero) {
+          using T = decltype(zero);
+          T *z = state_ptr<T>(Z, Z.size(), "Z");
+          const T *b = bias.is_none() ? nullptr : state_ptr<T>(bias, n, "bias");
+          In<int64_t> yip = In<int64_t>::ensure(indptr);
+          In<int32_t> yix = In<int32_t>::ensure(indices);
+          In<T> yd = In<T>::ensure(data);
+          if (!yip || !yix || !yd) throw py::error_already_set();
+          auto Y = csr_view<T>(yip, yix, yd.data(), yd.size(), n, "Y");
+          if (Y.n_rows != n_rows) fail("Y", "must have one row per row of Z");
+          py::gil_scoped_release release;
+          return cpu::logistic_loss_grad(z, b, Y);
+        };
+        if (Z.dtype().is(py::dtype::of<float>())) return run(float(0));
+        if (Z.dtype().is(py::dtype::of<double>())) return run(double(0));
+        fail("Z", "must be float32 or float64");
+        return 0.0;
+      },
+      py::arg("Z"), py::arg("bias"), py::arg("indptr"), py::arg("indices"), py::arg("data"),
+      "In place: Z (+ bias) -> σ(z) − y for the targets y of the CSR rows (0 elsewhere); returns "
+      "Σ softplus(z) − y·z over every entry.");
+  m.def(
       "bias_activation",
       [](const py::array &Z, const py::object &bias, int activation) {
         check_ndim(Z, 2, "Z");
