@@ -49,4 +49,20 @@ CsrView<T> csr_view(const In<int64_t> &indptr, const In<int32_t> &indices, const
   return v;
 }
 
+// A CSR argument given as three untyped arrays (indptr, indices, data): converted to
+// int64 / int32 / T, kept alive here, and checked as csr_view does.
+template <typename T> struct CsrArg {
+  In<int64_t> indptr;
+  In<int32_t> indices;
+  In<T> data;
+  CsrView<T> view;
+
+  CsrArg(const py::array &ip, const py::array &ix, const py::array &d, int64_t n_cols,
+         const std::string &arg)
+      : indptr(In<int64_t>::ensure(ip)), indices(In<int32_t>::ensure(ix)), data(In<T>::ensure(d)) {
+    if (!indptr || !indices || !data) throw py::error_already_set();
+    view = csr_view<T>(indptr, indices, data.data(), data.size(), n_cols, arg);
+  }
+};
+
 }  // namespace autorec
