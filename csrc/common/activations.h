@@ -44,6 +44,25 @@ template <typename T> AUTOREC_HD T act_grad_from_output(Act a, T h) {
   return T(1);
 }
 
+// act_grad_from_output as one branch-free formula,
+//   g(h) = (h > 0 ? p : a·h + q) + d·h + c·h²,
+// with per-activation coefficients: CPU loops over many h then vectorise (a
+// switch per element does not). Same values as act_grad_from_output.
+template <typename T> struct ActGradCoef {
+  T p, a, q, d, c;
+};
+template <typename T> AUTOREC_HD ActGradCoef<T> act_grad_coef(Act f) {
+  switch (f) {
+    case Act::Identity: return {T(1), T(0), T(1), T(0), T(0)};
+    case Act::Sigmoid: return {T(0), T(0), T(0), T(1), T(-1)};
+    case Act::Tanh: return {T(1), T(0), T(1), T(0), T(-1)};
+    case Act::Relu: return {T(1), T(0), T(0), T(0), T(0)};
+    case Act::Elu: return {T(1), T(1), T(1), T(0), T(0)};
+    case Act::Selu: return {T(kSeluLambda), T(1), T(kSeluLambda * kSeluAlpha), T(0), T(0)};
+  }
+  return {T(1), T(0), T(1), T(0), T(0)};
+}
+
 // Loss at one observed output. Squared: (f(y) - t)²; Logistic: binary cross-entropy
 // of sigmoid(y) against t, computed from the logit y (stable), whatever f is.
 enum class Loss : int { Squared = 0, Logistic = 1 };

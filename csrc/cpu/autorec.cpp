@@ -150,13 +150,14 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
       opt_update(opt, net.b, u, gb);
     }
     // dZ = (sum of the threads' dH) * g'(h), rows split across the threads
+    const ActGradCoef<T> hidden_grad = act_grad_coef<T>(net.hidden);
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < B; ++r) {
       T *out = dZ + r * k;
       for (int t = 0; t < n_threads; ++t)
         vec::axpy(k, T(1), dz_per_thread + (int64_t(t) * B + r) * k, out);
       const T *h = H + r * k;
-      for (int64_t j = 0; j < k; ++j) out[j] *= act_grad_from_output(net.hidden, h[j]);
+      vec::mul_act_grad(k, out, h, hidden_grad);
     }
   }
 

@@ -30,19 +30,19 @@ template <typename T> void bias_activation(T *Z, int64_t rows, int64_t n, const 
         for (int64_t j = 0; j < n; ++j) z[j] = act_forward(f, z[j]);
         continue;
       }
-      for (int64_t j = 0; j < n; ++j) e[j] = z[j] < T(0) ? z[j] : T(0);
+      vec::min_zero(n, z, e.data());
       vec::exp_shift_sum(n, e.data(), T(0));  // e <- exp(min(z, 0))
       const T scale = f == Act::Selu ? T(kSeluLambda) : T(1);
       const T neg = f == Act::Selu ? T(kSeluLambda * kSeluAlpha) : T(1);
-      for (int64_t j = 0; j < n; ++j) z[j] = z[j] > T(0) ? scale * z[j] : neg * (e[j] - T(1));
+      vec::elu_from_exp(n, z, e.data(), scale, neg);
     }
   }
 }
 
 template <typename T> void mul_activation_grad(T *D, const T *H, int64_t rows, int64_t n, Act f) {
+  const ActGradCoef<T> c = act_grad_coef<T>(f);
 #pragma omp parallel for schedule(static) if (rows * n > kParallelWork)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < n; ++j) D[r * n + j] *= act_grad_from_output(f, H[r * n + j]);
+  for (int64_t r = 0; r < rows; ++r) vec::mul_act_grad(n, D + r * n, H + r * n, c);
 }
 
 template <typename T>
@@ -50,16 +50,14 @@ double masked_mse_grad(const T *out, const T *target, int64_t rows, int64_t n, A
   const int64_t total = rows * n;
   int64_t count = 0;
 #pragma omp parallel for schedule(static) reduction(+ : count) if (total > kParallelWork)
-  for (int64_t e = 0; e < total; ++e) count += target[e] != T(0);
+  for (int64_t r = 0; r < rows; ++r) count += vec::count_nonzero(n, target + r * n);
   if (count == 0) count = 1;
   const T scale = T(2) / T(count);
+  const ActGradCoef<T> c = act_grad_coef<T>(f);
   double loss = 0.0;
 #pragma omp parallel for schedule(static) reduction(+ : loss) if (total > kParallelWork)
-  for (int64_t e = 0; e < total; ++e) {
-    const T err = target[e] != T(0) ? out[e] - target[e] : T(0);
-    loss += double(err) * double(err);
-    grad[e] = scale * err * act_grad_from_output(f, out[e]);
-  }
+  for (int64_t r = 0; r < rows; ++r)
+    loss += vec::masked_sq_err_grad(n, out + r * n, target + r * n, scale, c, grad + r * n);
   return loss / double(count);
 }
 

@@ -48,6 +48,42 @@ AUTOREC_VEC(float)
 AUTOREC_VEC(double)
 #undef AUTOREC_VEC
 
+#define AUTOREC_ELEMENTWISE(T)                                                              \
+  AUTOREC_CLONES void mul_act_grad(int64_t n, T *d, const T *h, const ActGradCoef<T> &c) {  \
+    const T p = c.p, a = c.a, q = c.q, dd = c.d, cc = c.c;                                  \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) {                                   \
+      const T x = h[i];                                                                     \
+      d[i] *= (x > T(0) ? p : a * x + q) + dd * x + cc * x * x;                             \
+    }                                                                                       \
+  }                                                                                         \
+  AUTOREC_CLONES double masked_sq_err_grad(int64_t n, const T *out, const T *target, T scale, \
+                                           const ActGradCoef<T> &c, T *grad) {              \
+    const T p = c.p, a = c.a, q = c.q, dd = c.d, cc = c.c;                                  \
+    double loss = 0.0;                                                                      \
+    _Pragma("omp simd reduction(+ : loss)") for (int64_t i = 0; i < n; ++i) {               \
+      const T x = out[i];                                                                   \
+      const T err = target[i] != T(0) ? x - target[i] : T(0);                               \
+      loss += double(err) * double(err);                                                    \
+      grad[i] = scale * err * ((x > T(0) ? p : a * x + q) + dd * x + cc * x * x);           \
+    }                                                                                       \
+    return loss;                                                                            \
+  }                                                                                         \
+  AUTOREC_CLONES int64_t count_nonzero(int64_t n, const T *x) {                             \
+    int64_t count = 0;                                                                      \
+    _Pragma("omp simd reduction(+ : count)") for (int64_t i = 0; i < n; ++i) count += x[i] != T(0); \
+    return count;                                                                           \
+  }                                                                                         \
+  AUTOREC_CLONES void min_zero(int64_t n, const T *z, T *e) {                               \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) e[i] = z[i] < T(0) ? z[i] : T(0);   \
+  }                                                                                         \
+  AUTOREC_CLONES void elu_from_exp(int64_t n, T *z, const T *e, T scale, T neg) {           \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; ++i)                                     \
+        z[i] = z[i] > T(0) ? scale * z[i] : neg * (e[i] - T(1));                            \
+  }
+AUTOREC_ELEMENTWISE(float)
+AUTOREC_ELEMENTWISE(double)
+#undef AUTOREC_ELEMENTWISE
+
 #define AUTOREC_SGD(T)                                                                   \
   AUTOREC_CLONES void sgd(int64_t n, T *p, T *buf, const T *g, T momentum, T lr) {       \
     if (momentum != T(0)) {                                                              \

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "common/activations.h"
+
 namespace autorec::cpu::vec {
 
 void axpy(int64_t n, float a, const float *x, float *y);    // y += a x
@@ -35,5 +37,24 @@ void adam(int64_t n, double *p, double *m, double *v, const double *g, double b1
 // and p -= lr·buf; without, p -= lr·g (buf untouched).
 void sgd(int64_t n, float *p, float *buf, const float *g, float momentum, float lr);
 void sgd(int64_t n, double *p, double *buf, const double *g, double momentum, double lr);
+
+// Element-wise passes of the dense layers (branch-free, vectorised):
+// d[i] *= act'(from the output h[i]), with c = act_grad_coef(f).
+void mul_act_grad(int64_t n, float *d, const float *h, const ActGradCoef<float> &c);
+void mul_act_grad(int64_t n, double *d, const double *h, const ActGradCoef<double> &c);
+// Masked squared error over the entries with target != 0: grad[i] = scale (out - t) act'(out)
+// there, 0 elsewhere; returns Σ (out - t)² over them (float64).
+double masked_sq_err_grad(int64_t n, const float *out, const float *target, float scale,
+                          const ActGradCoef<float> &c, float *grad);
+double masked_sq_err_grad(int64_t n, const double *out, const double *target, double scale,
+                          const ActGradCoef<double> &c, double *grad);
+int64_t count_nonzero(int64_t n, const float *x);
+int64_t count_nonzero(int64_t n, const double *x);
+// e[i] = min(z[i], 0); then, with e holding exp(min(z, 0)), the ELU family:
+// z[i] = z[i] > 0 ? scale z[i] : neg (e[i] - 1).
+void min_zero(int64_t n, const float *z, float *e);
+void min_zero(int64_t n, const double *z, double *e);
+void elu_from_exp(int64_t n, float *z, const float *e, float scale, float neg);
+void elu_from_exp(int64_t n, double *z, const double *e, double scale, double neg);
 
 }  // namespace autorec::cpu::vec
