@@ -59,18 +59,30 @@ AUTOREC_VEC(double)
   AUTOREC_CLONES double masked_sq_err_grad(int64_t n, const T *out, const T *target, T scale, \
                                            const ActGradCoef<T> &c, T *grad) {              \
     const T p = c.p, a = c.a, q = c.q, dd = c.d, cc = c.c;                                  \
+    /* partial sums in T over blocks of 256, added in double: a reduction that */           \
+    /* converts to double in the loop would not vectorise */                                \
     double loss = 0.0;                                                                      \
-    _Pragma("omp simd reduction(+ : loss)") for (int64_t i = 0; i < n; ++i) {               \
-      const T x = out[i];                                                                   \
-      const T err = target[i] != T(0) ? x - target[i] : T(0);                               \
-      loss += double(err) * double(err);                                                    \
-      grad[i] = scale * err * ((x > T(0) ? p : a * x + q) + dd * x + cc * x * x);           \
+    for (int64_t i0 = 0; i0 < n; i0 += 256) {                                               \
+      const int64_t i1 = i0 + 256 < n ? i0 + 256 : n;                                       \
+      T part = T(0);                                                                        \
+      _Pragma("omp simd reduction(+ : part)") for (int64_t i = i0; i < i1; ++i) {           \
+        const T x = out[i];                                                                 \
+        const T err = target[i] != T(0) ? x - target[i] : T(0);                             \
+        part += err * err;                                                                  \
+        grad[i] = scale * err * ((x > T(0) ? p : a * x + q) + dd * x + cc * x * x);         \
+      }                                                                                     \
+      loss += double(part);                                                                 \
     }                                                                                       \
     return loss;                                                                            \
   }                                                                                         \
   AUTOREC_CLONES int64_t count_nonzero(int64_t n, const T *x) {                             \
     int64_t count = 0;                                                                      \
-    _Pragma("omp simd reduction(+ : count)") for (int64_t i = 0; i < n; ++i) count += x[i] != T(0); \
+    for (int64_t i0 = 0; i0 < n; i0 += 1024) {                                              \
+      const int64_t i1 = i0 + 1024 < n ? i0 + 1024 : n;                                     \
+      int part = 0;                                                                         \
+      _Pragma("omp simd reduction(+ : part)") for (int64_t i = i0; i < i1; ++i) part += x[i] != T(0) ? 1 : 0; \
+      count += part;                                                                        \
+    }                                                                                       \
     return count;                                                                           \
   }                                                                                         \
   AUTOREC_CLONES void min_zero(int64_t n, const T *z, T *e) {                               \
