@@ -223,10 +223,11 @@ class CDAE(Recommender):
         ops.mul_activation_grad(dH, H, hidden)
         opt = dict(optimizer=OPTIMIZERS[self.optimizer], lr=self.lr, step=step)
         l2_scale = self.l2 * share
-        ops.step(W, ops.mm(D.T, H), state1[2], None if state2 is None else state2[2], l2_scale, opt)
-        ops.step(b, D.sum(axis=0), state1[3], None if state2 is None else state2[3], 0.0, opt)
-        ops.step(mu, dH.sum(axis=0), state1[1], None if state2 is None else state2[1], 0.0, opt)
-        ops.sparse_input_step(Xin, dH, Vt, state1[0], None if state2 is None else state2[0], l2_scale, opt)
+        s1, s2 = state1, state2 if state2 is not None else (None,) * 4  # AdaGrad keeps one state
+        ops.step(W, ops.mm(D.T, H), s1[2], s2[2], l2_scale, opt)
+        ops.step(b, D.sum(axis=0), s1[3], s2[3], 0.0, opt)
+        ops.step(mu, dH.sum(axis=0), s1[1], s2[1], 0.0, opt)
+        ops.sparse_input_step(Xin, dH, Vt, s1[0], s2[0], l2_scale, opt)
         return loss
 
     def _full_loss_grad(self, Z, b, Xb, output):
