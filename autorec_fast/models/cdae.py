@@ -212,7 +212,7 @@ class CDAE(Recommender):
         layer, then the output layer and its gradients as dense products. Same
         objective, random draws and update order as the sparse kernel (every gradient
         from the parameters before the step). Returns the batch's data loss."""
-        ops, xp = self._ops, self._ops.xp
+        ops = self._ops
         Xin = self._corrupted_input(Xb, users, rng)
         Vt, mu, W, b = self._params
         hidden, output = ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation]
