@@ -66,6 +66,20 @@ class Clock:
         return out
 
 
+def record_two_epoch_run(benchmark, run, count_key="n_users"):
+    """One ``run(2)`` (an ``epochs=2`` training) outside the timing: the per-epoch wall time
+    with set-up amortised, the history's epoch seconds, and the steady throughput
+    (``extra_info[count_key]`` examples over the last epoch's seconds; none when
+    ``count_key`` is None)."""
+    t0 = time.perf_counter()
+    model2 = run(2)
+    benchmark.extra_info["per_epoch_of_2_epoch_run_s"] = (time.perf_counter() - t0) / 2
+    secs = [float(h["seconds"]) for h in model2.history]
+    benchmark.extra_info["history_epoch_s_of_2"] = secs
+    if secs and count_key in benchmark.extra_info:
+        benchmark.extra_info["steady_users_per_s"] = benchmark.extra_info[count_key] / secs[-1]
+
+
 def mean_se(xs):
     """Mean and standard error of the mean (nan when undefined)."""
     xs = np.asarray(xs, dtype=np.float64)

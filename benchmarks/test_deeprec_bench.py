@@ -67,7 +67,7 @@ import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_deeprec import TorchDeepRec  # noqa: E402
-from bench_common import DEVICE, Clock, ml100k_path, need_ours, on_device  # noqa: E402
+from bench_common import DEVICE, Clock, ml100k_path, need_ours, on_device, record_two_epoch_run  # noqa: E402
 
 NETFLIX_USERS = int(os.environ.get("AUTOREC_BENCH_NETFLIX_USERS", 20000))
 LAYERS = [512, 512, 1024]
@@ -143,15 +143,7 @@ def test_deeprec_epoch_autorec_fast(benchmark, dataset):
     assert len(model.history) == 1 and np.isfinite(model.history[0]["loss"])
     record_throughput(benchmark, clock.seconds)
     benchmark.extra_info["history_epoch_s"] = float(model.history[0]["seconds"])
-    # a 2-epoch run, outside the timing: per-epoch wall time with set-up amortised
-    t0 = time.perf_counter()
-    model2 = ours(train, 2)
-    benchmark.extra_info["per_epoch_of_2_epoch_run_s"] = (time.perf_counter() - t0) / 2
-    secs = [float(h["seconds"]) for h in model2.history]
-    benchmark.extra_info["history_epoch_s_of_2"] = secs
-    if secs:
-        n_active = benchmark.extra_info["n_active_users"]
-        benchmark.extra_info["steady_users_per_s"] = n_active / secs[-1]
+    record_two_epoch_run(benchmark, lambda e: ours(train, e), count_key="n_active_users")
 
 
 @pytest.mark.parametrize("dataset", DATASETS)

@@ -58,7 +58,7 @@ import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_cdae import TorchCDAE  # noqa: E402
-from bench_common import DEVICE, Clock, ml100k_path, need_ours, on_device  # noqa: E402
+from bench_common import DEVICE, Clock, ml100k_path, need_ours, on_device, record_two_epoch_run  # noqa: E402
 from torch_multvae import TorchMultVAE  # noqa: E402
 
 SYNTH_USERS = int(os.environ.get("AUTOREC_BENCH_SYNTH_USERS", 20000))
@@ -114,17 +114,6 @@ def record_throughput(benchmark, seconds):
         epoch_s=epoch_s, users_per_s=n_users / epoch_s,
         flops_per_s=benchmark.extra_info["flops"] / epoch_s,
     )
-
-
-def record_two_epoch_run(benchmark, run):
-    """One ``epochs=2`` run outside the timing: set-up amortised, steady per-epoch time."""
-    t0 = time.perf_counter()
-    model2 = run(2)
-    benchmark.extra_info["per_epoch_of_2_epoch_run_s"] = (time.perf_counter() - t0) / 2
-    secs = [float(h["seconds"]) for h in model2.history]
-    benchmark.extra_info["history_epoch_s_of_2"] = secs
-    if secs:
-        benchmark.extra_info["steady_users_per_s"] = benchmark.extra_info["n_users"] / secs[-1]
 
 
 DATASETS = ["ml-20m-shape", "ml-100k"]

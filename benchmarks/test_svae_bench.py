@@ -64,7 +64,7 @@ import pytest
 import autorec_fast as af
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import DEVICE, Clock, ml100k_path, need_ours, on_device  # noqa: E402
+from bench_common import DEVICE, Clock, ml100k_path, need_ours, on_device, record_two_epoch_run  # noqa: E402
 from torch_svae import TorchSVAETrainer  # noqa: E402
 
 SYNTH_USERS = int(os.environ.get("AUTOREC_BENCH_SVAE_USERS", 800))
@@ -159,13 +159,7 @@ def test_svae_epoch_autorec_fast(benchmark, dataset):
     check_same_hyperparameters(benchmark, fitted)
     record_throughput(benchmark, clock.seconds)
     benchmark.extra_info["history_epoch_s"] = float(fitted.history[0]["seconds"])
-    t0 = time.perf_counter()
-    model2 = ours_svae(train, 2)
-    benchmark.extra_info["per_epoch_of_2_epoch_run_s"] = (time.perf_counter() - t0) / 2
-    secs = [float(h["seconds"]) for h in model2.history]
-    benchmark.extra_info["history_epoch_s_of_2"] = secs
-    if secs:
-        benchmark.extra_info["steady_users_per_s"] = benchmark.extra_info["n_users"] / secs[-1]
+    record_two_epoch_run(benchmark, lambda e: ours_svae(train, e))
 
 
 @pytest.mark.parametrize("gru_mode", ["packed", "padded"])
