@@ -26,6 +26,13 @@ template <typename T, int Slot> T *workspace(int64_t n) {
   return buf.data();
 }
 
+// As workspace, 64-byte aligned.
+template <typename T, int Slot> T *aligned_workspace(int64_t n) {
+  T *p = workspace<T, Slot + 100>(n + 64 / sizeof(T));
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  return reinterpret_cast<T *>((a + 63) & ~uintptr_t(63));
+}
+
 bool same_pattern(const int64_t *indptr_a, const int32_t *indices_a, const int64_t *indptr_b,
                   const int32_t *indices_b, int64_t n_rows) {
   if (indptr_a == indptr_b && indices_a == indices_b) return true;
@@ -35,35 +42,38 @@ bool same_pattern(const int64_t *indptr_a, const int32_t *indices_a, const int64
 
 }  // namespace
 
-// H = g(X·Vt + mu). Item-major: each Vt row is read once and scattered into the
-// batch rows that use it (per-thread partial sums, then one reduction pass).
+// H = g(X·Vt + mu), rows ld >= k apart (columns k..ld zeroed). Item-major: each
+// Vt row is read once and scattered into the batch rows that use it (per-thread
+// partial sums, then one reduction pass).
 template <typename T>
-void autorec_encode_t(const CsrView<T> &X, const Transposed &xt, const AutoRecNet<T> &net, T *H) {
+void autorec_encode_t(const CsrView<T> &X, const Transposed &xt, const AutoRecNet<T> &net, T *H,
+                      int64_t ld) {
   const int64_t k = net.k, B = X.n_rows;
   const int n_threads = (X.nnz() * k > kParallelWork) ? omp_get_max_threads() : 1;
-  T *partial = workspace<T, 0>(int64_t(n_threads) * B * k);
+  T *partial = aligned_workspace<T, 0>(int64_t(n_threads) * B * ld);
 #pragma omp parallel num_threads(n_threads)
   {
-    T *acc = partial + int64_t(omp_get_thread_num()) * B * k;
-    std::fill(acc, acc + B * k, T(0));  // each thread its own part: no barrier needed
+    T *acc = partial + int64_t(omp_get_thread_num()) * B * ld;
+    std::fill(acc, acc + B * ld, T(0));  // each thread its own part: no barrier needed
 #pragma omp for schedule(dynamic, 16)
     for (int64_t i = 0; i < net.n_in; ++i) {
       const T *v = net.Vt.param + i * k;
       for (int64_t q = xt.colptr[i]; q < xt.colptr[i + 1]; ++q)
-        vec::axpy(k, X.data[xt.entry[q]], v, acc + int64_t(xt.row[q]) * k);
+        vec::axpy(k, X.data[xt.entry[q]], v, acc + int64_t(xt.row[q]) * ld);
     }
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < B; ++r) {
-      T *h = H + r * k;
+      T *h = H + r * ld;
       std::copy(net.mu.param, net.mu.param + k, h);
-      for (int t = 0; t < n_threads; ++t) vec::axpy(k, T(1), partial + (int64_t(t) * B + r) * k, h);
+      std::fill(h + k, h + ld, T(0));
+      for (int t = 0; t < n_threads; ++t) vec::axpy(k, T(1), partial + (int64_t(t) * B + r) * ld, h);
       for (int64_t j = 0; j < k; ++j) h[j] = act_forward(net.hidden, h[j]);
     }
   }
 }
 
 template <typename T> void autorec_encode(const CsrView<T> &X, const AutoRecNet<T> &net, T *H) {
-  autorec_encode_t(X, transpose_pattern(X.indptr, X.indices, X.n_rows, net.n_in), net, H);
+  autorec_encode_t(X, transpose_pattern(X.indptr, X.indices, X.n_rows, net.n_in), net, H, net.k);
 }
 
 template <typename T>
@@ -77,19 +87,23 @@ void autorec_decode_pairs(const T *H, const int64_t *rows, const int64_t *cols, 
   }
 }
 
+// For each input i: g = l2_scale * P_i + Σ x dZ_r over its entries (dZ rows ld
+// apart), then the step on P_i.
 template <typename T>
 void sparse_input_grad_step_t(const CsrView<T> &X, const Transposed &xt, const T *dZ, int64_t k,
-                              const Slot<T> &P, T l2_scale, const OptConfig &opt) {
+                              int64_t ld, const Slot<T> &P, T l2_scale, const OptConfig &opt) {
   const int n_threads = ((X.nnz() + X.n_cols) * k > kParallelWork) ? omp_get_max_threads() : 1;
 #pragma omp parallel num_threads(n_threads)
   {
-    std::vector<T> g(k);
+    std::vector<T> g(k), a;
 #pragma omp for schedule(dynamic, 16)
     for (int64_t i = 0; i < X.n_cols; ++i) {
       T *v = P.param + i * k;
       for (int64_t j = 0; j < k; ++j) g[j] = l2_scale * v[j];
-      for (int64_t q = xt.colptr[i]; q < xt.colptr[i + 1]; ++q)
-        vec::axpy(k, X.data[xt.entry[q]], dZ + int64_t(xt.row[q]) * k, g.data());
+      const int64_t q0 = xt.colptr[i], m = xt.colptr[i + 1] - q0;
+      a.resize(m);
+      for (int64_t j = 0; j < m; ++j) a[j] = X.data[xt.entry[q0 + j]];
+      vec::gather_axpy(k, m, a.data(), xt.row.data() + q0, dZ, ld, g.data());
       opt_update_run(opt, P, i * k, g.data(), k);
     }
   }
@@ -98,54 +112,57 @@ void sparse_input_grad_step_t(const CsrView<T> &X, const Transposed &xt, const T
 template <typename T>
 void sparse_input_grad_step(const CsrView<T> &X, const T *dZ, int64_t k, const Slot<T> &P,
                             T l2_scale, const OptConfig &opt) {
-  sparse_input_grad_step_t(X, transpose_pattern(X.indptr, X.indices, X.n_rows, X.n_cols), dZ, k, P,
-                           l2_scale, opt);
+  sparse_input_grad_step_t(X, transpose_pattern(X.indptr, X.indices, X.n_rows, X.n_cols), dZ, k, k,
+                           P, l2_scale, opt);
 }
 
 // Column-major passes: W_u and Vt_i are each read once per batch (from cache
 // or memory) and used for every batch row that touches them; the batch-sized
-// H and dZ stay in L2. Scatters into batch rows go to per-thread buffers,
-// summed afterwards, so threads never share a written row.
+// H and dZ stay in L2, their rows padded to whole 64-byte lines. Scatters into
+// batch rows go to per-thread buffers, summed afterwards, so threads never
+// share a written row. The gradient rows of W_u and Vt_i accumulate in
+// registers over the row's entries (vec::gather_axpy*).
 template <typename T>
 double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<T> &net,
                      T l2_scale, const OptConfig &opt) {
-  const int64_t B = X.n_rows, k = net.k;
+  const int64_t B = X.n_rows, k = net.k, ld = (k + vec::kRowPad - 1) / vec::kRowPad * vec::kRowPad;
   const int n_threads = ((X.nnz() + Y.nnz() + net.n_out) * k > kParallelWork) ? omp_get_max_threads() : 1;
-  T *H = workspace<T, 1>(B * k), *dZ = workspace<T, 2>(B * k);
-  std::fill(dZ, dZ + B * k, T(0));
+  T *H = aligned_workspace<T, 1>(B * ld), *dZ = aligned_workspace<T, 2>(B * ld);
   // One transposed pattern serves the inputs and the targets when they share it
   // (AutoRec without side features: the ratings are both).
   const Transposed xt = transpose_pattern(X.indptr, X.indices, B, net.n_in);
   const bool shared = net.n_in == net.n_out && X.nnz() == Y.nnz() &&
                       same_pattern(X.indptr, X.indices, Y.indptr, Y.indices, B);
-  autorec_encode_t(X, xt, net, H);
+  autorec_encode_t(X, xt, net, H, ld);
 
   // Decoder at the observed targets, dH, and the W/b gradients and step, one
   // output row u per iteration.
   const Transposed yt_own = shared ? Transposed{} : transpose_pattern(Y.indptr, Y.indices, B, net.n_out);
   const Transposed &yt = shared ? xt : yt_own;
-  T *dz_per_thread = workspace<T, 3>(int64_t(n_threads) * B * k);
-  std::fill(dz_per_thread, dz_per_thread + int64_t(n_threads) * B * k, T(0));
+  T *dz_per_thread = aligned_workspace<T, 3>(int64_t(n_threads) * B * ld);
+  std::fill(dz_per_thread, dz_per_thread + int64_t(n_threads) * B * ld, T(0));
   double loss = 0.0;
 #pragma omp parallel num_threads(n_threads) reduction(+ : loss)
   {
-    std::vector<T> g(k);
-    T *dz = dz_per_thread + int64_t(omp_get_thread_num()) * B * k;
+    std::vector<T> g(ld, T(0)), w_padded(ld, T(0)), d;
+    T *dz = dz_per_thread + int64_t(omp_get_thread_num()) * B * ld;
 #pragma omp for schedule(dynamic, 16)
     for (int64_t u = 0; u < net.n_out; ++u) {
       T *w = net.W.param + u * k;
-      for (int64_t j = 0; j < k; ++j) g[j] = l2_scale * w[j];
+      const int64_t q0 = yt.colptr[u], m = yt.colptr[u + 1] - q0;
+      d.resize(m);
       T gb = T(0);
-      for (int64_t q = yt.colptr[u]; q < yt.colptr[u + 1]; ++q) {
-        const int64_t r = yt.row[q];
-        const T *h = H + r * k;
-        T d;
-        loss += double(loss_and_grad(net.loss, net.output, vec::dot(k, w, h) + net.b.param[u],
-                                     Y.data[yt.entry[q]], &d));
-        vec::axpy(k, d, h, g.data());
-        vec::axpy(k, d, w, dz + r * k);  // with the old W_u, before its update below
-        gb += d;
+      for (int64_t j = 0; j < m; ++j) {
+        loss += double(loss_and_grad(net.loss, net.output,
+                                     vec::dot(k, w, H + int64_t(yt.row[q0 + j]) * ld) + net.b.param[u],
+                                     Y.data[yt.entry[q0 + j]], &d[j]));
+        gb += d[j];
       }
+      for (int64_t j = 0; j < k; ++j) {
+        g[j] = l2_scale * w[j];
+        w_padded[j] = w[j];  // the old W_u for dH, before its update below
+      }
+      vec::gather_axpy_scatter(ld, m, d.data(), yt.row.data() + q0, H, w_padded.data(), dz, ld, g.data());
       opt_update_run(opt, net.W, u * k, g.data(), k);
       opt_update(opt, net.b, u, gb);
     }
@@ -153,22 +170,22 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
     const ActGradCoef<T> hidden_grad = act_grad_coef<T>(net.hidden);
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < B; ++r) {
-      T *out = dZ + r * k;
-      for (int t = 0; t < n_threads; ++t)
-        vec::axpy(k, T(1), dz_per_thread + (int64_t(t) * B + r) * k, out);
-      const T *h = H + r * k;
-      vec::mul_act_grad(k, out, h, hidden_grad);
+      T *out = dZ + r * ld;
+      std::copy(dz_per_thread + r * ld, dz_per_thread + (r + 1) * ld, out);
+      for (int t = 1; t < n_threads; ++t)
+        vec::axpy(ld, T(1), dz_per_thread + (int64_t(t) * B + r) * ld, out);
+      vec::mul_act_grad(ld, out, H + r * ld, hidden_grad);
     }
   }
 
   // mu: the column sums of dZ.
   {
     std::vector<T> g(k, T(0));
-    for (int64_t r = 0; r < B; ++r) vec::axpy(k, T(1), dZ + r * k, g.data());
+    for (int64_t r = 0; r < B; ++r) vec::axpy(k, T(1), dZ + r * ld, g.data());
     opt_update_run(opt, net.mu, 0, g.data(), k);
   }
 
-  sparse_input_grad_step_t(X, xt, dZ, k, net.Vt, l2_scale, opt);
+  sparse_input_grad_step_t(X, xt, dZ, k, ld, net.Vt, l2_scale, opt);
   return loss;
 }
 
