@@ -16,6 +16,11 @@ namespace {
 // the fork/join costs more, and on a busy machine a barrier can wait a whole
 // scheduler time slice.
 constexpr int64_t kParallelWork = 1 << 16;
+// The fused optimizer steps ask for the next parameter row's p, m, v while
+// updating this one (vec::adam's prefetch): the hardware prefetchers stop at
+// 4 KB pages, two 500-wide float rows, so without it every row's step waits on
+// DRAM. One row ahead measured 6-7 % faster per epoch than none, two rows 4 %.
+constexpr int64_t kPrefetchRows = 1;
 
 // Scratch that lives across batches (per calling thread, per slot): fresh
 // std::vectors every batch cost page faults and the kernel's zeroing of new
@@ -104,7 +109,7 @@ void sparse_input_grad_step_t(const CsrView<T> &X, const Transposed &xt, const T
       a.resize(m);
       for (int64_t j = 0; j < m; ++j) a[j] = X.data[xt.entry[q0 + j]];
       vec::gather_axpy(k, m, a.data(), xt.row.data() + q0, dZ, ld, g.data());
-      opt_update_run(opt, P, i * k, g.data(), k);
+      opt_update_run(opt, P, i * k, g.data(), k, kPrefetchRows * k);
     }
   }
 }
@@ -163,7 +168,7 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
         w_padded[j] = w[j];  // the old W_u for dH, before its update below
       }
       vec::gather_axpy_scatter(ld, m, d.data(), yt.row.data() + q0, H, w_padded.data(), dz, ld, g.data());
-      opt_update_run(opt, net.W, u * k, g.data(), k);
+      opt_update_run(opt, net.W, u * k, g.data(), k, kPrefetchRows * k);
       opt_update(opt, net.b, u, gb);
     }
     // dZ = (sum of the threads' dH) * g'(h), rows split across the threads

@@ -14,7 +14,7 @@ namespace autorec::cpu {
 // Update [offset, offset + n) of the slot with gradients g[0..n); switch hoisted.
 template <typename T>
 inline void opt_update_run(const OptConfig &c, const Slot<T> &s, int64_t offset, const T *g,
-                           int64_t n) {
+                           int64_t n, int64_t prefetch = 0) {
   switch (c.kind) {
     case Opt::GradOnly:
       std::copy(g, g + n, s.grad + offset);
@@ -25,7 +25,7 @@ inline void opt_update_run(const OptConfig &c, const Slot<T> &s, int64_t offset,
       return;
     case Opt::Adam:
       vec::adam(n, s.param + offset, s.s1 + offset, s.s2 + offset, g, T(c.beta1), T(c.beta2),
-                T(1.0 / c.sqrt_bc2), T(c.eps), T(c.lr_bc1));
+                T(1.0 / c.sqrt_bc2), T(c.eps), T(c.lr_bc1), prefetch);
       return;
     default:
       for (int64_t i = 0; i < n; ++i) opt_update(c, s, offset + i, g[i]);

@@ -34,14 +34,23 @@ namespace autorec::cpu::vec {
     return s;                                                                \
   }                                                                          \
   AUTOREC_CLONES void adam(int64_t n, T *p, T *m, T *v, const T *g, T b1, T b2, \
-                           T inv_sqrt_bc2, T eps, T lr) {                    \
+                           T inv_sqrt_bc2, T eps, T lr, int64_t prefetch) {  \
     const T ob1 = T(1) - b1, ob2 = T(1) - b2;                                \
-    _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) {                    \
-      const T mi = b1 * m[i] + ob1 * g[i];                                   \
-      const T vi = b2 * v[i] + ob2 * g[i] * g[i];                            \
-      m[i] = mi;                                                             \
-      v[i] = vi;                                                             \
-      p[i] -= lr * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);                \
+    constexpr int64_t L = 64 / sizeof(T);                                    \
+    for (int64_t i0 = 0; i0 < n; i0 += L) {                                  \
+      const int64_t i1 = i0 + L < n ? i0 + L : n;                            \
+      if (prefetch) {                                                        \
+        __builtin_prefetch(p + i0 + prefetch, 1, 3);                         \
+        __builtin_prefetch(m + i0 + prefetch, 1, 3);                         \
+        __builtin_prefetch(v + i0 + prefetch, 1, 3);                         \
+      }                                                                      \
+      _Pragma("omp simd") for (int64_t i = i0; i < i1; ++i) {                \
+        const T mi = b1 * m[i] + ob1 * g[i];                                 \
+        const T vi = b2 * v[i] + ob2 * g[i] * g[i];                          \
+        m[i] = mi;                                                           \
+        v[i] = vi;                                                           \
+        p[i] -= lr * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);              \
+      }                                                                      \
     }                                                                        \
   }
 AUTOREC_VEC(float)
