@@ -160,3 +160,17 @@ class BestEpochTracker:
         else:
             self.since_best += 1
         return self.patience is not None and self.since_best >= self.patience
+
+
+def squared_norm(x) -> float:
+    """Σ x² in float64 (NumPy or CuPy array). On the host in 64k-element pieces:
+    ``np.square(x).sum()`` would allocate a parameter-sized temporary every
+    epoch (page faults measured at ~10 ms per AutoRec epoch on ML-1M)."""
+    flat = x.reshape(-1)
+    if not isinstance(flat, np.ndarray):  # CuPy: one device reduction
+        return float((flat.astype(np.float64) ** 2).sum())
+    total = 0.0
+    for start in range(0, flat.size, 1 << 16):
+        piece = flat[start : start + (1 << 16)].astype(np.float64)
+        total += float(piece @ piece)
+    return total

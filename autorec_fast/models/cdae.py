@@ -28,7 +28,7 @@ from .._validation import check_fraction, check_positive
 from ._implicit import binary_matrix, check_metric, validation_score
 from ._ops import CpuOps, CudaOps
 from .autorec import ACTIVATIONS, OPTIMIZERS, _choice, cuda_autorec_batch, cuda_autorec_encode
-from .base import BestEpochTracker, Recommender
+from .base import BestEpochTracker, Recommender, squared_norm
 
 LOSSES = {"square": 0, "logistic": 1}
 
@@ -166,7 +166,7 @@ class CDAE(Recommender):
                 total += self._train_batch(X[rows], rows, rng, state1, state2, step, len(rows) / n_users)
             if xp is not np:  # the sparse CUDA kernel accumulates its loss on the device
                 total += float(self._loss_acc.get()[0])
-            reg = 0.5 * self.l2 * float(xp.square(self._params[0]).sum() + xp.square(self._params[2]).sum())
+            reg = 0.5 * self.l2 * (squared_norm(self._params[0]) + squared_norm(self._params[2]))
             entry = {"epoch": epoch, "loss": total + reg, "seconds": time.perf_counter() - t0}
             if self._end_epoch(entry, tracker, validation_score(self, validation, entry), lambda: tuple(p.copy() for p in self._params)):
                 break
