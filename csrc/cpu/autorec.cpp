@@ -103,12 +103,11 @@ void sparse_input_grad_step_t(const CsrView<T> &X, const Transposed &xt, const T
     std::vector<T> g(k), a;
 #pragma omp for schedule(dynamic, 16)
     for (int64_t i = 0; i < X.n_cols; ++i) {
-      T *v = P.param + i * k;
-      for (int64_t j = 0; j < k; ++j) g[j] = l2_scale * v[j];
+      const T *v = P.param + i * k;
       const int64_t q0 = xt.colptr[i], m = xt.colptr[i + 1] - q0;
       a.resize(m);
       for (int64_t j = 0; j < m; ++j) a[j] = X.data[xt.entry[q0 + j]];
-      vec::gather_axpy(k, m, a.data(), xt.row.data() + q0, dZ, ld, g.data());
+      vec::gather_axpy(k, m, a.data(), xt.row.data() + q0, dZ, ld, v, l2_scale, g.data());
       opt_update_run(opt, P, i * k, g.data(), k, kPrefetchRows * k);
     }
   }
@@ -149,7 +148,7 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
   double loss = 0.0;
 #pragma omp parallel num_threads(n_threads) reduction(+ : loss)
   {
-    std::vector<T> g(ld, T(0)), w_padded(ld, T(0)), d;
+    std::vector<T> g(k), d;
     T *dz = dz_per_thread + int64_t(omp_get_thread_num()) * B * ld;
 #pragma omp for schedule(dynamic, 16)
     for (int64_t u = 0; u < net.n_out; ++u) {
@@ -163,11 +162,8 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
                                      Y.data[yt.entry[q0 + j]], &d[j]));
         gb += d[j];
       }
-      for (int64_t j = 0; j < k; ++j) {
-        g[j] = l2_scale * w[j];
-        w_padded[j] = w[j];  // the old W_u for dH, before its update below
-      }
-      vec::gather_axpy_scatter(ld, m, d.data(), yt.row.data() + q0, H, w_padded.data(), dz, ld, g.data());
+      // g = l2 W_u + Σ d H_r, and dH_r += d W_u with the old W_u, before its update below
+      vec::gather_axpy_scatter(k, m, d.data(), yt.row.data() + q0, H, w, dz, ld, l2_scale, g.data());
       opt_update_run(opt, net.W, u * k, g.data(), k, kPrefetchRows * k);
       opt_update(opt, net.b, u, gb);
     }

@@ -75,10 +75,11 @@ template <typename V, typename T> __attribute__((always_inline)) inline void sto
 // NV vectors of g held in registers across the m entries.
 template <int NV, typename T, typename V>
 __attribute__((always_inline)) inline void gather_axpy_block(int64_t m, const T *a, const int32_t *rows,
-                                                             const T *X, int64_t ld, T *g) {
+                                                             const T *X, int64_t ld, const T *base,
+                                                             T scale, T *g) {
   constexpr int L = 64 / sizeof(T);
   V acc[NV];
-  for (int v = 0; v < NV; ++v) acc[v] = load<V>(g + L * v);
+  for (int v = 0; v < NV; ++v) acc[v] = scale * load<V>(base + L * v);
   for (int64_t j = 0; j < m; ++j) {
     const T *x = X + int64_t(rows[j]) * ld;
     const T s = a[j];
@@ -90,12 +91,12 @@ __attribute__((always_inline)) inline void gather_axpy_block(int64_t m, const T 
 template <int NV, typename T, typename V>
 __attribute__((always_inline)) inline void gather_axpy_scatter_block(int64_t m, const T *a, const int32_t *rows,
                                                                      const T *X, const T *w, T *Y, int64_t ld,
-                                                                     T *g) {
+                                                                     T scale, T *g) {
   constexpr int L = 64 / sizeof(T);
   V acc[NV], wv[NV];
   for (int v = 0; v < NV; ++v) {
-    acc[v] = load<V>(g + L * v);
     wv[v] = load<V>(w + L * v);
+    acc[v] = scale * wv[v];
   }
   for (int64_t j = 0; j < m; ++j) {
     const int64_t off = int64_t(rows[j]) * ld;
@@ -113,22 +114,26 @@ __attribute__((always_inline)) inline void gather_axpy_scatter_block(int64_t m, 
 // as 2 x 8), then single vectors, then a scalar tail (none when n is a multiple of kRowPad).
 #define AUTOREC_GATHER(T, V)                                                                 \
   AUTOREC_CLONES void gather_axpy(int64_t n, int64_t m, const T *a, const int32_t *rows,    \
-                                  const T *X, int64_t ld, T *g) {                           \
+                                  const T *X, int64_t ld, const T *base, T scale, T *g) {   \
     constexpr int L = 64 / sizeof(T);                                                        \
     int64_t c = 0;                                                                           \
-    for (; c + 4 * L <= n; c += 4 * L) gather_axpy_block<4, T, V>(m, a, rows, X + c, ld, g + c); \
-    for (; c + L <= n; c += L) gather_axpy_block<1, T, V>(m, a, rows, X + c, ld, g + c);    \
+    for (; c + 4 * L <= n; c += 4 * L)                                                       \
+      gather_axpy_block<4, T, V>(m, a, rows, X + c, ld, base + c, scale, g + c);            \
+    for (; c + L <= n; c += L) gather_axpy_block<1, T, V>(m, a, rows, X + c, ld, base + c, scale, g + c); \
+    for (int64_t i = c; i < n; ++i) g[i] = scale * base[i];                                  \
     for (int64_t j = 0; j < m && c < n; ++j)                                                 \
       for (int64_t i = c; i < n; ++i) g[i] += a[j] * X[int64_t(rows[j]) * ld + i];          \
   }                                                                                          \
   AUTOREC_CLONES void gather_axpy_scatter(int64_t n, int64_t m, const T *a, const int32_t *rows, \
-                                          const T *X, const T *w, T *Y, int64_t ld, T *g) { \
+                                          const T *X, const T *w, T *Y, int64_t ld, T scale, \
+                                          T *g) {                                            \
     constexpr int L = 64 / sizeof(T);                                                        \
     int64_t c = 0;                                                                           \
     for (; c + 4 * L <= n; c += 4 * L)                                                       \
-      gather_axpy_scatter_block<4, T, V>(m, a, rows, X + c, w + c, Y + c, ld, g + c);       \
+      gather_axpy_scatter_block<4, T, V>(m, a, rows, X + c, w + c, Y + c, ld, scale, g + c); \
     for (; c + L <= n; c += L)                                                               \
-      gather_axpy_scatter_block<1, T, V>(m, a, rows, X + c, w + c, Y + c, ld, g + c);       \
+      gather_axpy_scatter_block<1, T, V>(m, a, rows, X + c, w + c, Y + c, ld, scale, g + c); \
+    for (int64_t i = c; i < n; ++i) g[i] = scale * w[i];                                     \
     for (int64_t j = 0; j < m && c < n; ++j)                                                 \
       for (int64_t i = c; i < n; ++i) {                                                      \
         g[i] += a[j] * X[int64_t(rows[j]) * ld + i];                                         \

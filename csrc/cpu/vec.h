@@ -19,17 +19,20 @@ double dot(int64_t n, const double *x, const double *y);
 // X and Y rows are ld apart (ld >= n). Fastest with n and ld multiples of kRowPad
 // and 64-byte aligned rows.
 constexpr int64_t kRowPad = 16;  // floats per 64-byte line (doubles: two lines)
-// g[0, n) += Σ_j a[j] X[rows[j] ld + (0, n)].
+// g[0, n) = scale base[0, n) + Σ_j a[j] X[rows[j] ld + (0, n)] (a parameter
+// row's gradient: its L2 term plus the sparse sum).
 void gather_axpy(int64_t n, int64_t m, const float *a, const int32_t *rows, const float *X,
-                 int64_t ld, float *g);
+                 int64_t ld, const float *base, float scale, float *g);
 void gather_axpy(int64_t n, int64_t m, const double *a, const int32_t *rows, const double *X,
-                 int64_t ld, double *g);
-// The same, and Y[rows[j] ld + (0, n)] += a[j] w for each j: the decoder's two
-// products over one output row's entries (w = W_u, g = its gradient, Y = dH).
+                 int64_t ld, const double *base, double scale, double *g);
+// The same with base = w, and Y[rows[j] ld + (0, n)] += a[j] w for each j: the
+// decoder's two products over one output row's entries (w = W_u, g = its
+// gradient, Y = dH).
 void gather_axpy_scatter(int64_t n, int64_t m, const float *a, const int32_t *rows,
-                         const float *X, const float *w, float *Y, int64_t ld, float *g);
+                         const float *X, const float *w, float *Y, int64_t ld, float scale, float *g);
 void gather_axpy_scatter(int64_t n, int64_t m, const double *a, const int32_t *rows,
-                         const double *X, const double *w, double *Y, int64_t ld, double *g);
+                         const double *X, const double *w, double *Y, int64_t ld, double scale,
+                         double *g);
 // Writes the positions i with x[i] > t (NaN never) to out, returns how many.
 // AVX-512 / AVX2 compare masks where the CPU has them.
 int64_t positions_above(int64_t n, const float *x, float t, int32_t *out);
