@@ -75,12 +75,18 @@ def random_params(rng, n_in, n_out, k, dtype=np.float64):
                                                 ("relu", "identity", "squared"), ("elu", "tanh", "squared"),
                                                 ("selu", "selu", "squared"), ("identity", "relu", "squared"),
                                                 ("sigmoid", "sigmoid", "logistic")])
-def test_gradients_match_finite_differences(hidden, output, loss):
-    rng = np.random.default_rng()
-    n_in, n_out, k = 9, 7, 5
+@pytest.mark.parametrize("k,x_rows,y_rows", [
     # an empty input row, an empty target row, a single-entry row, duplicates
-    X = raw_csr([3, 0, 1, 4], n_in, rng, dup=True)
-    Y = raw_csr([2, 3, 0, 1], n_out, rng, dup=True)
+    (5, [3, 0, 1, 4], [2, 3, 0, 1]),
+    # the kernels' vector paths (blocks of 4 vectors, single vectors, a scalar tail:
+    # 85 = 64 + 16 + 5 floats = 80 + 5 doubles) and output rows with >= 4 targets
+    (85, [5, 0, 9, 2], [7, 7, 1, 7]),
+])
+def test_gradients_match_finite_differences(hidden, output, loss, k, x_rows, y_rows):
+    rng = np.random.default_rng()
+    n_in, n_out = 9, 7
+    X = raw_csr(x_rows, n_in, rng, dup=True)
+    Y = raw_csr(y_rows, n_out, rng, dup=True)
     if loss == "logistic":
         Y.data = (Y.data > 2.5).astype(float)  # binary targets
     params = random_params(rng, n_in, n_out, k)
@@ -105,11 +111,13 @@ def test_gradients_match_finite_differences(hidden, output, loss):
         np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-6)
 
 
-def test_float32_matches_float64():
+@pytest.mark.parametrize("k", [16, 85])
+def test_float32_matches_float64(k):
     rng = np.random.default_rng()
-    X = raw_csr([5, 2, 7, 1, 0], 30, rng)
+    # dense enough that output rows have >= 4 targets (the four-at-a-time dots)
+    X = raw_csr([5, 2, 7, 1, 0, 8, 6], 9, rng)
     Y = X.copy()
-    p64 = random_params(rng, 30, 30, 16)
+    p64 = random_params(rng, 9, 9, k)
     p32 = tuple(p.astype(np.float32) for p in p64)
     g64 = tuple(np.zeros_like(p) for p in p64)
     g32 = tuple(np.zeros_like(p) for p in p32)

@@ -66,13 +66,18 @@ void autorec_encode_t(const CsrView<T> &X, const Transposed &xt, const AutoRecNe
       for (int64_t q = xt.colptr[i]; q < xt.colptr[i + 1]; ++q)
         vec::axpy(k, X.data[xt.entry[q]], v, acc + int64_t(xt.row[q]) * ld);
     }
+    std::vector<T> scratch(net.hidden == Act::Sigmoid ? k : 0);
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < B; ++r) {
       T *h = H + r * ld;
       std::copy(net.mu.param, net.mu.param + k, h);
       std::fill(h + k, h + ld, T(0));
       for (int t = 0; t < n_threads; ++t) vec::axpy(k, T(1), partial + (int64_t(t) * B + r) * ld, h);
-      for (int64_t j = 0; j < k; ++j) h[j] = act_forward(net.hidden, h[j]);
+      if (net.hidden == Act::Sigmoid) {
+        vec::sigmoid(k, h, scratch.data());  // vectorised: libm's exp per element cost ~5 % of an epoch
+      } else {
+        for (int64_t j = 0; j < k; ++j) h[j] = act_forward(net.hidden, h[j]);
+      }
     }
   }
 }
@@ -155,11 +160,10 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
       T *w = net.W.param + u * k;
       const int64_t q0 = yt.colptr[u], m = yt.colptr[u + 1] - q0;
       d.resize(m);
+      vec::dot_rows(k, w, m, yt.row.data() + q0, H, ld, d.data());
       T gb = T(0);
       for (int64_t j = 0; j < m; ++j) {
-        loss += double(loss_and_grad(net.loss, net.output,
-                                     vec::dot(k, w, H + int64_t(yt.row[q0 + j]) * ld) + net.b.param[u],
-                                     Y.data[yt.entry[q0 + j]], &d[j]));
+        loss += double(loss_and_grad(net.loss, net.output, d[j] + net.b.param[u], Y.data[yt.entry[q0 + j]], &d[j]));
         gb += d[j];
       }
       // g = l2 W_u + Σ d H_r, and dH_r += d W_u with the old W_u, before its update below

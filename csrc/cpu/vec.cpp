@@ -140,6 +140,49 @@ __attribute__((always_inline)) inline void gather_axpy_scatter_block(int64_t m, 
         Y[int64_t(rows[j]) * ld + i] += a[j] * w[i];                                         \
       }                                                                                      \
   }
+// Sum of a vector's lanes.
+template <typename T, typename V> __attribute__((always_inline)) inline T lane_sum(const V &v) {
+  constexpr int L = 64 / sizeof(T);
+  T s = T(0);
+  for (int i = 0; i < L; ++i) s += v[i];
+  return s;
+}
+
+#define AUTOREC_DOT_ROWS(T, V)                                                               \
+  AUTOREC_CLONES void dot_rows(int64_t n, const T *w, int64_t m, const int32_t *rows, const T *X, \
+                               int64_t ld, T *out) {                                         \
+    constexpr int L = 64 / sizeof(T);                                                        \
+    const int64_t nv = n / L * L;                                                            \
+    int64_t j = 0;                                                                           \
+    for (; j + 4 <= m; j += 4) {                                                             \
+      const T *x0 = X + int64_t(rows[j]) * ld, *x1 = X + int64_t(rows[j + 1]) * ld;          \
+      const T *x2 = X + int64_t(rows[j + 2]) * ld, *x3 = X + int64_t(rows[j + 3]) * ld;      \
+      V a0 = {}, a1 = {}, a2 = {}, a3 = {};                                                  \
+      for (int64_t i = 0; i < nv; i += L) {                                                  \
+        const V wv = load<V>(w + i);                                                         \
+        a0 += wv * load<V>(x0 + i);                                                          \
+        a1 += wv * load<V>(x1 + i);                                                          \
+        a2 += wv * load<V>(x2 + i);                                                          \
+        a3 += wv * load<V>(x3 + i);                                                          \
+      }                                                                                      \
+      T s0 = lane_sum<T, V>(a0), s1 = lane_sum<T, V>(a1), s2 = lane_sum<T, V>(a2), s3 = lane_sum<T, V>(a3); \
+      for (int64_t i = nv; i < n; ++i) {                                                     \
+        s0 += w[i] * x0[i];                                                                  \
+        s1 += w[i] * x1[i];                                                                  \
+        s2 += w[i] * x2[i];                                                                  \
+        s3 += w[i] * x3[i];                                                                  \
+      }                                                                                      \
+      out[j] = s0;                                                                           \
+      out[j + 1] = s1;                                                                       \
+      out[j + 2] = s2;                                                                       \
+      out[j + 3] = s3;                                                                       \
+    }                                                                                        \
+    for (; j < m; ++j) out[j] = dot(n, w, X + int64_t(rows[j]) * ld);                        \
+  }
+AUTOREC_DOT_ROWS(float, vfloat)
+AUTOREC_DOT_ROWS(double, vdouble)
+#undef AUTOREC_DOT_ROWS
+
 AUTOREC_GATHER(float, vfloat)
 AUTOREC_GATHER(double, vdouble)
 #undef AUTOREC_GATHER
@@ -190,6 +233,22 @@ AUTOREC_GATHER(double, vdouble)
   }
 AUTOREC_ELEMENTWISE(float)
 AUTOREC_ELEMENTWISE(double)
+
+AUTOREC_CLONES static void neg_abs(int64_t n, const float *z, float *e) {
+  _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) e[i] = z[i] < 0.0f ? z[i] : -z[i];
+}
+AUTOREC_CLONES static void sigmoid_from_exp(int64_t n, float *z, const float *e) {
+  // e = exp(-|z|): sigmoid = 1 / (1 + e) for z >= 0, e / (1 + e) below
+  _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) z[i] = (z[i] >= 0.0f ? 1.0f : e[i]) / (1.0f + e[i]);
+}
+void sigmoid(int64_t n, float *z, float *e) {
+  neg_abs(n, z, e);
+  exp_shift_sum(n, e, 0.0f);
+  sigmoid_from_exp(n, z, e);
+}
+void sigmoid(int64_t n, double *z, double *) {
+  for (int64_t i = 0; i < n; ++i) z[i] = 1.0 / (1.0 + std::exp(-z[i]));
+}
 #undef AUTOREC_ELEMENTWISE
 
 #define AUTOREC_SGD(T)                                                                   \

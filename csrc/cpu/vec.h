@@ -78,5 +78,16 @@ void min_zero(int64_t n, const float *z, float *e);
 void min_zero(int64_t n, const double *z, double *e);
 void elu_from_exp(int64_t n, float *z, const float *e, float scale, float neg);
 void elu_from_exp(int64_t n, double *z, const double *e, double scale, double neg);
+// In place z[i] = 1 / (1 + exp(-z[i])); e is n elements of scratch. float: the
+// vectorised exp on -|z| (never overflows), then a select; double: std::exp.
+void sigmoid(int64_t n, float *z, float *e);
+void sigmoid(int64_t n, double *z, double *e);
+
+// out[j] = w · X[rows[j] ld + (0, n)] for j < m: the decoder's dots for one
+// output row, four X rows at a time so each w load serves four products.
+void dot_rows(int64_t n, const float *w, int64_t m, const int32_t *rows, const float *X, int64_t ld,
+              float *out);
+void dot_rows(int64_t n, const double *w, int64_t m, const int32_t *rows, const double *X,
+              int64_t ld, double *out);
 
 }  // namespace autorec::cpu::vec
