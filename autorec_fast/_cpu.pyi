@@ -51,7 +51,8 @@ def autorec_batch(in_indptr: I64, in_indices: I32, in_data: npt.NDArray, tg_indp
                   state1: Params | None, state2: Params | None, hidden_activation: int,
                   output_activation: int, l2_scale: float, optimizer: int, lr: float,
                   beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                  momentum: float = 0.0, step: int = 1, loss: int = 0) -> float: ...
+                  momentum: float = 0.0, step: int = 1, loss: int = 0,
+                  rows: I64 | None = None) -> float: ...
 def autorec_encode(in_indptr: I64, in_indices: I32, in_data: npt.NDArray, params: Params,
                    hidden_activation: int) -> npt.NDArray: ...
 def autorec_predict(in_indptr: I64, in_indices: I32, in_data: npt.NDArray, params: Params,

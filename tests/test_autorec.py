@@ -180,6 +180,37 @@ def test_kernel_rejects_bad_arrays():
         run_kernel(X, X, mixed, "sigmoid", "identity", 0.0, grads=tuple(np.zeros_like(p) for p in params))
 
 
+@pytest.mark.parametrize("side_features", [False, True])
+def test_kernel_batch_rows_of_whole_matrices(side_features):
+    """rows=: the batch given as row ids of the whole matrices equals the kernel on the slices."""
+    rng = np.random.default_rng()
+    n_out, k = 11, 20
+    Y = raw_csr([4, 0, 7, 2, 5, 1, 9], n_out, rng)
+    X = sp.hstack([Y, sp.random(7, 3, density=0.5, random_state=1)], format="csr") if side_features else Y
+    rows = np.array([5, 0, 2, 6, 1], np.int64)  # any order, an empty row included
+    n_in = X.shape[1]
+    p_a = random_params(rng, n_in, n_out, k)
+    p_b = tuple(p.copy() for p in p_a)
+    s_a = [tuple(np.zeros_like(p) for p in p_a) for _ in range(2)]
+    s_b = [tuple(np.zeros_like(p) for p in p_a) for _ in range(2)]
+    sliced = run_kernel(X[rows], Y[rows], p_a, "sigmoid", "identity", 0.2, optimizer="adam",
+                        s1=s_a[0], s2=s_a[1], lr=1e-2)
+    whole = cpu.autorec_batch(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data,
+                              Y.indptr.astype(np.int64), Y.indices.astype(np.int32), Y.data, p_b, None,
+                              s_b[0], s_b[1], ACTIVATIONS["sigmoid"], ACTIVATIONS["identity"], 0.2,
+                              OPTIMIZERS["adam"], 1e-2, rows=rows)
+    assert whole == pytest.approx(sliced, rel=1e-12)
+    for a, b in zip(p_a + s_a[0] + s_a[1], p_b + s_b[0] + s_b[1]):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-15)
+    params = random_params(rng, n_out, n_out, k)
+    grads = tuple(np.zeros_like(p) for p in params)
+    ip, ix = Y.indptr.astype(np.int64), Y.indices.astype(np.int32)
+    for bad in (np.array([0, 7]), np.array([-1])):
+        with pytest.raises(ValueError, match="rows"):
+            cpu.autorec_batch(ip, ix, Y.data, ip, ix, Y.data, params, grads, None, None, 1, 0, 0.0, 0,
+                              0.0, rows=bad)
+
+
 # --------------------------------------------------------------------- trainer
 
 def low_rank_ratings(rng, n_users=120, n_items=80, density=0.3):

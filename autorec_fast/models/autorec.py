@@ -275,6 +275,14 @@ class AutoRec(Recommender):
         return (Vt, np.zeros(k, dt), W, np.zeros(n_out, dt))
 
     def _train_batch(self, rows, rng, state1, state2, step, share):
+        if self.device == "cpu" and (self.corruption is None or self.noise == 0):
+            # the kernel takes the batch's rows of the whole matrices (no slices built here)
+            X, Y = self._inputs, self._targets
+            return _backend._cpu.autorec_batch(
+                X.indptr, X.indices, X.data, Y.indptr, Y.indices, Y.data, self._params, None, state1,
+                state2, ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation],
+                self.l2 * share, OPTIMIZERS[self.optimizer], self.lr, momentum=self.momentum, step=step,
+                rows=rows.astype(np.int64, copy=False))
         Y = self._targets[rows]
         X = Y if self._inputs is self._targets else self._inputs[rows]  # no side features: one slice
         if self.corruption is not None and self.noise > 0:

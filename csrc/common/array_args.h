@@ -5,7 +5,9 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "common/csr.h"
 
@@ -48,6 +50,48 @@ CsrView<T> csr_view(const In<int64_t> &indptr, const In<int32_t> &indices, const
   v.n_cols = n_cols;
   return v;
 }
+
+// Rows `rows` of a CSR matrix (its three arrays), copied into a small batch CSR:
+// the trainers pass the whole training matrix and each mini-batch's row ids,
+// so no per-batch slice is built in Python. What is read is checked: the row
+// ids, their indptr runs, and (csr_view's check) the copied column indices.
+template <typename T> struct CsrRows {
+  std::vector<int64_t> indptr;
+  std::vector<int32_t> indices;
+  std::vector<T> data;
+  CsrView<T> view;
+
+  CsrRows(const In<int64_t> &ip, const In<int32_t> &ix, const In<T> &d, const In<int64_t> &rows,
+          int64_t n_cols, const std::string &arg) {
+    check_ndim(ip, 1, arg + ".indptr");
+    check_ndim(ix, 1, arg + ".indices");
+    check_ndim(rows, 1, "rows");
+    const int64_t n_full = ip.shape(0) - 1, nnz_full = ix.shape(0), B = rows.shape(0);
+    if (n_full < 0) fail(arg, "indptr must not be empty");
+    if (d.size() != nnz_full) fail(arg, "data and indices differ in length");
+    const int64_t *p = ip.data(), *r = rows.data();
+    indptr.assign(B + 1, 0);
+    for (int64_t b = 0; b < B; ++b) {
+      if (r[b] < 0 || r[b] >= n_full) fail("rows", "row index out of range [0, " + std::to_string(n_full) + ")");
+      const int64_t lo = p[r[b]], hi = p[r[b] + 1];
+      if (lo < 0 || lo > hi || hi > nnz_full) fail(arg, "indptr is not a valid CSR row pointer");
+      indptr[b + 1] = indptr[b] + (hi - lo);
+    }
+    indices.resize(indptr[B]);
+    data.resize(indptr[B]);
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t lo = p[r[b]], n = p[r[b] + 1] - lo;
+      std::copy(ix.data() + lo, ix.data() + lo + n, indices.begin() + indptr[b]);
+      std::copy(d.data() + lo, d.data() + lo + n, data.begin() + indptr[b]);
+    }
+    check_csr_structure(indptr.data(), B + 1, indices.data(), int64_t(indices.size()), B, n_cols, arg);
+    view.indptr = indptr.data();
+    view.indices = indices.data();
+    view.data = data.data();
+    view.n_rows = B;
+    view.n_cols = n_cols;
+  }
+};
 
 // A CSR argument given as three untyped arrays (indptr, indices, data): converted to
 // int64 / int32 / T, kept alive here, and checked as csr_view does.

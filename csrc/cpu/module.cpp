@@ -251,7 +251,7 @@ double autorec_batch_typed(const py::array &in_indptr, const py::array &in_indic
                            const py::array &tg_indices, const py::array &tg_data,
                            const py::tuple &params, const py::object &grads, const py::object &s1,
                            const py::object &s2, int hidden, int output, double l2_scale,
-                           const OptConfig &opt, int loss) {
+                           const OptConfig &opt, int loss, const py::object &rows) {
   auto net = make_net<T>(params, grads, s1, s2, hidden, output);
   if (loss < 0 || loss > 1) fail("loss", "unknown loss code " + std::to_string(loss));
   net.loss = static_cast<Loss>(loss);
@@ -260,8 +260,24 @@ double autorec_batch_typed(const py::array &in_indptr, const py::array &in_indic
   In<int32_t> xix = In<int32_t>::ensure(in_indices), yix = In<int32_t>::ensure(tg_indices);
   In<T> xd = In<T>::ensure(in_data), yd = In<T>::ensure(tg_data);
   if (!xip || !yip || !xix || !yix || !xd || !yd) throw py::error_already_set();
-  auto X = csr_view<T>(xip, xix, xd.data(), xd.size(), net.n_in, "inputs");
-  auto Y = csr_view<T>(yip, yix, yd.data(), yd.size(), net.n_out, "targets");
+  std::optional<CsrRows<T>> x_rows, y_rows;
+  CsrView<T> X, Y;
+  if (rows.is_none()) {
+    X = csr_view<T>(xip, xix, xd.data(), xd.size(), net.n_in, "inputs");
+    Y = csr_view<T>(yip, yix, yd.data(), yd.size(), net.n_out, "targets");
+  } else {  // inputs and targets are whole matrices; the batch is their rows `rows`
+    In<int64_t> r = In<int64_t>::ensure(rows);
+    if (!r) throw py::error_already_set();
+    x_rows.emplace(xip, xix, xd, r, net.n_in, "inputs");
+    X = x_rows->view;
+    const bool same = in_indptr.is(tg_indptr) && in_indices.is(tg_indices) && in_data.is(tg_data);
+    if (same && net.n_in == net.n_out) {
+      Y = X;  // one copy: the kernel sees one pattern for both
+    } else {
+      y_rows.emplace(yip, yix, yd, r, net.n_out, "targets");
+      Y = y_rows->view;
+    }
+  }
   if (X.n_rows != Y.n_rows) fail("targets", "must have as many rows as inputs");
   py::gil_scoped_release release;
   return cpu::autorec_batch(X, Y, net, static_cast<T>(l2_scale), opt);
@@ -439,19 +455,19 @@ PYBIND11_MODULE(_cpu, m) {
          const py::tuple &params, const py::object &grads, const py::object &state1,
          const py::object &state2, int hidden_activation, int output_activation, double l2_scale,
          int optimizer, double lr, double beta1, double beta2, double eps, double momentum,
-         int64_t step, int loss) {
+         int64_t step, int loss, const py::object &rows) {
         const OptConfig opt = make_opt_config(optimizer, lr, beta1, beta2, eps, momentum, step);
         auto Vt = py::reinterpret_borrow<py::array>(params[0]);
         if (Vt.dtype().is(py::dtype::of<float>()))
           return autorec_batch_typed<float>(in_indptr, in_indices, in_data, tg_indptr, tg_indices,
                                             tg_data, params, grads, state1, state2,
                                             hidden_activation, output_activation, l2_scale, opt,
-                                            loss);
+                                            loss, rows);
         if (Vt.dtype().is(py::dtype::of<double>()))
           return autorec_batch_typed<double>(in_indptr, in_indices, in_data, tg_indptr, tg_indices,
                                              tg_data, params, grads, state1, state2,
                                              hidden_activation, output_activation, l2_scale, opt,
-                                            loss);
+                                             loss, rows);
         fail("params", "must be float32 or float64");
         return 0.0;
       },
@@ -461,9 +477,11 @@ PYBIND11_MODULE(_cpu, m) {
       py::arg("output_activation"), py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"),
       py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
       py::arg("momentum") = 0.0, py::arg("step") = 1, py::arg("loss") = 0,
+      py::arg("rows") = py::none(),
       "One AutoRec mini-batch: forward, the loss at the observed targets (0: squared error, "
       "1: logistic), backward and the fused optimizer step (optimizer 0 writes the gradients to "
-      "`grads` instead). Returns the batch's summed loss without the L2 term.");
+      "`grads` instead). Returns the batch's summed loss without the L2 term. With `rows`, the "
+      "inputs and targets are whole matrices and the batch is their rows `rows` (int64 ids).");
   m.def(
       "sparse_input_grad_step",
       [](const py::array &indptr, const py::array &indices, const py::array &data,
