@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/array_args.h"
+#include "cpu/vec.h"
 #include "cpu/autorec.h"
 #include "cpu/blas.h"
 #include "cpu/dense_ops.h"
@@ -352,6 +353,18 @@ template <typename T> void bind_gru(py::module_ &m) {
       py::arg("dH"), py::arg("H"), py::arg("cache"), py::arg("batch_sizes"), py::arg("W_hh"),
       py::arg("dW_hh").noconvert(), py::arg("db_hh").noconvert(),
       "Backward through time of gru_forward: returns dXi (rows x 3G) and adds into dW_hh, db_hh.");
+  m.def(
+      "squared_norm",
+      [](const In<T> &x) {
+        const T *p = x.data();
+        const int64_t n = x.size(), piece = int64_t(1) << 16;
+        py::gil_scoped_release release;
+        double total = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : total) if (n > 4 * piece)
+        for (int64_t i0 = 0; i0 < n; i0 += piece) total += cpu::vec::sum_squares(std::min(piece, n - i0), p + i0);
+        return total;
+      },
+      py::arg("x"), "Σ x² over all elements, accumulated in float64.");
   m.def(
       "gemm",
       [](const In<T> &A, bool trans_a, const In<T> &B, bool trans_b, Out<T> C, double alpha,

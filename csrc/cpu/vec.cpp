@@ -214,6 +214,11 @@ AUTOREC_GATHER(double, vdouble)
     }                                                                                       \
     return loss;                                                                            \
   }                                                                                         \
+  AUTOREC_CLONES double sum_squares(int64_t n, const T *x) {                               \
+    double s = 0.0;                                                                         \
+    _Pragma("omp simd reduction(+ : s)") for (int64_t i = 0; i < n; ++i) s += double(x[i]) * double(x[i]); \
+    return s;                                                                               \
+  }                                                                                         \
   AUTOREC_CLONES int64_t count_nonzero(int64_t n, const T *x) {                             \
     int64_t count = 0;                                                                      \
     for (int64_t i0 = 0; i0 < n; i0 += 1024) {                                              \

@@ -70,6 +70,9 @@ double masked_sq_err_grad(int64_t n, const float *out, const float *target, floa
                           const ActGradCoef<float> &c, float *grad);
 double masked_sq_err_grad(int64_t n, const double *out, const double *target, double scale,
                           const ActGradCoef<double> &c, double *grad);
+// Σ x[i]² in float64.
+double sum_squares(int64_t n, const float *x);
+double sum_squares(int64_t n, const double *x);
 int64_t count_nonzero(int64_t n, const float *x);
 int64_t count_nonzero(int64_t n, const double *x);
 // e[i] = min(z[i], 0); then, with e holding exp(min(z, 0)), the ELU family:
