@@ -211,6 +211,16 @@ def test_kernel_batch_rows_of_whole_matrices(side_features):
                               0.0, rows=bad)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_squared_norm_matches_numpy(dtype):
+    from autorec_fast.models.base import squared_norm
+
+    rng = np.random.default_rng()
+    for x in (rng.normal(size=(700, 513)).astype(dtype), np.zeros((0, 4), dtype),
+              rng.normal(size=(9, 6)).astype(dtype)[:, ::2], np.array([3.0], dtype)):
+        assert squared_norm(x) == pytest.approx(float(np.sum(x.astype(np.float64) ** 2)), rel=1e-12)
+
+
 # --------------------------------------------------------------------- trainer
 
 def low_rank_ratings(rng, n_users=120, n_items=80, density=0.3):
