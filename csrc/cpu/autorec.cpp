@@ -161,12 +161,12 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
   const Transposed yt_own = shared ? Transposed{} : transpose_pattern(Y.indptr, Y.indices, B, net.n_out);
   const Transposed &yt = shared ? xt : yt_own;
   T *dz_per_thread = aligned_workspace<T, 3>(int64_t(n_threads) * B * ld);
-  std::fill(dz_per_thread, dz_per_thread + int64_t(n_threads) * B * ld, T(0));
   double loss = 0.0;
 #pragma omp parallel num_threads(n_threads) reduction(+ : loss)
   {
     std::vector<T> g(k), d;
     T *dz = dz_per_thread + int64_t(omp_get_thread_num()) * B * ld;
+    std::fill(dz, dz + B * ld, T(0));  // each thread its own: no barrier needed
 #pragma omp for schedule(dynamic, row_chunk(net.n_out, n_threads))
     for (int64_t u = 0; u < net.n_out; ++u) {
       T *w = net.W.param + u * k;

@@ -177,7 +177,19 @@ template <typename T, typename V> __attribute__((always_inline)) inline T lane_s
       out[j + 2] = s2;                                                                       \
       out[j + 3] = s3;                                                                       \
     }                                                                                        \
-    for (; j < m; ++j) out[j] = dot(n, w, X + int64_t(rows[j]) * ld);                        \
+    for (; j < m; ++j) { /* the last m % 4 rows: two partial sums, no 64-wide reduction */  \
+      const T *x0 = X + int64_t(rows[j]) * ld;                                               \
+      V a0 = {}, a1 = {};                                                                    \
+      int64_t i = 0;                                                                         \
+      for (; i + 2 * L <= nv; i += 2 * L) {                                                  \
+        a0 += load<V>(w + i) * load<V>(x0 + i);                                              \
+        a1 += load<V>(w + i + L) * load<V>(x0 + i + L);                                      \
+      }                                                                                      \
+      if (i < nv) a0 += load<V>(w + i) * load<V>(x0 + i);                                    \
+      T s0 = lane_sum<T, V>(a0 + a1);                                                        \
+      for (i = nv; i < n; ++i) s0 += w[i] * x0[i];                                           \
+      out[j] = s0;                                                                           \
+    }                                                                                        \
   }
 AUTOREC_DOT_ROWS(float, vfloat)
 AUTOREC_DOT_ROWS(double, vdouble)
