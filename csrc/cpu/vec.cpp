@@ -40,9 +40,9 @@ namespace autorec::cpu::vec {
     for (int64_t i0 = 0; i0 < n; i0 += L) {                                  \
       const int64_t i1 = i0 + L < n ? i0 + L : n;                            \
       if (prefetch) {                                                        \
-        __builtin_prefetch(p + i0 + prefetch, 1, 3);                         \
-        __builtin_prefetch(m + i0 + prefetch, 1, 3);                         \
-        __builtin_prefetch(v + i0 + prefetch, 1, 3);                         \
+        __builtin_prefetch(p + i0 + prefetch, 1, 1);                         \
+        __builtin_prefetch(m + i0 + prefetch, 1, 1);                         \
+        __builtin_prefetch(v + i0 + prefetch, 1, 1);                         \
       }                                                                      \
       _Pragma("omp simd") for (int64_t i = i0; i < i1; ++i) {                \
         const T mi = b1 * m[i] + ob1 * g[i];                                 \

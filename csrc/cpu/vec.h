@@ -48,8 +48,8 @@ double exp_shift_sum(int64_t n, double *x, double shift);
 void scale(int64_t n, float a, float *x);
 void scale(int64_t n, double a, double *x);
 // One Adam step over a run (PyTorch's formula; lr already divided by 1 - beta1^t).
-// prefetch != 0: also asks for p, m, v that many elements ahead (the next parameter
-// row the caller will update), one line per line updated.
+// prefetch != 0: also asks for p, m, v that many elements ahead (a parameter row
+// the caller will update next), into L2, one line per line updated.
 void adam(int64_t n, float *p, float *m, float *v, const float *g, float b1, float b2,
           float inv_sqrt_bc2, float eps, float lr, int64_t prefetch = 0);
 void adam(int64_t n, double *p, double *m, double *v, const double *g, double b1, double b2,
