@@ -54,15 +54,16 @@ CsrView<T> csr_view(const In<int64_t> &indptr, const In<int32_t> &indices, const
 // Rows `rows` of a CSR matrix (its three arrays), copied into a small batch CSR:
 // the trainers pass the whole training matrix and each mini-batch's row ids,
 // so no per-batch slice is built in Python. What is read is checked: the row
-// ids, their indptr runs, and (csr_view's check) the copied column indices.
+// ids, their indptr runs, and (check_csr_structure) the copied column indices.
+// Keep one per thread and call gather() per batch: the storage is reused (fresh
+// vectors would be faulted in and zeroed by the OS every batch).
 template <typename T> struct CsrRows {
   std::vector<int64_t> indptr;
   std::vector<int32_t> indices;
   std::vector<T> data;
-  CsrView<T> view;
 
-  CsrRows(const In<int64_t> &ip, const In<int32_t> &ix, const In<T> &d, const In<int64_t> &rows,
-          int64_t n_cols, const std::string &arg) {
+  CsrView<T> gather(const In<int64_t> &ip, const In<int32_t> &ix, const In<T> &d,
+                    const In<int64_t> &rows, int64_t n_cols, const std::string &arg) {
     check_ndim(ip, 1, arg + ".indptr");
     check_ndim(ix, 1, arg + ".indices");
     check_ndim(rows, 1, "rows");
@@ -85,11 +86,13 @@ template <typename T> struct CsrRows {
       std::copy(d.data() + lo, d.data() + lo + n, data.begin() + indptr[b]);
     }
     check_csr_structure(indptr.data(), B + 1, indices.data(), int64_t(indices.size()), B, n_cols, arg);
+    CsrView<T> view;
     view.indptr = indptr.data();
     view.indices = indices.data();
     view.data = data.data();
     view.n_rows = B;
     view.n_cols = n_cols;
+    return view;
   }
 };
 

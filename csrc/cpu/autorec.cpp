@@ -156,14 +156,15 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
   T *H = aligned_workspace<T, 1>(B * ld), *dZ = aligned_workspace<T, 2>(B * ld);
   // One transposed pattern serves the inputs and the targets when they share it
   // (AutoRec without side features: the ratings are both).
-  const Transposed xt = transpose_pattern(X.indptr, X.indices, B, net.n_in);
+  thread_local Transposed xt, yt_own;  // storage kept across batches
+  transpose_pattern_into(xt, X.indptr, X.indices, B, net.n_in);
   const bool shared = net.n_in == net.n_out && X.nnz() == Y.nnz() &&
                       same_pattern(X.indptr, X.indices, Y.indptr, Y.indices, B);
   autorec_encode_t(X, xt, net, H, ld);
 
   // Decoder at the observed targets, dH, and the W/b gradients and step, one
   // output row u per iteration.
-  const Transposed yt_own = shared ? Transposed{} : transpose_pattern(Y.indptr, Y.indices, B, net.n_out);
+  if (!shared) transpose_pattern_into(yt_own, Y.indptr, Y.indices, B, net.n_out);
   const Transposed &yt = shared ? xt : yt_own;
   T *dz_per_thread = aligned_workspace<T, 3>(int64_t(n_threads) * B * ld);
   double loss = 0.0;

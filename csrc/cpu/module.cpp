@@ -261,7 +261,6 @@ double autorec_batch_typed(const py::array &in_indptr, const py::array &in_indic
   In<int32_t> xix = In<int32_t>::ensure(in_indices), yix = In<int32_t>::ensure(tg_indices);
   In<T> xd = In<T>::ensure(in_data), yd = In<T>::ensure(tg_data);
   if (!xip || !yip || !xix || !yix || !xd || !yd) throw py::error_already_set();
-  std::optional<CsrRows<T>> x_rows, y_rows;
   CsrView<T> X, Y;
   if (rows.is_none()) {
     X = csr_view<T>(xip, xix, xd.data(), xd.size(), net.n_in, "inputs");
@@ -269,14 +268,13 @@ double autorec_batch_typed(const py::array &in_indptr, const py::array &in_indic
   } else {  // inputs and targets are whole matrices; the batch is their rows `rows`
     In<int64_t> r = In<int64_t>::ensure(rows);
     if (!r) throw py::error_already_set();
-    x_rows.emplace(xip, xix, xd, r, net.n_in, "inputs");
-    X = x_rows->view;
+    thread_local CsrRows<T> x_rows, y_rows;  // storage kept across batches
+    X = x_rows.gather(xip, xix, xd, r, net.n_in, "inputs");
     const bool same = in_indptr.is(tg_indptr) && in_indices.is(tg_indices) && in_data.is(tg_data);
     if (same && net.n_in == net.n_out) {
       Y = X;  // one copy: the kernel sees one pattern for both
     } else {
-      y_rows.emplace(yip, yix, yd, r, net.n_out, "targets");
-      Y = y_rows->view;
+      Y = y_rows.gather(yip, yix, yd, r, net.n_out, "targets");
     }
   }
   if (X.n_rows != Y.n_rows) fail("targets", "must have as many rows as inputs");
