@@ -132,7 +132,9 @@ def test_float32_matches_float64(k):
     s32 = run_kernel(X.astype(np.float32), Y.astype(np.float32), p32, "sigmoid", "identity", 0.1, grads=g32)
     assert s32 == pytest.approx(s64, rel=1e-5)
     for a, b in zip(g32, g64):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        # float32 rounding of sums whose terms reach the gradient's largest entries:
+        # an absolute tolerance relative to those (k = 85 gradients reach ~10)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(b).max())))
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "sgd_momentum", "adam", "rprop"])
