@@ -150,10 +150,13 @@ def test_full_output_dense_path_equals_the_sparse_kernel(monkeypatch, loss, outp
         np.testing.assert_allclose(pd, ps, rtol=1e-9, atol=1e-12)
     for hd, hs in zip(dense.history, sparse.history):
         assert hd["loss"] == pytest.approx(hs["loss"], rel=1e-10)
-    # float32 through the dense path stays close to the float64 result
-    single = af.train("cdae", X, **{**kw, "dtype": "float32"})
-    for p32, p64 in zip(single._params, sparse._params):
-        np.testing.assert_allclose(p32, p64, rtol=2e-3, atol=2e-4)
+    # float32 through the dense path stays close to the float64 result (smooth hidden
+    # layers only: with relu, a pre-activation near 0 can fall on the other side in
+    # float32 and that unit's column then trains differently; ~1 run in 40 did)
+    if hidden != "relu":
+        single = af.train("cdae", X, **{**kw, "dtype": "float32"})
+        for p32, p64 in zip(single._params, sparse._params):
+            np.testing.assert_allclose(p32, p64, rtol=2e-3, atol=2e-4)
 
 
 @pytest.mark.parametrize("negative_ratio", [3, 0])
