@@ -36,7 +36,7 @@ from .._validation import canonical_csr, check_fraction, check_positive
 from ..interactions import as_interactions
 from .autorec import ACTIVATIONS, OPTIMIZERS, _choice
 from ._ops import CpuOps, CudaOps
-from .base import BestEpochTracker, Recommender
+from .base import BestEpochTracker, Recommender, squared_norm
 from .multvae import _check_layers
 
 _SELU_L, _SELU_A = 1.0507009873554805, 1.6732632423543772
@@ -76,7 +76,7 @@ class _CpuOps(CpuOps):
             o = out[rows, X.indices]
         err = o - X.data
         count = max(X.nnz, 1)
-        loss = float(np.dot(err, err) / count)
+        loss = squared_norm(err) / count  # not np.dot: a BLAS call wakes NumPy's OpenBLAS threads
         d_data = (2.0 / count) * err * ACTIVATION_GRADS[activation](o)
         d_out = sp.csr_matrix((d_data.astype(self.dtype), X.indices, X.indptr), shape=X.shape)
         return d_out, loss

@@ -26,7 +26,7 @@ from .._validation import check_fraction, check_positive
 from ._implicit import binary_matrix, check_metric, validation_score
 from .autorec import OPTIMIZERS
 from ._ops import CpuOps, CudaOps
-from .base import BestEpochTracker, Recommender
+from .base import BestEpochTracker, Recommender, squared_norm
 
 
 def _check_layers(layers, name="layers"):
@@ -225,7 +225,8 @@ class MultVAE(Recommender):
             mu, logvar, std, eps = aux
             kl = float(xp.mean(-0.5 * xp.sum(1 + logvar - mu**2 - xp.exp(logvar), axis=1)))
         # λ·Σ‖W‖², reported only (its gradient is added in the optimizer steps)
-        reg = self.l2 * sum(float(xp.dot(w.ravel(), w.ravel())) for w in W) if self.l2 else 0.0
+        # squared_norm, not xp.dot: a BLAS dot here woke NumPy's OpenBLAS threads every batch
+        reg = self.l2 * sum(squared_norm(w) for w in W) if self.l2 else 0.0
         opt = dict(optimizer=OPTIMIZERS[self._optimizer], lr=self.lr, step=step)
         bias_slot = n_layers  # state index of b[i] is n_layers + i
         for i in range(n_layers - 1, 0, -1):  # dense layers, BLAS
