@@ -275,17 +275,14 @@ class AutoRec(Recommender):
         return (Vt, np.zeros(k, dt), W, np.zeros(n_out, dt))
 
     def _train_batch(self, rows, rng, state1, state2, step, share):
-        if self.device == "cpu" and (self.corruption is None or self.noise == 0):
+        corrupt = self.corruption is not None and self.noise > 0
+        if self.device == "cpu" and not corrupt:
             # the kernel takes the batch's rows of the whole matrices (no slices built here)
-            X, Y = self._inputs, self._targets
-            return _backend._cpu.autorec_batch(
-                X.indptr, X.indices, X.data, Y.indptr, Y.indices, Y.data, self._params, None, state1,
-                state2, ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation],
-                self.l2 * share, OPTIMIZERS[self.optimizer], self.lr, momentum=self.momentum, step=step,
-                rows=rows.astype(np.int64, copy=False))
+            return self._train_batch_cpu(self._inputs, self._targets, state1, state2, step, share,
+                                         rows=rows.astype(np.int64, copy=False))
         Y = self._targets[rows]
         X = Y if self._inputs is self._targets else self._inputs[rows]  # no side features: one slice
-        if self.corruption is not None and self.noise > 0:
+        if corrupt:
             X = X.copy()
             # corrupt the rating part only, not the side features
             is_rating = X.indices < self._targets.shape[1]
@@ -297,10 +294,14 @@ class AutoRec(Recommender):
         if self.device == "cuda":
             self._train_batch_cuda(X, Y, state1, state2, step, share)
             return 0.0  # accumulated on the device, read once per epoch
+        return self._train_batch_cpu(X, Y, state1, state2, step, share)
+
+    def _train_batch_cpu(self, X, Y, state1, state2, step, share, rows=None):
         return _backend._cpu.autorec_batch(
             X.indptr, X.indices, X.data, Y.indptr, Y.indices, Y.data, self._params, None, state1,
             state2, ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation],
-            self.l2 * share, OPTIMIZERS[self.optimizer], self.lr, momentum=self.momentum, step=step)
+            self.l2 * share, OPTIMIZERS[self.optimizer], self.lr, momentum=self.momentum, step=step,
+            rows=rows)
 
     def _train_batch_cuda(self, X, Y, state1, state2, step, share):
         cuda_autorec_batch(X, Y, self._params, state1, state2, self.hidden, self.dtype,
