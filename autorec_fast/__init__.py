@@ -27,7 +27,7 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # OpenBLAS (models/_ops.py, CpuOps.mm), which loads below.
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-from ._backend import (  # noqa: E402
+from .backends import (  # noqa: E402
     HAS_CUDA,
     cuda_available,
     cuda_device_count,

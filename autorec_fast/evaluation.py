@@ -29,7 +29,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from . import _backend
+from .backends.cpu import first_hit_rank, hits_at_k
 from ._validation import as_history, check_positive
 
 RANKING_METRICS = ("recall", "recall_nout", "ndcg", "precision", "map", "mrr", "coverage")
@@ -59,44 +59,15 @@ def parse_metric(name: str) -> tuple[str, int | None]:
     return base, k
 
 
-def _pattern(X: sp.csr_matrix):
-    return X.indptr.astype(np.int64, copy=False), X.indices.astype(np.int32, copy=False)
-
-
 def _topk_batches(model, X, k, exclude_seen, batch_size, want_scores=False):
-    """Yield (top-k indices, top-k scores, scores or None) per batch of rows of X."""
+    """Yield (top-k indices, top-k scores, scores or None) per batch of rows of X
+    (host arrays for the indices and top-k scores; ``scores`` on the model's device)."""
+    backend = model._backend
     for start in range(0, X.shape[0], batch_size):
         Xb = X[start : start + batch_size]
         scores = model._score_csr(Xb)
-        if model.device == "cuda":
-            top, val = _topk_cuda(scores, Xb if exclude_seen else None, k)
-        else:
-            ex = _pattern(Xb) if exclude_seen else (None, None)
-            top, val = _backend._cpu.topk_exclude(scores, ex[0], ex[1], k)
+        top, val = backend.topk(scores, Xb if exclude_seen else None, k)
         yield top, val, (scores if want_scores else None)
-
-
-def _topk_cuda(scores, exclude, k):
-    import cupy as cp
-
-    # The kernel writes row-major; a sparse x dense product can come back column-major.
-    scores = cp.ascontiguousarray(scores)
-    if exclude is not None and exclude.nnz:
-        sfx = "f32" if scores.dtype == np.float32 else "f64"
-        indptr = cp.asarray(exclude.indptr.astype(np.int64))
-        indices = cp.asarray(exclude.indices.astype(np.int32))
-        getattr(_backend._cuda, f"fill_pattern_{sfx}")(
-            scores.data.ptr, scores.shape[0], scores.shape[1], indptr.data.ptr, indices.data.ptr,
-            -math.inf, cp.cuda.get_current_stream().ptr)
-    part = cp.argpartition(-scores, k - 1, axis=1)[:, :k]
-    vals = cp.take_along_axis(scores, part, axis=1)
-    order = cp.argsort(-vals, axis=1, kind="stable")
-    top = cp.take_along_axis(part, order, axis=1)
-    val = cp.take_along_axis(vals, order, axis=1)
-    top = top.get().astype(np.int64)
-    val = val.get()
-    top[~np.isfinite(val) & (val < 0)] = -1  # excluded items padding, as on the CPU
-    return top, val
 
 
 def _fold_pair(data):
@@ -176,7 +147,7 @@ def _evaluate_ranking(model, data, names, parsed, batch_size, per_user, verbose)
         rows = slice(b * batch_size, (b + 1) * batch_size)
         out_b = fold_out[rows]
         n_out = n_out_all[rows].astype(np.float64)
-        hits = _backend._cpu.hits_at_k(top, *_pattern(out_b), model.n_items).astype(np.float64)
+        hits = hits_at_k(top, out_b, model.n_items).astype(np.float64)
         for name, (base, k) in zip(names, parsed):
             h = hits[:, :k] if k is not None else hits
             if base == "recall":
@@ -194,10 +165,7 @@ def _evaluate_ranking(model, data, names, parsed, batch_size, per_user, verbose)
                 first = np.argmax(h > 0, axis=1)
                 v = np.where(h.any(1), 1.0 / (first + 1), 0.0)
             elif base == "mrr":
-                if model.device == "cuda":
-                    scores = scores.get()
-                ex = _pattern(fold_in[rows])
-                rank = _backend._cpu.first_hit_rank(scores, ex[0], ex[1], *_pattern(out_b))
+                rank = first_hit_rank(model._backend.to_host(scores), fold_in[rows], out_b)
                 v = np.where(rank > 0, 1.0 / np.maximum(rank, 1), 0.0)
             else:  # coverage
                 t = top[:, :k]

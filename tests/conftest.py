@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from autorec_fast import _backend
+from autorec_fast import backends
 
 
 @pytest.fixture(params=["cpu", "cuda"])
 def device(request):
     """Every backend: CPU always, CUDA where a device (and CuPy) is present."""
-    if request.param == "cuda" and not _backend.cuda_available():
-        pytest.skip(f"CUDA backend: {_backend.cuda_unavailable_reason()}")
+    if request.param == "cuda" and not backends.cuda_available():
+        pytest.skip(f"CUDA backend: {backends.cuda_unavailable_reason()}")
     return request.param
 
 

@@ -6,10 +6,10 @@ import pytest
 import scipy.sparse as sp
 
 import autorec_fast as af
-from autorec_fast import _backend
-from autorec_fast.models.autorec import ACTIVATIONS, OPTIMIZERS
+from autorec_fast import backends
+from autorec_fast.backends import ACTIVATIONS, OPTIMIZERS
 
-cpu = _backend._cpu
+cpu = backends._cpu
 
 ACT = {
     "identity": lambda z: z,
@@ -222,7 +222,7 @@ def test_kernel_batch_rows_of_whole_matrices(side_features):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_squared_norm_matches_numpy(dtype):
-    from autorec_fast.models.base import squared_norm
+    from autorec_fast.backends.cpu import squared_norm_host as squared_norm
 
     rng = np.random.default_rng()
     for x in (rng.normal(size=(700, 513)).astype(dtype), np.zeros((0, 4), dtype),

@@ -5,27 +5,27 @@ import pytest
 import scipy.sparse as sp
 
 import autorec_fast as af
-from autorec_fast import _backend
+from autorec_fast import backends
 from autorec_fast.cli import main
 
 
 def test_cpu_extension_and_blas_are_ready():
-    assert _backend._cpu.get_num_threads() >= 1
+    assert backends._cpu.get_num_threads() >= 1
     a = np.array([[4.0, 0.0], [0.0, 9.0]])
-    assert _backend._cpu.cholesky_inverse_upper(a) == 0  # LAPACK reached through SciPy
+    assert backends._cpu.cholesky_inverse_upper(a) == 0  # LAPACK reached through SciPy
     np.testing.assert_allclose(np.diag(a), [0.25, 1 / 9])
 
 
 def test_cuda_extension_reports_its_device_state():
     if not af.HAS_CUDA:
         pytest.skip("built without the CUDA extension (no nvcc at build time)")
-    n = _backend._cuda.device_count()
+    n = backends._cuda.device_count()
     assert n == af.cuda_device_count() and n >= 0
-    assert _backend._cuda.runtime_version() > 0
+    assert backends._cuda.runtime_version() > 0
     if n == 0:
-        assert _backend._cuda.device_error() != ""
+        assert backends._cuda.device_error() != ""
         assert not af.cuda_available()
-        assert "no CUDA device" in _backend.cuda_unavailable_reason()
+        assert "no CUDA device" in backends.cuda_unavailable_reason()
 
 
 def test_cli_on_synthetic_data(capsys):

@@ -100,7 +100,7 @@ def _logistic_reference(Z, bias, Y):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_logistic_loss_kernel_matches_numpy(dtype):
-    from autorec_fast import _backend
+    from autorec_fast import backends
 
     rng = np.random.default_rng()
     n_rows, n = 37, 1000  # several 256-wide blocks and a partial one
@@ -114,21 +114,21 @@ def test_logistic_loss_kernel_matches_numpy(dtype):
     Y.sum_duplicates()
     ref_loss, ref_grad = _logistic_reference(Z, bias, Y)
     out = Z.copy()
-    loss = _backend._cpu.logistic_loss_grad(out, bias, Y.indptr.astype(np.int64), Y.indices, Y.data)
+    loss = backends._cpu.logistic_loss_grad(out, bias, Y.indptr.astype(np.int64), Y.indices, Y.data)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     assert loss == pytest.approx(ref_loss, rel=tol)
     np.testing.assert_allclose(out, ref_grad, rtol=tol, atol=tol)
     # the NumPy/CuPy formulation the GPU runs, on NumPy
-    from autorec_fast.models.cdae import logistic_loss_grad_xp
+    from autorec_fast.backends.cuda import logistic_loss_grad_xp
     z = Z + bias
     rows = np.repeat(np.arange(n_rows), np.diff(Y.indptr))
     loss_xp, grad_xp = logistic_loss_grad_xp(np, z, rows * n + Y.indices, Y.data)
     assert loss_xp == pytest.approx(ref_loss, rel=tol)
     np.testing.assert_allclose(grad_xp, ref_grad, rtol=tol, atol=tol)
     with pytest.raises(ValueError, match="Y"):
-        _backend._cpu.logistic_loss_grad(Z.copy(), bias, Y.indptr[:-1].astype(np.int64), Y.indices, Y.data)
+        backends._cpu.logistic_loss_grad(Z.copy(), bias, Y.indptr[:-1].astype(np.int64), Y.indices, Y.data)
     with pytest.raises(ValueError, match="bias"):
-        _backend._cpu.logistic_loss_grad(Z.copy(), bias[:-1], Y.indptr.astype(np.int64), Y.indices, Y.data)
+        backends._cpu.logistic_loss_grad(Z.copy(), bias[:-1], Y.indptr.astype(np.int64), Y.indices, Y.data)
 
 
 @pytest.mark.parametrize("loss,output,hidden,optimizer", [

@@ -38,16 +38,17 @@ def test_step_gradients_match_finite_differences(constrained, layers, activation
     if not sparse_pass:  # the re-feeding pass gets a dense input
         X = model._forward(X, None)[0][-1].astype(np.float64)
     seed = 7
-    before = [p.copy() for p in model._params()]
+    before = [p.copy() for p in model._parameters()]
     state = [np.zeros_like(p) for p in before]
     loss_before = numpy_loss(model, X, seed)
-    _, loss = model._step(X, np.random.default_rng(seed), state, state, 1.0, 1, sparse_pass=sparse_pass)
+    model._state1 = model._state2 = state
+    _, loss = model._step(X, np.random.default_rng(seed), 1.0, 1, sparse_pass=sparse_pass)
     assert loss == pytest.approx(loss_before, rel=1e-9)
-    grads = [b - a for b, a in zip(before, model._params())]  # lr 1, no momentum: -gradient
-    for p, b in zip(model._params(), before):
+    grads = [b - a for b, a in zip(before, model._parameters())]  # lr 1, no momentum: -gradient
+    for p, b in zip(model._parameters(), before):
         p[...] = b
     eps = 1e-6
-    for n, p in enumerate(model._params()):
+    for n, p in enumerate(model._parameters()):
         for idx in [tuple(rng.integers(0, s) for s in p.shape) for _ in range(5)]:
             old = p[idx]
             p[idx] = old + eps
@@ -100,12 +101,12 @@ def test_without_refeeding_the_output_layer_runs_at_the_ratings_only(constrained
               dropout=0.3, seed=4)
     sampled = af.DeepRec(**kw)
     dense = af.DeepRec(**kw)
-    dense._ops.sampled_output = None  # forces the dense output layer
+    dense._sampled_output = False  # forces the dense output layer
     sampled.fit(data)
     dense.fit(data)
     np.testing.assert_allclose([h["loss"] for h in sampled.history], [h["loss"] for h in dense.history],
                                rtol=1e-12)
-    for a, b in zip(sampled._params(), dense._params()):
+    for a, b in zip(sampled._parameters(), dense._parameters()):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
 
 
@@ -113,13 +114,13 @@ def test_sampled_dot_matches_numpy_and_checks_indices():
     rng = np.random.default_rng(3)
     A, B = rng.standard_normal((5, 7)), rng.standard_normal((9, 7))
     rows, cols = np.array([0, 4, 4, 2]), np.array([8, 0, 0, 3])
-    np.testing.assert_allclose(af._backend._cpu.sampled_dot(A, B, rows, cols),
+    np.testing.assert_allclose(af.backends._cpu.sampled_dot(A, B, rows, cols),
                                np.einsum("ij,ij->i", A[rows], B[cols]), rtol=1e-12)
-    assert af._backend._cpu.sampled_dot(A, B, rows[:0], cols[:0]).shape == (0,)
+    assert af.backends._cpu.sampled_dot(A, B, rows[:0], cols[:0]).shape == (0,)
     with pytest.raises(ValueError, match="cols"):
-        af._backend._cpu.sampled_dot(A, B, rows, np.array([8, 0, 0, 9]))
+        af.backends._cpu.sampled_dot(A, B, rows, np.array([8, 0, 0, 9]))
     with pytest.raises(ValueError, match="B"):
-        af._backend._cpu.sampled_dot(A, B[:, :3], rows, cols)
+        af.backends._cpu.sampled_dot(A, B[:, :3], rows, cols)
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -145,10 +146,10 @@ ACT_REF = {
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", list(ACT_REF))
 def test_dense_elementwise_kernels_match_numpy(dtype, name):
-    from autorec_fast import _backend
-    from autorec_fast.models.autorec import ACTIVATIONS
+    from autorec_fast import backends
+    from autorec_fast.backends import ACTIVATIONS
 
-    cpu, code = _backend._cpu, ACTIVATIONS[name]
+    cpu, code = backends._cpu, ACTIVATIONS[name]
     rng = np.random.default_rng()
     Z = (rng.standard_normal((7, 300)) * 3).astype(dtype)
     b = rng.standard_normal(300).astype(dtype)

@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 import autorec_fast as af
-from autorec_fast import _backend
+from autorec_fast import backends
 
 
 def ease_reference(X, l2):
@@ -72,15 +72,15 @@ def test_kernel_stages_against_numpy():
     rng = np.random.default_rng()
     X = random_interactions(rng, 200, 150, 0.05, ratings=True)  # 150 > one 64-wide tile
     G = np.zeros((150, 150))
-    _backend._cpu.gram_upper(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, G)
+    backends._cpu.gram_upper(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, G)
     ref = (X.T @ X).toarray()
     np.testing.assert_allclose(np.triu(G), np.triu(ref), rtol=1e-12)
     assert np.all(np.tril(G, -1) == 0)
     G[np.diag_indices(150)] += 3.0
-    assert _backend._cpu.cholesky_inverse_upper(G) == 0
+    assert backends._cpu.cholesky_inverse_upper(G) == 0
     P = np.linalg.inv(ref + 3.0 * np.eye(150))
     np.testing.assert_allclose(np.triu(G), np.triu(P), rtol=1e-8, atol=1e-12)
-    _backend._cpu.ease_weights_from_inverse(G)
+    backends._cpu.ease_weights_from_inverse(G)
     np.testing.assert_allclose(G, ease_reference(X, 3.0), rtol=1e-8, atol=1e-12)
 
 

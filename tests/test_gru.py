@@ -5,9 +5,9 @@ differences."""
 import numpy as np
 import pytest
 
-from autorec_fast import _backend
+from autorec_fast import backends
 
-cpu = _backend._cpu
+cpu = backends._cpu
 
 
 def _sigmoid(x):

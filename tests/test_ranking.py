@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from autorec_fast import _backend
+from autorec_fast import backends
 
-cpu = _backend._cpu
+cpu = backends._cpu
 
 
 def pattern(X):

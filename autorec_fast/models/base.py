@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _backend
+from .. import backends
 from .._validation import as_history, check_dtype, check_k, check_positive
 
 
@@ -21,42 +21,18 @@ class Recommender:
     predicts_ratings: bool = False
 
     def __init__(self, device: str = "cpu"):
-        self.device = _backend.check_device(device)
+        self.device = backends.check_device(device)
         self.item_ids: np.ndarray | None = None
         self.n_items: int = 0
         self.dtype = np.dtype(np.float32)
 
-    # ------------------------------------------------------- neural models' options
-    def _set_training_options(self, *, epochs, batch_size, lr, l2, patience, seed, dtype, verbose):
-        """Check and set the options every gradient-trained model shares."""
-        self.epochs = check_positive(epochs, "epochs", integer=True)
-        self.batch_size = check_positive(batch_size, "batch_size", integer=True)
-        self.lr = check_positive(lr, "lr")
-        self.l2 = check_positive(l2, "l2", allow_zero=True)
-        self.patience = None if patience is None else check_positive(patience, "patience", integer=True)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
-        self.dtype = check_dtype(dtype)
-        self.verbose = bool(verbose)
-        self.history: list[dict] = []
-        self.best_epoch = 0
-
-    def _end_epoch(self, entry: dict, tracker: "BestEpochTracker", score, state_copy) -> bool:
-        """Record a finished epoch: ``score`` (the validation metric, higher is
-        better; None without validation) goes to the best-epoch tracker, the
-        entry to ``history`` and the log. Returns True when patience says stop."""
-        stop = score is not None and tracker.update(entry["epoch"], score, state_copy)
-        self.history.append(entry)
-        self._log_epoch(entry)
-        return stop
-
-    def _log_epoch(self, entry: dict) -> None:
-        """One line of progress per epoch when verbose."""
-        if self.verbose:
-            print(f"[autorec_fast] {type(self).__name__} " + "  ".join(
-                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()),
-                flush=True)
+    @property
+    def _backend(self):
+        """The device's kernels for this model's dtype (see ``autorec_fast.backends``)."""
+        backend = self.__dict__.get("_backend_cache")
+        if backend is None or backend.device != self.device or backend.dtype != self.dtype:
+            backend = self._backend_cache = backends.get_backend(self.device, self.dtype)
+        return backend
 
     # ------------------------------------------------------------------ scoring
     def _check_fitted(self):
@@ -76,17 +52,9 @@ class Recommender:
         X = self._as_history(history)
         if X.shape[0] <= batch_size:
             return self._score_csr(X)
-        xp = self._array_module()
-        return xp.concatenate(
+        return self._backend.xp.concatenate(
             [self._score_csr(X[s : s + batch_size]) for s in range(0, X.shape[0], batch_size)]
         )
-
-    def _array_module(self):
-        if self.device == "cuda":
-            import cupy
-
-            return cupy
-        return np
 
     def _as_history(self, history, name: str = "history"):
         """``history`` as the CSR batch ``_score_csr`` reads (sequential models override)."""
@@ -139,38 +107,3 @@ class Recommender:
 
         self._check_fitted()
         save_model(self, path)
-
-
-class BestEpochTracker:
-    """Validation bookkeeping: the best metric (higher is better: pass -RMSE), its
-    epoch and a copy of the parameters, and when patience says stop."""
-
-    def __init__(self, patience):
-        self.patience = patience
-        self.best = -np.inf
-        self.best_epoch = 0
-        self.best_state = None
-        self.since_best = 0
-
-    def update(self, epoch, value, state_copy_fn) -> bool:
-        """Record an epoch's metric; returns True when training should stop."""
-        if value > self.best:
-            self.best, self.best_epoch, self.since_best = value, epoch, 0
-            self.best_state = state_copy_fn()
-        else:
-            self.since_best += 1
-        return self.patience is not None and self.since_best >= self.patience
-
-
-def squared_norm(x) -> float:
-    """Σ x² in float64 (NumPy or CuPy array). On the host one pass in C++:
-    ``np.square(x).sum()`` allocates a parameter-sized temporary every epoch
-    (page faults: ~10 ms per AutoRec epoch on ML-1M), a NumPy loop over pieces
-    took 3 ms per W, and ``x @ x`` would wake NumPy's OpenBLAS threads, which
-    then spin on the cores the next batches' OpenMP kernels need (measured:
-    +40 % on the following AutoRec epoch)."""
-    if not isinstance(x, np.ndarray):  # CuPy: one device reduction
-        return float((x.reshape(-1).astype(np.float64) ** 2).sum())
-    if x.dtype not in (np.float32, np.float64):
-        x = x.astype(np.float64)
-    return float(_backend._cpu.squared_norm(np.ascontiguousarray(x)))

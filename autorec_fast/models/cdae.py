@@ -18,30 +18,13 @@ NumPy / CuPy.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import scipy.sparse as sp
 
-from .. import _backend
 from .._validation import check_fraction, check_positive
-from ._implicit import binary_matrix, check_metric, validation_score
-from ._ops import CpuOps, CudaOps
-from .autorec import ACTIVATIONS, OPTIMIZERS, _choice, cuda_autorec_batch, cuda_autorec_encode
-from .base import BestEpochTracker, Recommender, squared_norm
-
-LOSSES = {"square": 0, "logistic": 1}
-
-
-def sample_negatives(X: sp.csr_matrix, ratio: int, rng) -> sp.csr_matrix:
-    """Targets for a batch: each row's positives (1) followed by min(ratio x n_pos,
-    free items) distinct items drawn uniformly from its non-positive items (0).
-    Native (csrc/cpu/sampling.cpp), one random stream per row seeded from ``rng``,
-    so results do not depend on the thread count."""
-    seed = int(rng.integers(0, 2**63))
-    indptr, indices, targets = _backend._cpu.sample_negatives(
-        X.indptr.astype(np.int64), X.indices.astype(np.int32), X.shape[1], int(ratio), seed)
-    return sp.csr_matrix((targets.astype(X.dtype), indices, indptr), shape=X.shape)
+from ..backends.cpu import sample_negatives
+from ._shared import ACTIVATIONS, LOSSES, OPTIMIZERS, ImplicitModel, choice
+from ._training import GradientTrained
 
 
 def append_user_nodes(X: sp.csr_matrix, users: np.ndarray | None, n_users: int) -> sp.csr_matrix:
@@ -64,20 +47,7 @@ def append_user_nodes(X: sp.csr_matrix, users: np.ndarray | None, n_users: int) 
     return sp.csr_matrix((data, indices, indptr), shape=(B, n_items + n_users))
 
 
-def logistic_loss_grad_xp(xp, Z, pos, y):
-    """Σ softplus(z) − Σ y·z and σ(z) − y for the pre-activations Z (every entry a target;
-    y at the flat positions ``pos``, 0 elsewhere) in NumPy/CuPy operations: the GPU's
-    form of ``_cpu.logistic_loss_grad``."""
-    yz = float(xp.dot(Z.ravel()[pos], y))
-    t = xp.exp(-xp.abs(Z))
-    loss = float(xp.maximum(Z, 0).sum(dtype=np.float64) + xp.log1p(t).sum(dtype=np.float64)) - yz
-    D = xp.where(Z >= 0, Z.dtype.type(1), t)
-    D /= 1 + t  # σ(z), without overflow for either sign
-    D.ravel()[pos] -= y
-    return loss, D
-
-
-class CDAE(Recommender):
+class CDAE(ImplicitModel, GradientTrained):
     """Collaborative Denoising Autoencoder.
 
     Parameters
@@ -116,9 +86,9 @@ class CDAE(Recommender):
         super().__init__(device)
         self.hidden = check_positive(hidden, "hidden", integer=True)
         self.corruption = check_fraction(corruption, "corruption")
-        self.hidden_activation = _choice(hidden_activation, ACTIVATIONS, "hidden_activation")
-        self.output_activation = _choice(output_activation, ACTIVATIONS, "output_activation")
-        self.loss = _choice(loss, LOSSES, "loss")
+        self.hidden_activation = choice(hidden_activation, ACTIVATIONS, "hidden_activation")
+        self.output_activation = choice(output_activation, ACTIVATIONS, "output_activation")
+        self.loss = choice(loss, LOSSES, "loss")
         if loss == "logistic" and output_activation != "sigmoid":
             raise ValueError("loss='logistic' needs output_activation='sigmoid'")
         if isinstance(negative_ratio, bool) or not isinstance(negative_ratio, (int, np.integer)):
@@ -126,77 +96,55 @@ class CDAE(Recommender):
         if negative_ratio < 0:
             raise ValueError(f"negative_ratio must be >= 0, got {negative_ratio}")
         self.negative_ratio = int(negative_ratio)
-        self.optimizer = _choice(optimizer, ("adam", "adagrad"), "optimizer")
-        self.metric = check_metric(metric)
+        self.optimizer = choice(optimizer, ("adam", "adagrad"), "optimizer")
+        self.metric = self._check_metric(metric)
         self._set_training_options(epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
                                    patience=patience, seed=seed, dtype=dtype, verbose=verbose)
         self._params = None
 
-    def fit(self, data, validation=None) -> "CDAE":
-        """Train on implicit feedback (positive values binarised to 1)."""
-        X, inter = binary_matrix(data, self.dtype)
-        self.item_ids = np.asarray(inter.item_ids)
-        n_users, self.n_items = X.shape
+    def fit(self, data, validation=None, callback=None) -> "CDAE":
+        """Train on implicit feedback (positive values binarised to 1).
+
+        ``callback(model, entry)`` runs after every epoch; returning True stops."""
+        X = self._binary_matrix(data)
+        n_users = X.shape[0]
         self.n_train_users = n_users
         rng = np.random.default_rng(self.seed)
         k, n_in = self.hidden, self.n_items + n_users
         a_v, a_w = np.sqrt(6.0 / (n_in + k)), np.sqrt(6.0 / (self.n_items + k))
-        self._params = (rng.uniform(-a_v, a_v, (n_in, k)).astype(self.dtype), np.zeros(k, self.dtype),
-                        rng.uniform(-a_w, a_w, (self.n_items, k)).astype(self.dtype),
-                        np.zeros(self.n_items, self.dtype))
-        xp = self._array_module()
-        self._ops = CudaOps(self.dtype) if self.device == "cuda" else CpuOps(self.dtype)
-        if xp is not np:  # parameters and optimizer state live on the device
-            self._params = tuple(xp.asarray(p) for p in self._params)
-            self._loss_acc = xp.zeros(1, np.float64)
-        state1 = tuple(xp.zeros_like(p) for p in self._params)
-        state2 = tuple(xp.zeros_like(p) for p in self._params) if self.optimizer == "adam" else None
-        tracker = BestEpochTracker(self.patience)
-        step = 0
-        self.history = []
-        for epoch in range(1, self.epochs + 1):
-            t0 = time.perf_counter()
-            order = rng.permutation(n_users)
-            total = 0.0
-            if xp is not np:
-                self._loss_acc.fill(0)
-            for start in range(0, n_users, self.batch_size):
-                rows = np.sort(order[start : start + self.batch_size])
-                step += 1
-                total += self._train_batch(X[rows], rows, rng, state1, state2, step, len(rows) / n_users)
-            if xp is not np:  # the sparse CUDA kernel accumulates its loss on the device
-                total += float(self._loss_acc.get()[0])
-            reg = 0.5 * self.l2 * (squared_norm(self._params[0]) + squared_norm(self._params[2]))
-            entry = {"epoch": epoch, "loss": total + reg, "seconds": time.perf_counter() - t0}
-            if self._end_epoch(entry, tracker, validation_score(self, validation, entry), lambda: tuple(p.copy() for p in self._params)):
-                break
-        if tracker.best_state is not None:
-            self._params, self.best_epoch = tracker.best_state, tracker.best_epoch
-        else:
-            self.best_epoch = len(self.history)
-        return self
+        params = (rng.uniform(-a_v, a_v, (n_in, k)), np.zeros(k), rng.uniform(-a_w, a_w, (self.n_items, k)),
+                  np.zeros(self.n_items))
+        # parameters and optimizer state live on the backend's device
+        self._params = tuple(self._backend.asarray(p) for p in params)
+        self._state1 = tuple(self._zeros_like_parameters()[0])
+        self._state2 = tuple(self._zeros_like_parameters()[0]) if self.optimizer == "adam" else None
+        self._X = self._backend.training_matrix(X)
+        return self._train_loop(n_users, rng, validation=validation, callback=callback)
 
-    def _train_batch(self, Xb, users, rng, state1, state2, step, share):
+    def _parameters(self):
+        return list(self._params)
+
+    def _epoch_summary(self, total, n_batches):
+        reg = 0.5 * self.l2 * (self._backend.squared_norm(self._params[0]) +
+                               self._backend.squared_norm(self._params[2]))
+        return {"loss": total + reg}
+
+    def _train_batch(self, users, ts):
+        Xb = self._backend.rows(self._X, users)
+        share = len(users) / ts.n_examples
         if self.negative_ratio == 0 and self._dense_full_output:
-            return self._train_batch_full(Xb, users, rng, state1, state2, step, share)
+            return self._train_batch_full(Xb, users, ts.rng, ts.step, share)
         if self.negative_ratio > 0:
-            Y = sample_negatives(Xb, self.negative_ratio, rng)
+            Y = sample_negatives(Xb, self.negative_ratio, ts.rng)
         else:  # the full output: every item is a target
             B, n = Xb.shape
             Y = sp.csr_matrix((Xb.toarray().ravel(), np.tile(np.arange(n, dtype=np.int32), B),
                                np.arange(0, (B + 1) * n, n, dtype=np.int64)), shape=Xb.shape)
-        Xin = self._corrupted_input(Xb, users, rng)
-        if self.device == "cuda":
-            cuda_autorec_batch(Xin, Y, self._params, state1, state2, self.hidden, self.dtype,
-                               ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation],
-                               self.l2 * share, OPTIMIZERS[self.optimizer], self.lr, 0.0, step,
-                               self._loss_acc, loss_kind=LOSSES[self.loss])
-            return 0.0  # accumulated on the device, read once per epoch
-        return _backend._cpu.autorec_batch(
-            Xin.indptr, Xin.indices, Xin.data, Y.indptr, Y.indices, Y.data.astype(self.dtype),
-            self._params, None, state1, state2, ACTIVATIONS[self.hidden_activation],
+        Xin = self._corrupted_input(Xb, users, ts.rng)
+        return self._backend.autorec_batch(
+            Xin, Y, self._params, self._state1, self._state2, ACTIVATIONS[self.hidden_activation],
             ACTIVATIONS[self.output_activation], self.l2 * share, OPTIMIZERS[self.optimizer], self.lr,
-            step=step, loss=LOSSES[self.loss])
+            0.0, ts.step, loss_kind=LOSSES[self.loss])
 
     def _corrupted_input(self, Xb, users, rng):
         """[dropout(Xb) | user nodes]: survivors scaled by 1/(1-q), one draw per entry."""
@@ -207,27 +155,28 @@ class CDAE(Recommender):
             Xc.data = np.where(keep, Xb.data / (1 - self.corruption), 0).astype(self.dtype)
         return append_user_nodes(Xc, users, self.n_train_users)
 
-    def _train_batch_full(self, Xb, users, rng, state1, state2, step, share):
+    def _train_batch_full(self, Xb, users, rng, step, share):
         """One batch with every item as a target (negative_ratio=0): the sparse input
         layer, then the output layer and its gradients as dense products. Same
         objective, random draws and update order as the sparse kernel (every gradient
         from the parameters before the step). Returns the batch's data loss."""
-        ops = self._ops
+        be = self._backend
         Xin = self._corrupted_input(Xb, users, rng)
         Vt, mu, W, b = self._params
         hidden, output = ACTIVATIONS[self.hidden_activation], ACTIVATIONS[self.output_activation]
-        H = ops.bias_activation(ops.sparse_matmul(Xin, Vt), mu, hidden)
-        Z = ops.mm(H, W.T)
+        H = be.bias_activation(be.sparse_matmul(Xin, Vt), mu, hidden)
+        Z = be.mm(H, W.T)
         loss, D = self._full_loss_grad(Z, b, Xb, output)
-        dH = ops.mm(D, W)
-        ops.mul_activation_grad(dH, H, hidden)
+        dH = be.mm(D, W)
+        be.mul_activation_grad(dH, H, hidden)
         opt = dict(optimizer=OPTIMIZERS[self.optimizer], lr=self.lr, step=step)
         l2_scale = self.l2 * share
-        s1, s2 = state1, state2 if state2 is not None else (None,) * 4  # AdaGrad keeps one state
-        ops.step(W, ops.mm(D.T, H), s1[2], s2[2], l2_scale, opt)
-        ops.step(b, D.sum(axis=0), s1[3], s2[3], 0.0, opt)
-        ops.step(mu, dH.sum(axis=0), s1[1], s2[1], 0.0, opt)
-        ops.sparse_input_step(Xin, dH, Vt, s1[0], s2[0], l2_scale, opt)
+        s1 = self._state1
+        s2 = self._state2 if self._state2 is not None else (None,) * 4  # AdaGrad keeps one state
+        be.step(W, be.mm(D.T, H), s1[2], s2[2], l2_scale, opt)
+        be.step(b, D.sum(axis=0), s1[3], s2[3], 0.0, opt)
+        be.step(mu, dH.sum(axis=0), s1[1], s2[1], 0.0, opt)
+        be.sparse_input_step(Xin, dH, Vt, s1[0], s2[0], l2_scale, opt)
         return loss
 
     def _full_loss_grad(self, Z, b, Xb, output):
@@ -235,21 +184,19 @@ class CDAE(Recommender):
         (Σ loss over every (user, item), d loss / d Z) against the targets Xb (its
         entries; 0 elsewhere), with the sparse kernel's definitions: logistic
         softplus(z) − y z with d = σ(z) − y; square (f(z) − y)² with d = 2 (f(z) − y) f'(z)."""
-        ops, xp = self._ops, self._ops.xp
-        if self.loss == "logistic" and xp is np:  # one fused pass (csrc/cpu/dense_ops.cpp)
-            loss = _backend._cpu.logistic_loss_grad(Z, b, Xb.indptr, Xb.indices, Xb.data)
-            return loss, Z
+        be = self._backend
+        if self.loss == "logistic":
+            return be.logistic_loss_grad(Z, b, Xb)
+        xp = be.xp
         rows = np.repeat(np.arange(Xb.shape[0], dtype=np.int64), np.diff(Xb.indptr))
         pos = xp.asarray(rows * Xb.shape[1] + Xb.indices)
         y = xp.asarray(Xb.data, dtype=self.dtype)
-        if self.loss == "logistic":
-            return logistic_loss_grad_xp(xp, ops.bias_activation(Z, b, ACTIVATIONS["identity"]), pos, y)
-        out = ops.bias_activation(Z, b, output)
+        out = be.bias_activation(Z, b, output)
         D = out.copy()
         D.ravel()[pos] -= y
         loss = float(xp.square(D).sum(dtype=np.float64))
         D *= 2
-        return loss, ops.mul_activation_grad(D, out, output)
+        return loss, be.mul_activation_grad(D, out, output)
 
     def _check_fitted(self):
         if self._params is None:
@@ -258,12 +205,7 @@ class CDAE(Recommender):
     def _score_csr(self, X):
         """Output pre-activations for folded-in histories (no user node; f is monotonic)."""
         Xin = append_user_nodes(X, None, self.n_train_users)
-        if self.device == "cuda":
-            H = cuda_autorec_encode(Xin, self._params, self.hidden, self.dtype,
-                                    ACTIVATIONS[self.hidden_activation])
-        else:
-            H = _backend._cpu.autorec_encode(Xin.indptr, Xin.indices, Xin.data, self._params,
-                                             ACTIVATIONS[self.hidden_activation])
+        H = self._backend.autorec_encode(Xin, self._params, ACTIVATIONS[self.hidden_activation])
         return H @ self._params[2].T + self._params[3]
 
     # ---------------------------------------------------------------- save/load
@@ -272,7 +214,7 @@ class CDAE(Recommender):
               "patience", "seed")
 
     def _state(self):
-        Vt, mu, W, b = (p.get() if hasattr(p, "get") else p for p in self._params)
+        Vt, mu, W, b = (self._backend.to_host(p) for p in self._params)
         meta = {k: getattr(self, k) for k in self._HYPER}
         meta.update(dtype=self.dtype.name, n_items=self.n_items, n_train_users=self.n_train_users,
                     best_epoch=self.best_epoch, history=self.history)
@@ -287,10 +229,6 @@ class CDAE(Recommender):
         k = model.hidden
         if params[0].shape != (model.n_items + model.n_train_users, k) or params[2].shape != (model.n_items, k):
             raise ValueError("model file: parameter shapes do not match the metadata")
-        if device == "cuda":
-            import cupy as cp
-
-            params = tuple(cp.asarray(p) for p in params)
-        model._params = params
+        model._params = tuple(model._backend.asarray(p) for p in params)
         model.best_epoch, model.history = int(meta["best_epoch"]), list(meta["history"])
         return model

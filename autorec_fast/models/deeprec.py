@@ -26,175 +26,17 @@ and the optimizer steps in ``csrc/cuda/multinomial.cu`` (``dense_step``).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import scipy.sparse as sp
 
-from .. import _backend
 from .._validation import canonical_csr, check_fraction, check_positive
-from ..interactions import as_interactions
-from .autorec import ACTIVATIONS, OPTIMIZERS, _choice
-from ._ops import CpuOps, CudaOps
-from .base import BestEpochTracker, Recommender, squared_norm
-from .multvae import _check_layers
+from ._shared import ACTIVATIONS, OPTIMIZERS, RatingModel, check_layers, choice
+from ._training import GradientTrained
 
-_SELU_L, _SELU_A = 1.0507009873554805, 1.6732632423543772
-
-# The activation's derivative from its output h, for the few observed entries of
-# the sparse pass (the dense arrays go through the C++ element-wise kernels).
-ACTIVATION_GRADS = {
-    "selu": lambda h: np.where(h > 0, _SELU_L, h + _SELU_L * _SELU_A),
-    "elu": lambda h: np.where(h > 0, 1.0, h + 1.0),
-    "relu": lambda h: (h > 0).astype(h.dtype),
-    "sigmoid": lambda h: h * (1 - h),
-    "tanh": lambda h: 1 - h * h,
-    "identity": lambda h: np.ones_like(h),
-}
 MILESTONES = (24, 36, 48, 66, 72)  # the reference's lr halvings (epochs)
 
 
-class _CpuOps(CpuOps):
-    """DeepRec's heavy operations on the CPU (C++ kernels, NumPy BLAS)."""
-
-    def issparse(self, X):
-        return sp.issparse(X)
-
-    def masked_mse_grad(self, out, target, code):
-        d_out = np.empty_like(out)
-        loss = _backend._cpu.masked_mse_grad(out, np.ascontiguousarray(target, dtype=self.dtype), code, d_out)
-        return d_out, loss
-
-    def sparse_mse_grad(self, out, X, Xd, activation):
-        """Masked MSE at the observed entries of the batch X (mean over them) and
-        its gradient w.r.t. the output pre-activations, as a CSR with X's pattern.
-        ``out``: the dense outputs, or the 1-D outputs at X's entries in X's order."""
-        if out.ndim == 1:
-            o = out
-        else:
-            rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-            o = out[rows, X.indices]
-        err = o - X.data
-        count = max(X.nnz, 1)
-        loss = squared_norm(err) / count  # not np.dot: a BLAS call wakes NumPy's OpenBLAS threads
-        d_data = (2.0 / count) * err * ACTIVATION_GRADS[activation](o)
-        d_out = sp.csr_matrix((d_data.astype(self.dtype), X.indices, X.indptr), shape=X.shape)
-        return d_out, loss
-
-    def column_sums(self, S):
-        return np.asarray(S.sum(axis=0)).ravel().astype(self.dtype)
-
-    def sparse_t_matmul(self, S, D):
-        """Sᵀ·D for a sparse S."""
-        return np.asarray(S.T @ D)
-
-    def sparse_input_step(self, X, d, d_out, h_in, W, s1, s2, l2_scale, opt):
-        """E_0's step: Xᵀ·d plus, when d_out is given (tied), d_outᵀ·h_in."""
-        if d_out is not None:  # both sparse products in one fused pass over the stacked pattern
-            stacked = sp.vstack([X, d_out], format="csr")
-            dZ = np.ascontiguousarray(np.vstack([d, h_in]), dtype=self.dtype)
-        else:
-            stacked, dZ = X, np.ascontiguousarray(d, dtype=self.dtype)
-        _backend._cpu.sparse_input_grad_step(stacked.indptr.astype(np.int64), stacked.indices.astype(np.int32),
-                                             stacked.data.astype(self.dtype), dZ, W, None,
-                                             s1, s2, l2_scale, **opt)
-
-    def sampled_output(self, h_in, W_rows, b, X, code):
-        """f(h_in[r] · W_rows[i] + b[i]) at the entries (r, i) of the CSR batch X,
-        in X's order: the output layer where no dense output is needed."""
-        rows = np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
-        cols = X.indices.astype(np.int64)
-        o = _backend._cpu.sampled_dot(h_in, np.ascontiguousarray(W_rows), rows, cols)
-        o += b[cols]
-        _backend._cpu.bias_activation(o[None, :], None, code)  # in place, 1 x nnz
-        return o
-
-    def dense_input_grad(self, X, d, d_out, h_in):
-        """E_0's gradient in the dense re-feeding pass: Xᵀ·d (+ d_outᵀ·h_in when
-        tied), accumulated by BLAS into one buffer kept across batches: a fresh
-        items x width array per batch is beyond malloc's reuse threshold on large
-        catalogues, and zeroing its new pages cost 6 % of a Netflix-shaped epoch."""
-        shape = (X.shape[1], d.shape[1])
-        buf = getattr(self, "_grad0", None)
-        if buf is None or buf.shape != shape:
-            buf = self._grad0 = np.empty(shape, self.dtype)
-        _backend._cpu.gemm(np.ascontiguousarray(X, dtype=self.dtype), True,
-                           np.ascontiguousarray(d, dtype=self.dtype), False, buf)
-        if d_out is not None:
-            _backend._cpu.gemm(np.ascontiguousarray(d_out, dtype=self.dtype), True,
-                               np.ascontiguousarray(h_in, dtype=self.dtype), False, buf, 1.0, 1.0)
-        return buf
-
-    def take(self, dense, rows, cols):
-        """dense[rows, cols] on the host."""
-        return dense[rows, cols]
-
-
-class _CudaOps(CudaOps):
-    """The same on the GPU: cuSPARSE / cuBLAS through CuPy, our CUDA kernels for the
-    element-wise passes (csrc/cuda/deeprec.cu) and the optimizer steps."""
-
-    def __init__(self, dtype):
-        import cupyx.scipy.sparse
-
-        super().__init__(dtype)
-        self._csp = cupyx.scipy.sparse
-
-    def asarray(self, a):
-        return self.xp.asarray(a, dtype=self.dtype)
-
-    def issparse(self, X):
-        return sp.issparse(X) or self._csp.issparse(X)
-
-    def masked_mse_grad(self, out, target, code):
-        xp = self.xp
-        out = xp.ascontiguousarray(out, dtype=self.dtype)
-        target = xp.ascontiguousarray(target, dtype=self.dtype)
-        if out.shape != target.shape:
-            raise ValueError("masked_mse_grad: shapes do not match")
-        d_out = xp.empty_like(out)
-        count = xp.empty(1, np.uint64)
-        loss = xp.empty(1, np.float64)
-        self._kernel("masked_mse_grad")(out.data.ptr, target.data.ptr, out.size, code, d_out.data.ptr,
-                                        count.data.ptr, loss.data.ptr, self._stream())
-        return d_out, loss[0]  # stays on the device
-
-    def sparse_mse_grad(self, out, X, Xd, activation):
-        xp = self.xp
-        rows = np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
-        flat = xp.asarray(rows * X.shape[1] + X.indices.astype(np.int64))
-        o = xp.take(out, flat)  # the outputs at the observed entries, in X's order
-        err = o - Xd.data
-        count = max(X.nnz, 1)
-        loss = (xp.dot(err, err) / count).astype(np.float64)  # stays on the device
-        d_data = self.mul_activation_grad((2.0 / count) * err, o, ACTIVATIONS[activation])
-        d_out = self._csp.csr_matrix((d_data, Xd.indices, Xd.indptr), shape=X.shape)
-        return d_out, loss
-
-    def column_sums(self, S):
-        return self.xp.ascontiguousarray(S.T @ self.xp.ones(S.shape[0], self.dtype), dtype=self.dtype)
-
-    def sparse_t_matmul(self, S, D):
-        return S.T @ D
-
-    def sparse_input_step(self, X, d, d_out, h_in, W, s1, s2, l2_scale, opt):
-        g = X.T @ d  # dense: the momentum/Adam step touches every row
-        if d_out is not None:
-            g = g + d_out.T @ h_in
-        self.step(W, g, s1, s2, l2_scale, opt)
-
-    def dense_input_grad(self, X, d, d_out, h_in):
-        g = X.T @ d
-        if d_out is not None:
-            g += d_out.T @ h_in
-        return g
-
-    def take(self, dense, rows, cols):
-        xp = self.xp
-        return dense[xp.asarray(rows), xp.asarray(cols)].get()
-
-
-class DeepRec(Recommender):
+class DeepRec(RatingModel, GradientTrained):
     """Deep autoencoder for ratings (NVIDIA DeepRec).
 
     Parameters
@@ -222,7 +64,9 @@ class DeepRec(Recommender):
     """
 
     name = "deeprec"
-    predicts_ratings = True
+    #: without re-feeding, evaluate the output layer at the observed ratings only
+    #: (False: the dense output layer, the same values; tests compare the two)
+    _sampled_output = True
 
     def __init__(self, layers=(512, 512, 1024), activation: str = "selu", dropout: float = 0.8,
                  constrained: bool = True, refeed_steps: int = 1, optimizer: str = "momentum",
@@ -231,25 +75,24 @@ class DeepRec(Recommender):
                  patience: int | None = None, clip: bool = True, seed: int = 0, dtype="float32",
                  device: str = "cpu", verbose: bool = False):
         super().__init__(device)
-        self.layers = _check_layers(layers)
-        self.activation = _choice(activation, ACTIVATION_GRADS, "activation")
+        self.layers = check_layers(layers)
+        self.activation = choice(activation, ACTIVATIONS, "activation")
         self.dropout = check_fraction(dropout, "dropout")
         self.constrained = bool(constrained)
         self.refeed_steps = check_positive(refeed_steps, "refeed_steps", integer=True, allow_zero=True)
-        self.optimizer = _choice(optimizer, ("momentum", "sgd", "adam"), "optimizer")
+        self.optimizer = choice(optimizer, ("momentum", "sgd", "adam"), "optimizer")
         self.momentum = check_positive(momentum, "momentum", allow_zero=True)
-        self.lr_schedule = _choice(lr_schedule, ("deeprec", None), "lr_schedule")
+        self.lr_schedule = choice(lr_schedule, ("deeprec", None), "lr_schedule")
         self.clip = bool(clip)
         self._set_training_options(epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
                                    patience=patience, seed=seed, dtype=dtype, verbose=verbose)
         self._enc = None
-        self._ops = _CudaOps(self.dtype) if device == "cuda" else _CpuOps(self.dtype)
 
     # ------------------------------------------------------------- parameters
     def _init(self, rng, n):
         dims = [n, *self.layers]
         xavier = lambda a, b: rng.uniform(-np.sqrt(6 / (a + b)), np.sqrt(6 / (a + b)), (a, b)).astype(self.dtype)  # noqa: E731
-        dev = self._ops.asarray  # the parameters live on the ops' device
+        dev = self._backend.asarray  # the parameters live on the backend's device
         self._enc = [dev(xavier(a, b)) for a, b in zip(dims[:-1], dims[1:])]  # E_i: d_i x d_{i+1}
         self._enc_b = [dev(np.zeros(b, self.dtype)) for b in dims[1:]]
         rdims = dims[::-1]
@@ -262,7 +105,7 @@ class DeepRec(Recommender):
         L = len(self._enc)
         return self._enc[L - 1 - j].T if self.constrained else self._dec[j]
 
-    def _params(self):
+    def _parameters(self):
         return self._enc + self._enc_b + (self._dec or []) + self._dec_b
 
     # ------------------------------------------------------------------ forward
@@ -271,7 +114,7 @@ class DeepRec(Recommender):
         ops' device; a host CSR also on CUDA); dropout on the code when rng is
         given (training), the mask drawn on the host. ``skip_output``: stop
         before the item-wide output layer (hs then ends with its input)."""
-        ops = self._ops
+        ops = self._backend
         code = ACTIVATIONS[self.activation]
         if ops.issparse(X):
             h = ops.sparse_matmul(X, self._enc[0])
@@ -296,72 +139,48 @@ class DeepRec(Recommender):
         return hs, mask
 
     # ---------------------------------------------------------------- training
-    def fit(self, data, validation=None) -> "DeepRec":
-        """Train on ratings (users x items); ``validation``: ratings in the same index space."""
-        from .autorec import AutoRec
-
-        inter = as_interactions(data)
-        R = canonical_csr(inter.matrix, self.dtype, "data")
-        if R.nnz == 0:
-            raise ValueError("data has no ratings")
-        self.user_ids, self.item_ids = np.asarray(inter.user_ids), np.asarray(inter.item_ids)
-        self.n_users, self.n_items = R.shape
+    def fit(self, data, validation=None, callback=None) -> "DeepRec":
+        """Train on ratings (users x items); ``validation``: ratings in the same index space.
+        ``callback(model, entry)`` runs after every epoch; returning True stops."""
+        R = self._ratings_matrix(data)
         self._R = R
-        self.mean_ = float(R.data.mean())
-        self.rating_range_ = (float(R.data.min()), float(R.data.max()))
-        val = AutoRec._validation_pairs(self, validation)
+        val = self._validation_data(validation)
         rng = np.random.default_rng(self.seed)
         self._init(rng, self.n_items)
-        params = self._params()
-        xp = self._ops.xp
-        s1 = [xp.zeros_like(p) for p in params]
-        s2 = [xp.zeros_like(p) for p in params]
+        self._state1, self._state2 = self._zeros_like_parameters(2)
+        self._X = self._backend.training_matrix(R)
         users = np.flatnonzero(np.diff(R.indptr) > 0)  # users without ratings teach nothing
-        tracker, step = BestEpochTracker(self.patience), 0
-        self.history = []
-        for epoch in range(1, self.epochs + 1):
-            t0 = time.perf_counter()
-            lr = self.lr * (0.5 ** sum(epoch > m for m in MILESTONES) if self.lr_schedule else 1.0)
-            order = rng.permutation(users)
-            total, n_batches = 0.0, 0
-            for start in range(0, len(order), self.batch_size):
-                Xb = R[np.sort(order[start : start + self.batch_size])]
-                step += 1
-                out, loss = self._step(Xb, rng, s1, s2, lr, step, sparse_pass=True)
-                for _ in range(self.refeed_steps):
-                    step += 1
-                    self._step(out, rng, s1, s2, lr, step, sparse_pass=False)
-                total += loss  # on CUDA a device scalar: read once per epoch
-                n_batches += 1
-            entry = {"epoch": epoch, "loss": float(total) / n_batches, "lr": lr,
-                     "seconds": time.perf_counter() - t0}
-            score = None
-            if val is not None:
-                pred = self.predict(val[0], val[1], unknown="default")
-                entry["val_rmse"] = float(np.sqrt(np.mean((pred - val[2]) ** 2)))
-                score = -entry["val_rmse"]
-            if self._end_epoch(entry, tracker, score, lambda: [p.copy() for p in self._params()]):
-                break
-        if tracker.best_state is not None:
-            for p, b in zip(self._params(), tracker.best_state):
-                p[...] = b
-            self.best_epoch = tracker.best_epoch
-        else:
-            self.best_epoch = len(self.history)
-        return self
+        return self._train_loop(users, rng, validation=val, callback=callback)
 
-    def _step(self, X, rng, s1, s2, lr, step, sparse_pass):
+    def _begin_epoch(self, epoch):
+        self._lr = self.lr * (0.5 ** sum(epoch > m for m in MILESTONES) if self.lr_schedule else 1.0)
+        return {"lr": self._lr}
+
+    def _epoch_summary(self, total, n_batches):
+        return {"loss": total / n_batches}
+
+    def _train_batch(self, users, ts):
+        """The sparse pass on the batch's ratings, then ``refeed_steps`` dense passes on
+        its output (each its own optimizer step). Returns the sparse pass's loss."""
+        out, loss = self._step(self._backend.rows(self._X, users), ts.rng, self._lr, ts.step, sparse_pass=True)
+        for _ in range(self.refeed_steps):
+            ts.step += 1
+            self._step(out, ts.rng, self._lr, ts.step, sparse_pass=False)
+        return loss  # on CUDA a device scalar: read once per epoch
+
+    def _step(self, X, rng, lr, step, sparse_pass):
         """One optimizer step on a batch (X: a host CSR for the sparse pass, the
         previous output on the ops' device for re-feeding); returns (dense output
         before the step, loss; on CUDA the loss is a device scalar)."""
-        ops = self._ops
+        ops = self._backend
         xp = ops.xp
+        s1, s2 = self._state1, self._state2
         code = ACTIVATIONS[self.activation]
         Xd = ops.csr(X) if sparse_pass else X  # the batch on the device (the host CSR on the CPU)
         L = len(self._enc)
         # Without re-feeding nothing needs the dense output of the rating pass:
         # the output layer is evaluated at the observed ratings only (CPU).
-        sampled = sparse_pass and self.refeed_steps == 0 and getattr(ops, "sampled_output", None) is not None
+        sampled = sparse_pass and self.refeed_steps == 0 and self._sampled_output
         hs, mask = self._forward(Xd, rng, skip_output=sampled)
         if sampled:
             out = ops.sampled_output(hs[-1], self._dec_w(L - 1).T, self._dec_b[L - 1], X, code)
@@ -369,7 +188,7 @@ class DeepRec(Recommender):
             out = hs[-1]
         # masked MSE (mean over the observed entries) and its gradient at the output
         if sparse_pass:
-            d_out, loss = ops.sparse_mse_grad(out, X, Xd, self.activation)
+            d_out, loss = ops.sparse_mse_grad(out, X, Xd, code)
         else:  # dense re-feeding: every non-zero of the dense target counts
             d_out, loss = ops.masked_mse_grad(out, X, code)
         # the output layer: decoder layer L-1 (weight E_0ᵀ when tied), input h_in
@@ -411,7 +230,7 @@ class DeepRec(Recommender):
         # optimizer steps
         opt = dict(optimizer=OPTIMIZERS["adam" if self.optimizer == "adam" else "sgd"], lr=lr,
                    momentum=self.momentum if self.optimizer == "momentum" else 0.0, step=step)
-        params = self._params()
+        params = self._parameters()
         index = {id(p): n for n, p in enumerate(params)}
 
         def apply(p, g, l2):
@@ -421,8 +240,8 @@ class DeepRec(Recommender):
         # E_0: encoder input side (Xᵀ d) plus, when tied, the output side (d_outᵀ h_in)
         n0 = index[id(self._enc[0])]
         if sparse_pass:
-            ops.sparse_input_step(Xd, d, d_out if self.constrained else None, h_in, self._enc[0],
-                                  s1[n0], s2[n0], self.l2, opt)
+            ops.sparse_input_step(Xd, d, self._enc[0], s1[n0], s2[n0], self.l2, opt,
+                                  d_out=d_out if self.constrained else None, h_in=h_in)
         else:
             g0 = ops.dense_input_grad(X, d, d_out if self.constrained else None, h_in)
             apply(self._enc[0], g0, self.l2)
@@ -440,29 +259,28 @@ class DeepRec(Recommender):
         if self._enc is None:
             raise RuntimeError("DeepRec is not fitted: call fit() or autorec_fast.train()")
 
+    def _known(self):
+        return np.diff(self._R.indptr) > 0, np.bincount(self._R.indices, minlength=self.n_items) > 0
+
     def predict(self, users, items, *, clip: bool | None = None, unknown: str = "error",
                 batch_size: int = 1024):
         """Predicted ratings for (user, item) index pairs: the output at the item of
-        the user's reconstructed training row. As AutoRec's ``predict``: pairs whose
-        user or item had no training ratings get the training mean."""
-        from .autorec import prepare_pairs
+        the user's reconstructed training row. Pairs whose user or item had no
+        training ratings get the training mean; indices outside the training range
+        raise a ValueError, or get the mean with ``unknown="default"``. Users are
+        forwarded ``batch_size`` at a time."""
+        batch_size = check_positive(batch_size, "batch_size", integer=True)
+        return super().predict(users, items, clip=clip, unknown=unknown, batch_size=batch_size)
 
-        self._check_fitted()
-        user_known = np.diff(self._R.indptr) > 0
-        item_known = np.bincount(self._R.indices, minlength=self.n_items) > 0
-        users, items, out, idx = prepare_pairs(self, users, items, unknown, user_known, item_known)
-        if idx.size:
-            u, inv = np.unique(users[idx], return_inverse=True)
-            pred = np.empty(idx.size)
-            for s in range(0, u.size, batch_size):  # forward only the needed users
-                chunk = slice(s, s + batch_size)
-                rows = np.flatnonzero((inv >= s) & (inv < s + batch_size))
-                dense = self._forward(self._R[u[chunk]], None)[0][-1]
-                pred[rows] = self._ops.take(dense, inv[rows] - s, items[idx][rows])
-            out[idx] = pred
-        if self.clip if clip is None else clip:
-            np.clip(out, *self.rating_range_, out=out)
-        return out
+    def _predict_known(self, users, items, batch_size):
+        u, inv = np.unique(users, return_inverse=True)
+        pred = np.empty(users.size)
+        for s in range(0, u.size, batch_size):  # forward only the needed users
+            chunk = slice(s, s + batch_size)
+            rows = np.flatnonzero((inv >= s) & (inv < s + batch_size))
+            dense = self._forward(self._R[u[chunk]], None)[0][-1]
+            pred[rows] = self._backend.take(dense, inv[rows] - s, items[rows])
+        return pred
 
     def _score_csr(self, X):
         """Dense outputs for a host CSR batch (a CuPy array on CUDA)."""
@@ -476,8 +294,8 @@ class DeepRec(Recommender):
     def _state(self):
         arrays = {"user_ids": self.user_ids, "item_ids": self.item_ids, "R_indptr": self._R.indptr,
                   "R_indices": self._R.indices, "R_data": self._R.data}
-        for n, p in enumerate(self._params()):
-            arrays[f"p{n}"] = self._ops.host(p)  # host arrays on every device
+        for n, p in enumerate(self._parameters()):
+            arrays[f"p{n}"] = self._backend.to_host(p)  # host arrays on every device
         meta = {k: getattr(self, k) for k in self._HYPER}
         meta.update(dtype=self.dtype.name, n_users=self.n_users, n_items=self.n_items, mean=self.mean_,
                     rating_range=list(self.rating_range_), best_epoch=self.best_epoch, history=self.history)
@@ -493,9 +311,9 @@ class DeepRec(Recommender):
         model._R = canonical_csr(sp.csr_matrix((arrays["R_data"], arrays["R_indices"], arrays["R_indptr"]),
                                                shape=(model.n_users, model.n_items)), model.dtype, "model file")
         model._init(np.random.default_rng(0), model.n_items)
-        for n, p in enumerate(model._params()):
+        for n, p in enumerate(model._parameters()):
             src = arrays[f"p{n}"]
             if src.shape != p.shape:
                 raise ValueError("model file: parameter shapes do not match the metadata")
-            p[...] = model._ops.asarray(src)
+            p[...] = model._backend.asarray(src)
         return model

@@ -18,30 +18,14 @@ matmul), Adam over dense parameters in ``csrc/cpu/optim.cpp``.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from .._validation import check_fraction, check_positive
-from ._implicit import binary_matrix, check_metric, validation_score
-from .autorec import OPTIMIZERS
-from ._ops import CpuOps, CudaOps
-from .base import BestEpochTracker, Recommender, squared_norm
+from ._shared import OPTIMIZERS, ImplicitModel, check_layers
+from ._training import GradientTrained
 
 
-def _check_layers(layers, name="layers"):
-    if isinstance(layers, (int, np.integer)):
-        layers = [layers]
-    try:
-        layers = [int(x) for x in layers]
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a list of positive integers, got {layers!r}") from None
-    if not layers or any(x <= 0 for x in layers):
-        raise ValueError(f"{name} must be a non-empty list of positive integers, got {layers!r}")
-    return layers
-
-
-class MultVAE(Recommender):
+class MultVAE(ImplicitModel, GradientTrained):
     """Mult-VAE: variational autoencoder with a multinomial likelihood.
 
     Parameters
@@ -82,15 +66,14 @@ class MultVAE(Recommender):
     def _setup(self, layers, dropout, epochs, batch_size, lr, l2, metric, patience, seed, dtype,
                device, verbose):
         super().__init__(device)
-        self.layers = _check_layers(layers)
+        self.layers = check_layers(layers)
         if self.variational and len(self.layers) < 1:
             raise ValueError("layers must end with the latent size")
         self.dropout = check_fraction(dropout, "dropout")
-        self.metric = check_metric(metric)
+        self.metric = self._check_metric(metric)
         self._set_training_options(epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
                                    patience=patience, seed=seed, dtype=dtype, verbose=verbose)
         self._weights = None
-        self._ops = CudaOps(self.dtype) if device == "cuda" else CpuOps(self.dtype)
 
     # ------------------------------------------------------------ architecture
     def _dims(self, n_items):
@@ -109,8 +92,8 @@ class MultVAE(Recommender):
             bound = np.sqrt(6.0 / (fan_in + fan_out))
             W.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(self.dtype))
             b.append(rng.normal(0.0, 0.001, fan_out).astype(self.dtype))
-        self._weights = [self._ops.asarray(w) for w in W]
-        self._biases = [self._ops.asarray(x) for x in b]
+        self._weights = [self._backend.asarray(w) for w in W]
+        self._biases = [self._backend.asarray(x) for x in b]
 
     # ----------------------------------------------------------------- forward
     def _input(self, X, rng=None):
@@ -136,7 +119,7 @@ class MultVAE(Recommender):
         ``inputs[i]`` is layer i's input (``inputs[0]``: the normalised sparse
         batch); ``aux`` = (mu, logvar, std, eps) for the VAE.
         """
-        W, b, ops = self._weights, self._biases, self._ops
+        W, b, ops = self._weights, self._biases, self._backend
         xp = ops.xp
         n_layers = len(W)
         Xn = self._input(X, rng if train else None)
@@ -168,53 +151,38 @@ class MultVAE(Recommender):
         return logits
 
     # ---------------------------------------------------------------- training
-    def fit(self, data, validation=None) -> "MultVAE":
+    def fit(self, data, validation=None, callback=None) -> "MultVAE":
         """Train on implicit feedback (positive values are binarised to 1).
 
         ``validation``: a FoldInOut of held-out users (e.g. ``split.validation``),
         scored every epoch with ``metric``; the best epoch's parameters are kept.
+        ``callback(model, entry)`` runs after every epoch; returning True stops.
         """
-        X, inter = binary_matrix(data, self.dtype)
-        self.item_ids = np.asarray(inter.item_ids)
-        self.n_items = X.shape[1]
+        X = self._binary_matrix(data)
         rng = np.random.default_rng(self.seed)
         self._init(rng, self.n_items)
-        params = self._weights + self._biases
-        xp = self._ops.xp
-        state1 = [xp.zeros_like(p) for p in params]
-        state2 = [xp.zeros_like(p) for p in params]
-        tracker = BestEpochTracker(self.patience)
-        n_users = X.shape[0]
-        step = 0
-        self.history = []
-        for epoch in range(1, self.epochs + 1):
-            t0 = time.perf_counter()
-            order = rng.permutation(n_users)
-            total = 0.0
-            for start in range(0, n_users, self.batch_size):
-                rows = np.sort(order[start : start + self.batch_size])
-                step += 1
-                beta = min(self.beta_cap, step / self.anneal_steps) if self.variational else 0.0
-                total += self._train_batch(X[rows], rng, beta, state1, state2, step) * len(rows)
-            entry = {"epoch": epoch, "loss": total / n_users, "seconds": time.perf_counter() - t0}
-            if self._end_epoch(entry, tracker, validation_score(self, validation, entry), self._copy_params):
-                break
-        if tracker.best_state is not None:
-            self._weights, self._biases = tracker.best_state
-            self.best_epoch = tracker.best_epoch
-        else:
-            self.best_epoch = len(self.history)
-        return self
+        self._state1, self._state2 = self._zeros_like_parameters(2)
+        self._X = self._backend.training_matrix(X)
+        return self._train_loop(X.shape[0], rng, validation=validation, callback=callback)
 
-    def _copy_params(self):
-        return [w.copy() for w in self._weights], [b.copy() for b in self._biases]
+    def _parameters(self):
+        return self._weights + self._biases
 
-    def _train_batch(self, Xb, rng, beta, state1, state2, step):
+    def _epoch_summary(self, total, n_batches):
+        return {"loss": total / self._X.shape[0]}
+
+    def _train_batch(self, users, ts):
+        beta = min(self.beta_cap, ts.step / self.anneal_steps) if self.variational else 0.0
+        loss = self._batch_step(self._backend.rows(self._X, users), ts.rng, beta, ts.step)
+        return loss * len(users)
+
+    def _batch_step(self, Xb, rng, beta, step):
         """Forward, loss, backward and Adam on one batch; returns the batch's loss
         (mean NLL over its users + β·KL + l2·Σ‖W‖²)."""
-        ops = self._ops
+        ops = self._backend
         xp = ops.xp
         W, b = self._weights, self._biases
+        state1, state2 = self._state1, self._state2
         n_layers, B = len(W), Xb.shape[0]
         logits, inputs, aux = self._forward(Xb, rng, train=True)
         # logits + bias -> d loss / d logits, in place (the mean over the batch's users)
@@ -226,7 +194,7 @@ class MultVAE(Recommender):
             kl = float(xp.mean(-0.5 * xp.sum(1 + logvar - mu**2 - xp.exp(logvar), axis=1)))
         # λ·Σ‖W‖², reported only (its gradient is added in the optimizer steps)
         # squared_norm, not xp.dot: a BLAS dot here woke NumPy's OpenBLAS threads every batch
-        reg = self.l2 * sum(squared_norm(w) for w in W) if self.l2 else 0.0
+        reg = self.l2 * sum(ops.squared_norm(w) for w in W) if self.l2 else 0.0
         opt = dict(optimizer=OPTIMIZERS[self._optimizer], lr=self.lr, step=step)
         bias_slot = n_layers  # state index of b[i] is n_layers + i
         for i in range(n_layers - 1, 0, -1):  # dense layers, BLAS
@@ -254,9 +222,8 @@ class MultVAE(Recommender):
 
     def _state(self):
         arrays = {"item_ids": self.item_ids}
-        host = (lambda a: a.get()) if self.device == "cuda" else (lambda a: a)  # noqa: E731
         for i, (w, bb) in enumerate(zip(self._weights, self._biases)):
-            arrays[f"W{i}"], arrays[f"b{i}"] = host(w), host(bb)
+            arrays[f"W{i}"], arrays[f"b{i}"] = self._backend.to_host(w), self._backend.to_host(bb)
         meta = {k: getattr(self, k) for k in self._HYPER}
         meta.update(dtype=self.dtype.name, n_items=self.n_items, best_epoch=self.best_epoch,
                     history=self.history, n_layers=len(self._weights))
@@ -283,8 +250,8 @@ class MultVAE(Recommender):
             bb = np.ascontiguousarray(arrays[f"b{i}"], dtype=model.dtype)
             if w.shape != (fi, fo) or bb.shape != (fo,):
                 raise ValueError(f"model file: layer {i} has the wrong shape")
-            model._weights.append(model._ops.asarray(w))
-            model._biases.append(model._ops.asarray(bb))
+            model._weights.append(model._backend.asarray(w))
+            model._biases.append(model._backend.asarray(bb))
         model.best_epoch = int(meta["best_epoch"])
         model.history = list(meta["history"])
         return model

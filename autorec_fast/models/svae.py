@@ -28,18 +28,13 @@ logits in ``csrc/cpu/multinomial.cpp``; the embedding gradient scatter in
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import scipy.sparse as sp
 
-from .. import _backend
 from .._validation import check_positive
 from ..interactions import Interactions, as_interactions
-from ._implicit import check_metric, validation_score
-from .autorec import OPTIMIZERS
-from ._ops import CpuOps, CudaOps
-from .base import BestEpochTracker, Recommender
+from ._shared import OPTIMIZERS, ImplicitModel
+from ._training import GradientTrained
 
 #: parameter names, in the order of the arrays in ``_params``
 PARAM_NAMES = ("embedding", "W_ih", "b_ih", "W_hh", "b_hh", "W_enc", "b_enc", "W_lat", "b_lat",
@@ -146,83 +141,8 @@ def pack_batch(indptr, items, users, n_steps_of, next_k=None):
     return out + (t_indptr, t_indices)
 
 
-# --------------------------------------------------------------------------- backends
-class _CpuOps(CpuOps):
-    """The model's heavy operations on the CPU (C++ kernels, BLAS)."""
-
-    def gru_forward(self, Xi, batch_sizes, W_hh, b_hh):
-        return _backend._cpu.gru_forward(Xi, batch_sizes, W_hh, b_hh)
-
-    def gru_backward(self, dH, H, cache, batch_sizes, W_hh, gW_hh, gb_hh):
-        return _backend._cpu.gru_backward(dH, H, cache, batch_sizes, W_hh, gW_hh, gb_hh)
-
-    def scatter_add_rows(self, idx, src, out):
-        _backend._cpu.scatter_add_rows(idx, src, out)
-
-
-
-class _CudaOps(CudaOps):
-    """The GPU: CuPy arrays and cuBLAS through CuPy; our CUDA kernels
-    (csrc/cuda/gru.cu) for the GRU gates of each step, the fused loss and Adam."""
-
-    def gru_forward(self, Xi, batch_sizes, W_hh, b_hh):
-        xp = self.xp
-        Xi = xp.ascontiguousarray(Xi)  # the kernels take raw row-major pointers
-        G = W_hh.shape[0]
-        rows = Xi.shape[0]
-        H = xp.empty((rows, G), self.dtype)
-        cache = xp.empty((rows, 4 * G), self.dtype)
-        gh = xp.empty((int(batch_sizes[0]) if len(batch_sizes) else 0, 3 * G), self.dtype)
-        off = 0
-        prev = None
-        gates = self._kernel("gru_gates_forward")
-        for B in batch_sizes.tolist():
-            if prev is not None:
-                xp.matmul(H[prev : prev + B], W_hh, out=gh[:B])
-            gates(Xi[off:].data.ptr, 0 if prev is None else gh.data.ptr, b_hh.data.ptr,
-                  0 if prev is None else H[prev:].data.ptr, H[off:].data.ptr, cache[off:].data.ptr,
-                  B, G, self._stream())
-            prev, off = off, off + B
-        return H, cache
-
-    def gru_backward(self, dH, H, cache, batch_sizes, W_hh, gW_hh, gb_hh):
-        xp = self.xp
-        dH = xp.ascontiguousarray(dH)
-        G = W_hh.shape[0]
-        rows = dH.shape[0]
-        bs = batch_sizes.tolist()
-        offsets = np.concatenate([[0], np.cumsum(bs)]).astype(np.int64)
-        dXi = xp.empty((rows, 3 * G), self.dtype)
-        dGh = xp.empty((rows, 3 * G), self.dtype)
-        max_b = bs[0] if bs else 0
-        d_next = xp.zeros((max_b, G), self.dtype)
-        d_cur = xp.empty((max_b, G), self.dtype)
-        gates = self._kernel("gru_gates_backward")
-        for t in range(len(bs) - 1, -1, -1):
-            B, off = bs[t], int(offsets[t])
-            B_next = bs[t + 1] if t + 1 < len(bs) else 0
-            prev = int(offsets[t - 1]) if t > 0 else None
-            gates(dH[off:].data.ptr, d_next.data.ptr, B_next, cache[off:].data.ptr,
-                  0 if prev is None else H[prev:].data.ptr, dXi[off:].data.ptr, dGh[off:].data.ptr,
-                  d_cur.data.ptr, B, G, self._stream())
-            if prev is not None:
-                d_cur[:B] += dGh[off : off + B] @ W_hh.T
-            d_next, d_cur = d_cur, d_next
-        first = bs[0] if bs else 0
-        if rows > first:  # rows with a predecessor: h_{t-1} gathered, aligned with step t
-            step_of = np.repeat(np.arange(1, len(bs)), bs[1:])
-            prev_rows = offsets[step_of - 1] + np.arange(first, rows) - offsets[step_of]
-            h_prev = H[xp.asarray(prev_rows)]
-            gW_hh += h_prev.T @ dGh[first:]
-        gb_hh += dGh.sum(axis=0)
-        return dXi
-
-    def scatter_add_rows(self, idx, src, out):
-        self.xp.add.at(out, self.xp.asarray(idx), src)
-
-
 # --------------------------------------------------------------------------- the model
-class SVAE(Recommender):
+class SVAE(ImplicitModel, GradientTrained):
     """Sequential VAE for next-items recommendation (Sachdeva et al. 2019).
 
     Parameters
@@ -252,6 +172,7 @@ class SVAE(Recommender):
 
     name = "svae"
     _optimizer = "adam"  # tests switch to "sgd" to read gradients off a step
+    _sort_batches = False  # a batch's users in their shuffled order (packing sorts by length)
 
     def __init__(self, embedding: int = 256, gru: int = 200, hidden: int = 150, latent: int = 64,
                  next_k: int = 4, beta_cap: float = 0.2, anneal_steps: int = 200_000,
@@ -266,10 +187,9 @@ class SVAE(Recommender):
         self.next_k = check_positive(next_k, "next_k", integer=True)
         self.beta_cap = check_positive(beta_cap, "beta_cap", allow_zero=True)
         self.anneal_steps = check_positive(anneal_steps, "anneal_steps", integer=True)
-        self.metric = check_metric(metric)
+        self.metric = self._check_metric(metric)
         self._set_training_options(epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
                                    patience=patience, seed=seed, dtype=dtype, verbose=verbose)
-        self._ops = _CudaOps(self.dtype) if self.device == "cuda" else _CpuOps(self.dtype)
         self._params = None
 
     # ------------------------------------------------------------ parameters
@@ -292,7 +212,7 @@ class SVAE(Recommender):
             params[f"W_{layer}"] = rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), (fan_in, fan_out))
             b = 1.0 / np.sqrt(fan_in)
             params[f"b_{layer}"] = rng.uniform(-b, b, fan_out)
-        self._params = [self._ops.asarray(params[k].astype(self.dtype)) for k in PARAM_NAMES]
+        self._params = [self._backend.asarray(params[k].astype(self.dtype)) for k in PARAM_NAMES]
 
     def _p(self, name):
         return self._params[PARAM_NAMES.index(name)]
@@ -318,7 +238,7 @@ class SVAE(Recommender):
     # ------------------------------------------------------------ forward
     def _encode_steps(self, inputs, batch_sizes):
         """Embedding → GRU → tanh dense → (μ, log σ²) for the packed steps."""
-        p, ops = self._p, self._ops
+        p, ops = self._p, self._backend
         X = p("embedding")[ops.asarray(inputs)]
         Xi = ops.mm(X, p("W_ih"))
         Xi += p("b_ih")
@@ -330,7 +250,7 @@ class SVAE(Recommender):
 
     def _score_csr(self, X):
         """Logits after each row's whole history (z = μ); an empty history scores from h = 0."""
-        xp = self._ops.xp
+        xp = self._backend.xp
         indptr, items = _sequences_from_ordered_csr(X)
         lengths = np.diff(indptr)
         users = np.arange(X.shape[0])
@@ -349,7 +269,7 @@ class SVAE(Recommender):
         return logits
 
     # ------------------------------------------------------------ training
-    def fit(self, data, validation=None) -> "SVAE":
+    def fit(self, data, validation=None, callback=None) -> "SVAE":
         """Train on time-stamped interactions (users x items, values > 0 count).
 
         ``validation``: a FoldInOut of held-out users whose Interactions keep
@@ -370,46 +290,31 @@ class SVAE(Recommender):
         self.n_items = inter.n_items
         rng = np.random.default_rng(self.seed)
         self._init(rng, self.n_items)
-        xp = self._ops.xp
-        state1 = [xp.zeros_like(p) for p in self._params]
-        state2 = [xp.zeros_like(p) for p in self._params]
-        tracker = BestEpochTracker(self.patience)
-        n_users = inter.n_users
-        n_steps_of = lengths - 1  # the last item is only a target
-        step = 0
-        self.history = []
-        for epoch in range(1, self.epochs + 1):
-            t0 = time.perf_counter()
-            order = rng.permutation(n_users)
-            total = 0.0
-            for start in range(0, n_users, self.batch_size):
-                users = order[start : start + self.batch_size]
-                step += 1
-                beta = min(self.beta_cap, step / self.anneal_steps)
-                batch = pack_batch(indptr, items, users, n_steps_of, self.next_k)
-                noise = rng.standard_normal((batch[0].size, self.latent)).astype(self.dtype)
-                loss, grads = self._loss_and_grads(batch, noise, beta, n_steps_of)
-                opt = dict(optimizer=OPTIMIZERS[self._optimizer], lr=self.lr, step=step)
-                for p, g, s1, s2 in zip(self._params, grads, state1, state2):
-                    self._ops.step(p, g, s1, s2, self.l2, opt)
-                total += loss * len(users)
-            entry = {"epoch": epoch, "loss": total / n_users, "seconds": time.perf_counter() - t0}
-            if self._end_epoch(entry, tracker, validation_score(self, validation, entry), self._copy_params):
-                break
-        if tracker.best_state is not None:
-            self._params = tracker.best_state
-            self.best_epoch = tracker.best_epoch
-        else:
-            self.best_epoch = len(self.history)
-        return self
+        self._state1, self._state2 = self._zeros_like_parameters(2)
+        self._sequences = (indptr, items, lengths - 1)  # the last item is only a target
+        return self._train_loop(inter.n_users, rng, validation=validation, callback=callback)
 
-    def _copy_params(self):
-        return [p.copy() for p in self._params]
+    def _parameters(self):
+        return self._params
+
+    def _epoch_summary(self, total, n_batches):
+        return {"loss": total / (len(self._sequences[0]) - 1)}
+
+    def _train_batch(self, users, ts):
+        indptr, items, n_steps_of = self._sequences
+        beta = min(self.beta_cap, ts.step / self.anneal_steps)
+        batch = pack_batch(indptr, items, users, n_steps_of, self.next_k)
+        noise = ts.rng.standard_normal((batch[0].size, self.latent)).astype(self.dtype)
+        loss, grads = self._loss_and_grads(batch, noise, beta, n_steps_of)
+        opt = dict(optimizer=OPTIMIZERS[self._optimizer], lr=self.lr, step=ts.step)
+        for p, g, s1, s2 in zip(self._params, grads, self._state1, self._state2):
+            self._backend.step(p, g, s1, s2, self.l2, opt)
+        return loss * len(users)
 
     def _loss_and_grads(self, batch, noise, beta, n_steps_of):
         """The batch's loss (mean over its users of NLL + β·KL) and the gradient of
         every parameter (weight decay not included), in ``PARAM_NAMES`` order."""
-        ops, p = self._ops, self._p
+        ops, p = self._backend, self._p
         xp = ops.xp
         inputs, bs, users, row_seq, row_step, t_indptr, t_indices = batch
         B = users.size
@@ -469,7 +374,7 @@ class SVAE(Recommender):
     def _state(self):
         arrays = {"item_ids": self.item_ids}
         for k, v in zip(PARAM_NAMES, self._params):
-            arrays[k] = self._ops.host(v)
+            arrays[k] = self._backend.to_host(v)
         meta = {k: getattr(self, k) for k in self._HYPER}
         meta.update(dtype=self.dtype.name, n_items=self.n_items, best_epoch=self.best_epoch,
                     history=self.history)
@@ -486,7 +391,7 @@ class SVAE(Recommender):
             a = np.ascontiguousarray(arrays[k], dtype=model.dtype)
             if a.shape != shapes[k]:
                 raise ValueError(f"model file: {k} has shape {a.shape}, expected {shapes[k]}")
-            params.append(model._ops.asarray(a))
+            params.append(model._backend.asarray(a))
         model._params = params
         model.best_epoch = int(meta["best_epoch"])
         model.history = list(meta["history"])

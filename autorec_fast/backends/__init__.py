@@ -1,9 +1,17 @@
-"""Loads the compiled kernels and says which backends this machine can run.
+"""The backend layer: the only place that calls the compiled kernels.
 
-The CPU extension ``_cpu`` is always present; it reaches BLAS/LAPACK through
-SciPy's bundled OpenBLAS (the routines' capsules are handed over here, once).
-The CUDA extension ``_cuda`` exists when the package was built with a CUDA
-compiler; it needs a CUDA device and CuPy at run time.
+Models never branch on the device. Each holds one backend object,
+``get_backend(device, dtype)``: :class:`~autorec_fast.backends.cpu.CpuBackend`
+(host NumPy arrays, the ``_cpu`` extension, BLAS/LAPACK) or
+:class:`~autorec_fast.backends.cuda.CudaBackend` (CuPy arrays, the ``_cuda``
+extension, cuBLAS/cuSPARSE/cuSOLVER through CuPy). Both offer the same
+methods, so one model body serves both devices; ``backend.xp`` is NumPy or
+CuPy for the element-wise glue between kernels.
+
+This module also loads the extensions. ``_cpu`` is always present; it reaches
+BLAS/LAPACK through SciPy's bundled OpenBLAS (the routines' capsules are
+handed over here, once). ``_cuda`` exists when the package was built with a
+CUDA compiler; it needs a CUDA device and CuPy at run time.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 from scipy.linalg import cython_blas, cython_lapack
 
 try:
-    from . import _cpu
+    from .. import _cpu
 except ImportError as exc:  # pragma: no cover - depends on how the package was installed
     raise ImportError(
         "autorec_fast's compiled extension _cpu is missing. Install the package with "
@@ -22,7 +30,7 @@ except ImportError as exc:  # pragma: no cover - depends on how the package was 
 _cpu._init_blas(cython_lapack.__pyx_capi__, cython_blas.__pyx_capi__)
 
 try:
-    from . import _cuda  # noqa: F401
+    from .. import _cuda  # noqa: F401
 except ImportError as exc:  # built without a CUDA compiler
     _cuda = None
     _CUDA_IMPORT_ERROR = str(exc)
@@ -77,3 +85,27 @@ def get_num_threads() -> int:
 def set_num_threads(n: int) -> None:
     """Set the threads used by the OpenMP kernels (BLAS keeps its own setting)."""
     _cpu.set_num_threads(int(n))
+
+
+def get_backend(device: str, dtype):
+    """The backend object for ``device`` ("cpu" or "cuda") and a float dtype."""
+    check_device(device)
+    if device == "cuda":
+        from .cuda import CudaBackend
+
+        return CudaBackend(dtype)
+    from .cpu import CpuBackend
+
+    return CpuBackend(dtype)
+
+
+# The kernels' codes for activations, optimizers and losses, named as the models'
+# options spell them. Defined once, in C++ (csrc/common/activations.h, optimizer.h).
+def _codes(enum) -> dict[str, int]:
+    return {name: int(value) for name, value in enum.__members__.items()}
+
+
+# TEMP-ENUMS until the C++ enums land
+ACTIVATIONS = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "elu": 4, "selu": 5}
+OPTIMIZERS = {"none": 0, "sgd": 1, "adam": 2, "rprop": 3, "adagrad": 4}
+LOSSES = {"square": 0, "logistic": 1}

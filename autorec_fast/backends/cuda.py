@@ -1,0 +1,412 @@
+"""The CUDA backend: CuPy arrays on the current device, our kernels of ``_cuda``
+(``csrc/cuda/<file>.cu``, the same stems as the CPU's ``csrc/cpu/<file>.cpp``)
+on CuPy's current stream, and cuBLAS / cuSPARSE / cuSOLVER through CuPy.
+
+Same methods as :class:`~autorec_fast.backends.cpu.CpuBackend`. Parameters and
+optimizer state never leave the device; batches are sliced on the host (where
+the seeded random draws happen, so both devices see the same draws) and each
+batch's CSR is uploaded once; losses are summed on the device and read once
+per epoch (:class:`DeviceLossMeter`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _cuda
+from .cpu import csr_pattern, transpose_pattern
+
+
+class CudaBackend:
+    """CuPy arrays; the CUDA kernels of ``_cuda``; cuBLAS / cuSPARSE through CuPy."""
+
+    device = "cuda"
+
+    def __init__(self, dtype):
+        import cupy
+        import cupyx.scipy.sparse
+
+        self.xp = cupy
+        self._csp = cupyx.scipy.sparse
+        self.dtype = np.dtype(dtype)
+        self._sfx = "f32" if self.dtype == np.float32 else "f64"
+        self._csr_cache = (None, None)  # (host CSR, its device copy): one upload per batch
+
+    def _kernel(self, name):
+        return getattr(_cuda, f"{name}_{self._sfx}")
+
+    def _stream(self):
+        return self.xp.cuda.get_current_stream().ptr
+
+    # ---------------------------------------------------------------- arrays
+    def asarray(self, a):
+        """A device array: floating-point ones in the backend's dtype, others as they are."""
+        a = self.xp.asarray(a)
+        return a.astype(self.dtype, copy=False) if a.dtype.kind == "f" else a
+
+    def to_host(self, a):
+        return a.get()
+
+    def squared_norm(self, x) -> float:
+        return float((x.reshape(-1).astype(np.float64) ** 2).sum())
+
+    def loss_meter(self):
+        return DeviceLossMeter(self.xp)
+
+    def training_matrix(self, X: sp.csr_matrix):
+        return X
+
+    def rows(self, X, rows):
+        return X[rows]
+
+    # ---------------------------------------------------------------- dense
+    def mm(self, a, b, out=None):
+        return self.xp.matmul(a, b, out=out)
+
+    def bias_activation(self, h, b, code):
+        """In place (on a contiguous copy when h is not): h = act(h + b), b may be None."""
+        xp = self.xp
+        h = xp.ascontiguousarray(h, dtype=self.dtype)
+        if b is not None:
+            b = xp.ascontiguousarray(b, dtype=self.dtype)
+            if h.ndim != 2 or b.shape != (h.shape[1],):
+                raise ValueError("bias_activation: shapes do not match")
+        self._kernel("bias_activation")(h.data.ptr, h.shape[0], h.shape[1], 0 if b is None else b.data.ptr,
+                                        code, self._stream())
+        return h
+
+    def mul_activation_grad(self, d, h, code):
+        d = self.xp.ascontiguousarray(d, dtype=self.dtype)
+        h = self.xp.ascontiguousarray(h, dtype=self.dtype)
+        if d.shape != h.shape:
+            raise ValueError("mul_activation_grad: shapes do not match")
+        self._kernel("mul_activation_grad")(d.data.ptr, h.data.ptr, d.size, code, self._stream())
+        return d
+
+    def take(self, dense, rows, cols):
+        xp = self.xp
+        return dense[xp.asarray(rows), xp.asarray(cols)].get()
+
+    # ---------------------------------------------------------------- optimizer
+    def step(self, p, g, s1, s2, l2_scale, opt):
+        g = self.xp.ascontiguousarray(g, dtype=self.dtype)
+        states = [s for s in (s1, s2) if s is not None]  # SGD / AdaGrad keep fewer states
+        if g.size != p.size or not all(a.flags.c_contiguous and a.size == p.size for a in (p, *states)):
+            raise ValueError("optimizer step: gradient or state does not match the parameter")
+        ptr = lambda a: 0 if a is None else a.data.ptr  # noqa: E731
+        self._kernel("optimizer_step")(p.data.ptr, g.data.ptr, ptr(s1), ptr(s2), p.size, l2_scale,
+                                       opt["optimizer"], opt["lr"], 0.9, 0.999, 1e-8,
+                                       opt.get("momentum", 0.0), opt["step"], self._stream())
+
+    # ---------------------------------------------------------------- sparse
+    def csr(self, X):
+        """A host CSR batch (or a device one, as is) as a cupyx CSR on the device;
+        the last batch's upload is reused."""
+        if self._csp.issparse(X):
+            return X
+        cached_host, cached_dev = self._csr_cache
+        if cached_host is X:
+            return cached_dev
+        xp = self.xp
+        index = np.int32 if X.nnz < 2**31 - 1 else np.int64
+        dev = self._csp.csr_matrix((xp.asarray(X.data, dtype=self.dtype), xp.asarray(X.indices, dtype=index),
+                                    xp.asarray(X.indptr, dtype=index)), shape=X.shape)
+        self._csr_cache = (X, dev)
+        return dev
+
+    def issparse(self, X):
+        return sp.issparse(X) or self._csp.issparse(X)
+
+    def sparse_matmul(self, X, W):
+        # cuSPARSE returns a column-major product: the kernels here want rows.
+        return self.xp.ascontiguousarray(self.csr(X) @ W, dtype=self.dtype)
+
+    def sparse_t_matmul(self, S, D):
+        return self.csr(S).T @ D
+
+    def column_sums(self, S):
+        S = self.csr(S)
+        return self.xp.ascontiguousarray(S.T @ self.xp.ones(S.shape[0], self.dtype), dtype=self.dtype)
+
+    def sparse_input_step(self, X, d, W, s1, s2, l2_scale, opt, d_out=None, h_in=None):
+        g = self.csr(X).T @ d  # dense: the optimizer touches every row
+        if d_out is not None:
+            g = g + self.csr(d_out).T @ h_in
+        self.step(W, g, s1, s2, l2_scale, opt)
+
+    def dense_input_grad(self, X, d, d_out, h_in):
+        g = X.T @ d
+        if d_out is not None:
+            g += d_out.T @ h_in
+        return g
+
+    def sampled_output(self, h_in, W_rows, b, X, code):
+        xp = self.xp
+        rows = xp.asarray(np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr)))
+        cols = xp.asarray(X.indices.astype(np.int64))
+        o = (h_in[rows] * W_rows[cols]).sum(axis=1)
+        return self.bias_activation(o[None, :], b[cols], code)[0]
+
+    # ---------------------------------------------------------------- losses
+    def nll_grad(self, logits, bias, indptr, indices, data, scale):
+        xp = self.xp
+        if not logits.flags.c_contiguous:
+            raise ValueError("nll_grad: logits must be C-contiguous (the kernel works in place)")
+        dev = [xp.asarray(np.asarray(indptr, np.int64)), xp.asarray(np.asarray(indices, np.int32)),
+               xp.asarray(data, dtype=self.dtype)]
+        loss = xp.zeros(1, np.float64)
+        self._kernel("multinomial_nll_grad")(
+            logits.data.ptr, bias.data.ptr, dev[0].data.ptr, dev[1].data.ptr, dev[2].data.ptr,
+            logits.shape[0], logits.shape[1], scale, loss.data.ptr, self._stream())
+        return float(loss.get()[0])
+
+    def logistic_loss_grad(self, Z, b, Y):
+        xp = self.xp
+        Z = self.bias_activation(Z, b, 0)
+        rows = np.repeat(np.arange(Y.shape[0], dtype=np.int64), np.diff(Y.indptr))
+        pos = xp.asarray(rows * Y.shape[1] + Y.indices)
+        return logistic_loss_grad_xp(xp, Z, pos, xp.asarray(Y.data, dtype=self.dtype))
+
+    def masked_mse_grad(self, out, target, code):
+        xp = self.xp
+        out = xp.ascontiguousarray(out, dtype=self.dtype)
+        target = xp.ascontiguousarray(target, dtype=self.dtype)
+        if out.shape != target.shape:
+            raise ValueError("masked_mse_grad: shapes do not match")
+        d_out = xp.empty_like(out)
+        count = xp.empty(1, np.uint64)
+        loss = xp.empty(1, np.float64)
+        self._kernel("masked_mse_grad")(out.data.ptr, target.data.ptr, out.size, code, d_out.data.ptr,
+                                        count.data.ptr, loss.data.ptr, self._stream())
+        return d_out, loss[0]  # stays on the device
+
+    def sparse_mse_grad(self, out, X, Xd, code):
+        xp = self.xp
+        Xd = self.csr(X)
+        if out.ndim == 1:
+            o = out
+        else:
+            rows = np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
+            o = xp.take(out, xp.asarray(rows * X.shape[1] + X.indices.astype(np.int64)))
+        err = o - Xd.data
+        count = max(X.nnz, 1)
+        loss = (xp.dot(err, err) / count).astype(np.float64)  # stays on the device
+        d_data = self.mul_activation_grad((2.0 / count) * err, o, code)
+        d_out = self._csp.csr_matrix((d_data, Xd.indices, Xd.indptr), shape=X.shape)
+        return d_out, loss
+
+    # ---------------------------------------------------------------- AutoRec kernel
+    def autorec_batch(self, X, Y, params, state1, state2, hidden, output, l2_scale, optimizer, lr,
+                      momentum, step, loss_kind, rows=None):
+        """One AutoRec-kernel batch (``csrc/cuda/autorec.cu``). The batch's CSR arrays and
+        their transposed patterns (built on the host, O(nnz)) go to the device; the
+        loss accumulates in a device scalar, returned without a sync."""
+        xp = self.xp
+        if rows is not None:
+            Y = Y[rows]
+            X = Y if X is Y else X[rows]
+        k = params[0].shape[1]
+        n_in, n_out = X.shape[1], Y.shape[1]
+        host = (*csr_pattern(X), X.data.astype(self.dtype), *csr_pattern(Y), Y.data.astype(self.dtype),
+                *transpose_pattern(X), *transpose_pattern(Y))
+        dev = [xp.asarray(a) for a in host]
+        ptrs = [a.data.ptr for a in dev]
+        H = xp.empty((X.shape[0], k), self.dtype)
+        dZ = xp.empty_like(H)
+        D = xp.empty(max(Y.nnz, 1), self.dtype)
+        loss = xp.zeros(1, np.float64)
+        tup = lambda arrs: None if arrs is None else tuple(a.data.ptr for a in arrs)  # noqa: E731
+        self._kernel("autorec_batch")(
+            X.shape[0], tuple(ptrs[0:3]), tuple(ptrs[3:6]), tuple(ptrs[6:9]), tuple(ptrs[9:12]),
+            n_in, n_out, k, tup(params), None, tup(state1), tup(state2), hidden, output, l2_scale,
+            optimizer, lr, 0.9, 0.999, 1e-8, momentum, step, H.data.ptr, dZ.data.ptr, D.data.ptr,
+            loss.data.ptr, self._stream(), loss_kind)
+        return loss[0]
+
+    def _autorec_forward(self, X, params, hidden, output, rows, cols):
+        xp = self.xp
+        k = params[0].shape[1]
+        n_out = params[2].shape[0]
+        dev = [xp.asarray(a) for a in (*csr_pattern(X), X.data.astype(self.dtype, copy=False), rows, cols)]
+        H = xp.empty((X.shape[0], k), self.dtype)
+        out = xp.empty(max(rows.size, 1), self.dtype)
+        self._kernel("autorec_predict")(
+            dev[0].data.ptr, dev[1].data.ptr, dev[2].data.ptr, X.shape[0], X.shape[1], n_out, k,
+            tuple(p.data.ptr for p in params), hidden, output, dev[3].data.ptr, dev[4].data.ptr,
+            rows.size, H.data.ptr, out.data.ptr, self._stream())
+        return H, out[: rows.size]
+
+    def autorec_encode(self, X, params, hidden):
+        """H = g(X·Vt + mu) for the rows of a host CSR X (a CuPy array)."""
+        empty = np.zeros(0, np.int64)
+        return self._autorec_forward(X, params, hidden, 0, empty, empty)[0]
+
+    def autorec_predict(self, X, params, hidden, output, rows, cols):
+        if rows.size and (cols.min() < 0 or cols.max() >= params[2].shape[0]):
+            raise ValueError("output index out of range")
+        return self._autorec_forward(X, params, hidden, output, rows, cols)[1].get()
+
+    # ---------------------------------------------------------------- GRU
+    def gru_forward(self, Xi, batch_sizes, W_hh, b_hh):
+        """The GRU over packed steps: one cuBLAS product and one gate kernel per step."""
+        xp = self.xp
+        Xi = xp.ascontiguousarray(Xi)  # the kernels take raw row-major pointers
+        G = W_hh.shape[0]
+        rows = Xi.shape[0]
+        H = xp.empty((rows, G), self.dtype)
+        cache = xp.empty((rows, 4 * G), self.dtype)
+        gh = xp.empty((int(batch_sizes[0]) if len(batch_sizes) else 0, 3 * G), self.dtype)
+        off = 0
+        prev = None
+        gates = self._kernel("gru_gates_forward")
+        for B in batch_sizes.tolist():
+            if prev is not None:
+                xp.matmul(H[prev : prev + B], W_hh, out=gh[:B])
+            gates(Xi[off:].data.ptr, 0 if prev is None else gh.data.ptr, b_hh.data.ptr,
+                  0 if prev is None else H[prev:].data.ptr, H[off:].data.ptr, cache[off:].data.ptr,
+                  B, G, self._stream())
+            prev, off = off, off + B
+        return H, cache
+
+    def gru_backward(self, dH, H, cache, batch_sizes, W_hh, gW_hh, gb_hh):
+        xp = self.xp
+        dH = xp.ascontiguousarray(dH)
+        G = W_hh.shape[0]
+        rows = dH.shape[0]
+        bs = batch_sizes.tolist()
+        offsets = np.concatenate([[0], np.cumsum(bs)]).astype(np.int64)
+        dXi = xp.empty((rows, 3 * G), self.dtype)
+        dGh = xp.empty((rows, 3 * G), self.dtype)
+        max_b = bs[0] if bs else 0
+        d_next = xp.zeros((max_b, G), self.dtype)
+        d_cur = xp.empty((max_b, G), self.dtype)
+        gates = self._kernel("gru_gates_backward")
+        for t in range(len(bs) - 1, -1, -1):
+            B, off = bs[t], int(offsets[t])
+            B_next = bs[t + 1] if t + 1 < len(bs) else 0
+            prev = int(offsets[t - 1]) if t > 0 else None
+            gates(dH[off:].data.ptr, d_next.data.ptr, B_next, cache[off:].data.ptr,
+                  0 if prev is None else H[prev:].data.ptr, dXi[off:].data.ptr, dGh[off:].data.ptr,
+                  d_cur.data.ptr, B, G, self._stream())
+            if prev is not None:
+                d_cur[:B] += dGh[off : off + B] @ W_hh.T
+            d_next, d_cur = d_cur, d_next
+        first = bs[0] if bs else 0
+        if rows > first:  # rows with a predecessor: h_{t-1} gathered, aligned with step t
+            step_of = np.repeat(np.arange(1, len(bs)), bs[1:])
+            prev_rows = offsets[step_of - 1] + np.arange(first, rows) - offsets[step_of]
+            h_prev = H[xp.asarray(prev_rows)]
+            gW_hh += h_prev.T @ dGh[first:]
+        gb_hh += dGh.sum(axis=0)
+        return dXi
+
+    def scatter_add_rows(self, idx, src, out):
+        self.xp.add.at(out, self.xp.asarray(idx), src)
+
+    # ---------------------------------------------------------------- EASE
+    def ease_fit(self, X, l2, log):
+        """EASE's weights on the GPU: Gram and post-processing in ``csrc/cuda/ease.cu``,
+        the Cholesky factorisation and inverse through cuSOLVER. Returns (B, method)."""
+        import cupy as cp
+        from cupy.cuda import device as cp_device
+        from cupy_backends.cuda.libs import cublas, cusolver
+
+        n = X.shape[1]
+        prefix = "s" if self.dtype == np.float32 else "d"
+        stream = self._stream()
+        indptr, indices = (cp.asarray(a) for a in csr_pattern(X))
+        data = cp.asarray(X.data)
+        G = cp.zeros((n, n), dtype=self.dtype)
+        self._kernel("gram_upper")(indptr.data.ptr, indices.data.ptr, data.data.ptr, X.shape[0], n,
+                                   G.data.ptr, stream)
+        del indptr, indices, data
+        G.ravel()[:: n + 1] += self.dtype.type(l2)
+        # Row-major upper triangle == column-major lower: cuSOLVER's LOWER fill mode.
+        lower = cublas.CUBLAS_FILL_MODE_LOWER
+        handle = cp_device.get_cusolver_handle()
+        info = cp.zeros(1, dtype=np.int32)
+        lwork = getattr(cusolver, f"{prefix}potrf_bufferSize")(handle, lower, n, G.data.ptr, n)
+        work = cp.empty(max(lwork, 1), dtype=self.dtype)
+        getattr(cusolver, f"{prefix}potrf")(handle, lower, n, G.data.ptr, n, work.data.ptr, lwork,
+                                            info.data.ptr)
+        del work
+        status = int(info.get()[0])
+        if status != 0:
+            raise ValueError(
+                f"argument 'l2': X^T X + l2*I is not numerically positive definite (leading minor "
+                f"{status} of {n}); increase l2 or use dtype='float64'")
+        if hasattr(cusolver, f"{prefix}potri"):
+            # Inverse in place from the factor: no second n x n buffer.
+            lwork = getattr(cusolver, f"{prefix}potri_bufferSize")(handle, lower, n, G.data.ptr, n)
+            work = cp.empty(max(lwork, 1), dtype=self.dtype)
+            getattr(cusolver, f"{prefix}potri")(handle, lower, n, G.data.ptr, n, work.data.ptr,
+                                                lwork, info.data.ptr)
+            del work
+            self._kernel("symmetrize_from_upper")(G.data.ptr, n, stream)
+            P, method = G, "cusolver potrf+potri"
+        else:
+            # This CuPy does not wrap potri: solve G P = I with the factor (potrs),
+            # which needs a second n x n buffer on the device.
+            P = cp.eye(n, dtype=self.dtype)
+            getattr(cusolver, f"{prefix}potrs")(handle, lower, n, n, G.data.ptr, n, P.data.ptr, n,
+                                                info.data.ptr)
+            del G
+            method = "cusolver potrf+potrs (identity right-hand side)"
+        status = int(info.get()[0])
+        if status != 0:
+            raise RuntimeError(f"cuSOLVER Cholesky inverse failed (info {status})")
+        diag = cp.empty(n, dtype=self.dtype)
+        self._kernel("ease_weights_from_inverse")(P.data.ptr, n, diag.data.ptr, stream)
+        cp.cuda.get_current_stream().synchronize()
+        return P, method
+
+    # ---------------------------------------------------------------- ranking
+    def topk(self, scores, exclude, k):
+        xp = self.xp
+        # The kernel writes row-major; a sparse x dense product can come back column-major.
+        scores = xp.ascontiguousarray(scores)
+        if exclude is not None and exclude.nnz:
+            indptr, indices = (xp.asarray(a) for a in csr_pattern(exclude))
+            self._kernel("fill_pattern")(scores.data.ptr, scores.shape[0], scores.shape[1], indptr.data.ptr,
+                                         indices.data.ptr, -math.inf, self._stream())
+        part = xp.argpartition(-scores, k - 1, axis=1)[:, :k]
+        vals = xp.take_along_axis(scores, part, axis=1)
+        order = xp.argsort(-vals, axis=1, kind="stable")
+        top = xp.take_along_axis(part, order, axis=1).get().astype(np.int64)
+        val = xp.take_along_axis(vals, order, axis=1).get()
+        top[~np.isfinite(val) & (val < 0)] = -1  # excluded items padding, as on the CPU
+        return top, val
+
+
+def logistic_loss_grad_xp(xp, Z, pos, y):
+    """Σ softplus(z) − Σ y·z and σ(z) − y for the pre-activations Z (every entry a target;
+    y at the flat positions ``pos``, 0 elsewhere) in NumPy/CuPy operations: the GPU's
+    form of the CPU's fused ``_cpu.logistic_loss_grad`` (tests run it on NumPy)."""
+    yz = float(xp.dot(Z.ravel()[pos], y))
+    t = xp.exp(-xp.abs(Z))
+    loss = float(xp.maximum(Z, 0).sum(dtype=np.float64) + xp.log1p(t).sum(dtype=np.float64)) - yz
+    D = xp.where(Z >= 0, Z.dtype.type(1), t)
+    D /= 1 + t  # σ(z), without overflow for either sign
+    D.ravel()[pos] -= y
+    return loss, D
+
+
+class DeviceLossMeter:
+    """Sums batch losses, host floats and device scalars apart; one sync in ``value``."""
+
+    def __init__(self, xp):
+        self.xp = xp
+        self.host = 0.0
+        self.device = None
+
+    def add(self, value) -> None:
+        if isinstance(value, (float, int)):
+            self.host += value
+        else:
+            self.device = value.astype(np.float64) if self.device is None else self.device + value
+
+    def value(self) -> float:
+        return self.host + (0.0 if self.device is None else float(self.device))

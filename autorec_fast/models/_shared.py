@@ -1,0 +1,176 @@
+"""What several models share, defined once: option checks, the rating-model and
+implicit-feedback mixins. Models import from here, never from each other."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._validation import canonical_csr
+from ..backends import ACTIVATIONS, LOSSES, OPTIMIZERS
+from ..interactions import as_interactions
+
+__all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "ImplicitModel", "RatingModel", "check_layers",
+           "choice", "features_csr"]
+
+
+def choice(value, options, name):
+    """``value`` when it is one of ``options``, else a ValueError naming ``name``."""
+    if value not in options:
+        raise ValueError(f"{name} must be one of {sorted(o for o in options if o is not None)}, got {value!r}")
+    return value
+
+
+def check_layers(layers, name="layers") -> list[int]:
+    """A non-empty list of positive layer sizes (an int is one layer)."""
+    if isinstance(layers, (int, np.integer)):
+        layers = [layers]
+    try:
+        layers = [int(x) for x in layers]
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a list of positive integers, got {layers!r}") from None
+    if not layers or any(x <= 0 for x in layers):
+        raise ValueError(f"{name} must be a non-empty list of positive integers, got {layers!r}")
+    return layers
+
+
+def features_csr(features, n_rows, dtype, name):
+    """Side features -> canonical CSR with n_rows rows (dense or sparse input)."""
+    if features is None:
+        return None
+    if sp.issparse(features):
+        m = features
+    else:
+        arr = np.asarray(features)
+        if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
+            raise ValueError(f"{name} must be a 2-D numeric array or sparse matrix, got shape {arr.shape}")
+        m = sp.csr_matrix(arr)
+    if m.shape[0] != n_rows:
+        raise ValueError(f"{name} has {m.shape[0]} rows but the data has {n_rows}")
+    return canonical_csr(m, dtype, name)
+
+
+class RatingModel:
+    """Rating prediction (AutoRec, DeepRec): the training ratings' mean and range,
+    validation by RMSE on (user, item, rating) triples, ``predict`` for index pairs
+    with the training mean for users or items without training ratings.
+
+    A model sets ``_known()`` -> (user has ratings, item has ratings) boolean
+    arrays and ``_predict_known(users, items, **options)`` -> raw outputs."""
+
+    predicts_ratings = True
+
+    def _ratings_matrix(self, data):
+        """Training ratings -> canonical CSR; sets ids, sizes, mean and range."""
+        inter = as_interactions(data)
+        R = canonical_csr(inter.matrix, self.dtype, "data")
+        if R.nnz == 0:
+            raise ValueError("data has no ratings")
+        self.user_ids, self.item_ids = np.asarray(inter.user_ids), np.asarray(inter.item_ids)
+        self.n_users, self.n_items = R.shape
+        self.mean_ = float(R.data.mean())
+        self.rating_range_ = (float(R.data.min()), float(R.data.max()))
+        return R
+
+    def _validation_data(self, validation):
+        """(users, items, ratings) of validation ratings in the training index space, or None."""
+        if validation is None:
+            return None
+        inter = as_interactions(validation)
+        if inter.shape != (self.n_users, self.n_items):
+            raise ValueError(f"validation must be in the training data's index space "
+                             f"({self.n_users} x {self.n_items}), got {inter.shape}")
+        users, items, ratings, _ = inter.to_coo_arrays()
+        if len(ratings) == 0:
+            raise ValueError("validation has no ratings")
+        return users.astype(np.int64), items.astype(np.int64), np.asarray(ratings, np.float64)
+
+    def _validate(self, validation, entry):
+        """The epoch's validation RMSE (in ``entry``); the score is −RMSE (higher is better)."""
+        if validation is None:
+            return None
+        users, items, ratings = validation
+        entry["val_rmse"] = float(np.sqrt(np.mean((self.predict(users, items, unknown="default") - ratings) ** 2)))
+        return -entry["val_rmse"]
+
+    def predict(self, users, items, *, clip: bool | None = None, unknown: str = "error", **options):
+        """Predicted ratings for (user, item) index pairs.
+
+        ``users`` and ``items`` are row / column indices of the training matrix
+        (``model.user_ids`` / ``model.item_ids`` hold the original ids). Pairs
+        whose user or item had no training ratings get the training mean
+        (``model.mean_``). Indices outside the training range raise a
+        ValueError, or get the training mean with ``unknown="default"``.
+        """
+        self._check_fitted()
+        users = np.asarray(users)
+        items = np.asarray(items)
+        if users.shape != items.shape or users.ndim != 1:
+            raise ValueError(f"users and items must be 1-D arrays of equal length, got {users.shape} and {items.shape}")
+        for arr, name in ((users, "users"), (items, "items")):
+            if arr.size and not np.issubdtype(arr.dtype, np.integer):
+                raise TypeError(f"{name} must be integer indices, got dtype {arr.dtype}")
+        choice(unknown, ("error", "default"), "unknown")
+        users = users.astype(np.int64)
+        items = items.astype(np.int64)
+        in_range = (users >= 0) & (users < self.n_users) & (items >= 0) & (items < self.n_items)
+        if unknown == "error" and not in_range.all():
+            bad_u = (users < 0) | (users >= self.n_users)
+            name, n = ("users", self.n_users) if bad_u.any() else ("items", self.n_items)
+            raise ValueError(f"{name} has indices outside the training range [0, {n}); pass "
+                             f"unknown='default' to predict the training mean for them")
+        out = np.full(users.shape, self.mean_, dtype=np.float64)
+        idx = np.flatnonzero(in_range)
+        user_known, item_known = self._known()
+        idx = idx[user_known[users[idx]] & item_known[items[idx]]]
+        if idx.size:
+            out[idx] = self._predict_known(users[idx], items[idx], **options)
+        if self.clip if clip is None else bool(clip):
+            np.clip(out, *self.rating_range_, out=out)
+        return out
+
+
+class ImplicitModel:
+    """Top-N models on implicit feedback (CDAE, Mult-VAE/DAE, SVAE): binary input,
+    validation by a ranking metric on held-out users every epoch."""
+
+    @staticmethod
+    def _check_metric(metric: str) -> str:
+        from ..evaluation import RATING_METRICS, parse_metric
+
+        base, _ = parse_metric(metric)
+        if base in RATING_METRICS:
+            raise ValueError(f"metric must be a ranking metric such as 'ndcg@100', got {metric!r}")
+        return metric
+
+    def _binary_matrix(self, data, name="data") -> sp.csr_matrix:
+        """Interactions -> canonical binary CSR (positive values become 1; negative values
+        are an error); sets ``item_ids`` and ``n_items``."""
+        inter = as_interactions(data)
+        X = canonical_csr(inter.matrix, self.dtype, name)
+        if X.nnz == 0:
+            raise ValueError(f"{name} has no interactions")
+        if (X.data < 0).any():
+            raise ValueError(f"{name} has negative values; implicit-feedback models need counts or 0/1")
+        X = X.copy()
+        X.data[:] = 1  # binarised: any positive value is one interaction
+        X.eliminate_zeros()
+        empty = int(np.sum(np.diff(X.indptr) == 0))
+        if empty:
+            raise ValueError(f"{name} has {empty} users without interactions; remove them first "
+                             "(e.g. autorec_fast.filter_min_counts(data, min_user_count=1))")
+        self.item_ids = np.asarray(inter.item_ids)
+        self.n_items = X.shape[1]
+        return X
+
+    def _validation_data(self, validation):
+        return validation
+
+    def _validate(self, validation, entry):
+        """The epoch's validation metric (also stored in ``entry``), or None without validation."""
+        if validation is None:
+            return None
+        from ..evaluation import evaluate
+
+        entry[self.metric] = evaluate(self, validation, [self.metric])[self.metric]
+        return entry[self.metric]

@@ -1,0 +1,162 @@
+"""The one training loop of the gradient-trained models.
+
+:class:`GradientTrained` owns the epoch loop: the seeded permutation, the
+batches, the optimizer step counter, the epoch's loss (summed on the device on
+the GPU, read once per epoch), validation every epoch, the best epoch with
+patience, restoring the best parameters, ``history``, progress lines, a
+per-epoch callback and the check that the loss stays finite. A model supplies
+its batch step and its parameters through five small methods (see the class).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import check_dtype, check_positive
+from .base import Recommender
+
+
+@dataclass
+class TrainingStep:
+    """What a batch step needs from the loop."""
+
+    epoch: int
+    #: optimizer steps so far; the loop adds 1 before each batch, and a model that
+    #: takes more steps on one batch (DeepRec's re-feeding) adds them itself
+    step: int
+    #: the epoch's number of examples (a batch of ``len(ids)`` is ``len(ids) / n_examples`` of it)
+    n_examples: int
+    rng: np.random.Generator
+
+
+class BestEpochTracker:
+    """Validation bookkeeping: the best score (higher is better: pass −RMSE), its
+    epoch and a copy of the parameters, and when patience says stop."""
+
+    def __init__(self, patience):
+        self.patience = patience
+        self.best = -np.inf
+        self.best_epoch = 0
+        self.best_state = None
+        self.since_best = 0
+
+    def update(self, epoch, value, copy_params) -> bool:
+        """Record an epoch's score; returns True when training should stop."""
+        if value > self.best:
+            self.best, self.best_epoch, self.since_best = value, epoch, 0
+            self.best_state = copy_params()
+        else:
+            self.since_best += 1
+        return self.patience is not None and self.since_best >= self.patience
+
+
+class GradientTrained(Recommender):
+    """Base of the models trained by mini-batch gradient steps.
+
+    A subclass implements:
+
+    - ``_parameters()``: its parameter arrays (NumPy or CuPy), updated in place;
+    - ``_train_batch(ids, ts)``: one batch of example ids (``ts`` a
+      :class:`TrainingStep`); returns the batch's contribution to the epoch's
+      loss (a float, or a device scalar on the GPU);
+    - ``_epoch_summary(total, n_batches)``: the history entry's loss fields from
+      the summed batch losses;
+    - ``_validate(validation, entry)``: the validation score (higher is better)
+      after an epoch, also written into ``entry``; None without validation
+      (the rating and implicit mixins in ``_shared.py`` provide it);
+    - optionally ``_begin_epoch(epoch)``: a dict of per-epoch settings (e.g. a
+      learning-rate schedule) merged into the history entry.
+    """
+
+    #: batches hold their example ids sorted (row slices in storage order); SVAE keeps the shuffled order
+    _sort_batches = True
+
+    def _set_training_options(self, *, epochs, batch_size, lr, l2, patience, seed, dtype, verbose):
+        """Check and set the options every gradient-trained model shares."""
+        self.epochs = check_positive(epochs, "epochs", integer=True)
+        self.batch_size = check_positive(batch_size, "batch_size", integer=True)
+        self.lr = check_positive(lr, "lr")
+        self.l2 = check_positive(l2, "l2", allow_zero=True)
+        self.patience = None if patience is None else check_positive(patience, "patience", integer=True)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be an integer, got {seed!r}")
+        self.seed = int(seed)
+        self.dtype = check_dtype(dtype)
+        self.verbose = bool(verbose)
+        self.history: list[dict] = []
+        self.best_epoch = 0
+
+    def _begin_epoch(self, epoch: int) -> dict:
+        return {}
+
+    def _zeros_like_parameters(self, count: int = 1):
+        """``count`` lists of zero arrays shaped as the parameters (optimizer state)."""
+        xp = self._backend.xp
+        return [[xp.zeros_like(p) for p in self._parameters()] for _ in range(count)]
+
+    def _train_loop(self, examples, rng, *, validation=None, callback=None, batch_size=None):
+        """Train epochs over ``examples`` (a count, or an array of example ids).
+
+        Each epoch draws ``rng.permutation(examples)`` and walks it in batches of
+        ``batch_size`` (the model's by default). ``validation`` is whatever the
+        model's ``_validate`` takes. ``callback(model, entry)`` runs after every
+        epoch; returning True stops training. Keeps the best validation epoch's
+        parameters (the last epoch's without validation).
+        """
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+        n_examples = examples if isinstance(examples, (int, np.integer)) else len(examples)
+        batch_size = min(batch_size or self.batch_size, n_examples)
+        backend = self._backend
+        tracker = BestEpochTracker(self.patience)
+        ts = TrainingStep(epoch=0, step=0, n_examples=n_examples, rng=rng)
+        self.history = []
+        for epoch in range(1, self.epochs + 1):
+            t0 = time.perf_counter()
+            ts.epoch = epoch
+            settings = self._begin_epoch(epoch)
+            order = rng.permutation(examples)
+            meter = backend.loss_meter()
+            n_batches = 0
+            for start in range(0, n_examples, batch_size):
+                ids = order[start : start + batch_size]
+                if self._sort_batches:
+                    ids = np.sort(ids)
+                ts.step += 1
+                meter.add(self._train_batch(ids, ts))
+                n_batches += 1
+            entry = {"epoch": epoch, **self._epoch_summary(meter.value(), n_batches), **settings,
+                     "seconds": time.perf_counter() - t0}
+            if not math.isfinite(entry["loss"]):
+                raise FloatingPointError(
+                    f"{type(self).__name__}: the training loss is {entry['loss']} in epoch {epoch}: "
+                    f"training diverged (try a smaller lr, or check the data for extreme values)")
+            score = self._validate(validation, entry)
+            stop = score is not None and tracker.update(epoch, score, self._copy_parameters)
+            self.history.append(entry)
+            self._log_epoch(entry)
+            if callback is not None and callback(self, dict(entry)):
+                stop = True
+            if stop:
+                break
+        if tracker.best_state is not None:
+            for p, best in zip(self._parameters(), tracker.best_state):
+                p[...] = best
+            self.best_epoch = tracker.best_epoch
+        else:
+            self.best_epoch = len(self.history)
+        return self
+
+    def _copy_parameters(self):
+        return [p.copy() for p in self._parameters()]
+
+    def _log_epoch(self, entry: dict) -> None:
+        """One line of progress per epoch when verbose."""
+        if self.verbose:
+            print(f"[autorec_fast] {type(self).__name__} " + "  ".join(
+                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()),
+                flush=True)
