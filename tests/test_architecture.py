@@ -1,0 +1,70 @@
+"""The layering the redesign set up, checked on the source: models stand on their
+own (no model module imports another), never branch on the device and never
+call the compiled extensions; only ``autorec_fast/backends/`` does."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+# the source tree beside the tests (the installed copy has no csrc/)
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "autorec_fast"
+MODELS = sorted(p for p in (PACKAGE / "models").glob("*.py") if not p.name.startswith("_") and p.name not in
+                ("base.py", "__init__.py"))
+MODEL_NAMES = {p.stem for p in MODELS}
+
+
+def imports_of(path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            yield node.level, node.module or "", [a.name for a in node.names]
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                yield 0, a.name, []
+
+
+def test_the_models_are_found():
+    assert {"autorec", "cdae", "deeprec", "ease", "multvae", "svae"} <= MODEL_NAMES
+
+
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: p.stem)
+def test_no_model_imports_another_model(path):
+    for level, module, names in imports_of(path):
+        if level == 1:  # from .x import ...
+            assert module not in MODEL_NAMES, f"{path.name} imports models/{module}.py"
+            assert not (module == "" and set(names) & MODEL_NAMES), f"{path.name} imports {names}"
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "models").glob("*.py")), ids=lambda p: p.name)
+def test_models_do_not_touch_devices_or_extensions(path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and node.value == "cuda":
+            pytest.fail(f"{path.name}:{node.lineno}: a device branch ('cuda') inside models/")
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            name = node.id if isinstance(node, ast.Name) else node.attr
+            assert name not in ("_cpu", "_cuda", "cupy", "cp"), f"{path.name}:{node.lineno}: {name}"
+    for level, module, names in imports_of(path):
+        assert "cupy" not in module and "_cpu" not in names and "_cuda" not in names, path.name
+
+
+def test_only_the_backends_call_the_extensions():
+    for path in PACKAGE.rglob("*.py"):
+        if "backends" in path.parts or path.name.endswith(".pyi"):
+            continue
+        source = path.read_text()
+        for needle in ("_cpu.", "_cuda."):
+            assert needle not in source, f"{path.relative_to(PACKAGE)} calls {needle[:-1]} directly"
+
+
+def test_one_epoch_loop_in_the_package():
+    loops = [p.relative_to(PACKAGE) for p in PACKAGE.rglob("*.py") if "for epoch in" in p.read_text()]
+    assert [str(p) for p in loops] == ["models/_training.py"]
+
+
+def test_no_source_file_over_600_lines():
+    sources = [*PACKAGE.rglob("*.py"), *(ROOT / "csrc").rglob("*.c*"), *(ROOT / "csrc").rglob("*.h")]
+    long = {str(p.relative_to(ROOT)): n for p in sources if (n := len(p.read_text().splitlines())) > 600}
+    assert not long, long

@@ -1,0 +1,65 @@
+"""The one training loop (models/_training.py), on every gradient-trained model:
+callbacks, early stop, the non-finite-loss check, restoring the best epoch."""
+
+import numpy as np
+import pytest
+
+import autorec_fast as af
+
+SMALL = {
+    "autorec": dict(hidden=8, batch_size=16),
+    "cdae": dict(hidden=8, batch_size=16),
+    "multvae": dict(layers=[12, 6], batch_size=16),
+    "multdae": dict(layers=[8], batch_size=16),
+    "deeprec": dict(layers=[8], batch_size=16, dropout=0.2),
+    "svae": dict(embedding=6, gru=5, hidden=4, latent=3, batch_size=8),
+}
+RATING = {"autorec", "deeprec"}
+
+
+@pytest.fixture(scope="module")
+def datasets():
+    return (af.synthetic(n_users=60, n_items=40, density=0.2, implicit=False, seed=1),
+            af.synthetic(n_users=60, n_items=40, density=0.2, implicit=True, seed=2))
+
+
+def data_for(name, datasets):
+    return datasets[0] if name in RATING else datasets[1]
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_callback_sees_every_epoch_and_can_stop(name, datasets):
+    seen = []
+
+    def callback(model, entry):
+        seen.append((model, entry))
+        return entry["epoch"] == 2
+
+    model = af.train(name, data_for(name, datasets), epochs=5, callback=callback, **SMALL[name])
+    assert [e["epoch"] for _, e in seen] == [1, 2]
+    assert all(m is model for m, _ in seen)
+    assert [h["epoch"] for h in model.history] == [1, 2]
+    assert model.best_epoch == 2  # without validation: the last epoch
+    assert all(np.isfinite(h["loss"]) and h["seconds"] >= 0 for h in model.history)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_callback_must_be_callable(name, datasets):
+    with pytest.raises(TypeError, match="callback"):
+        af.train(name, data_for(name, datasets), epochs=1, callback=3, **SMALL[name])
+
+
+def test_diverging_training_raises_instead_of_returning_nan(datasets):
+    ratings = datasets[0]
+    with pytest.raises(FloatingPointError, match="diverged"):
+        af.train("autorec", ratings, epochs=5, optimizer="sgd", lr=1e6, hidden=8, batch_size=16)
+
+
+def test_best_epoch_parameters_are_restored(datasets):
+    """With validation the parameters after training are those of the best epoch:
+    evaluating them reproduces the best validation score exactly."""
+    train, val = af.random_split(datasets[0], 0.2, seed=3)
+    model = af.train("autorec", train, validation=val, epochs=12, lr=0.05, hidden=16, batch_size=8, seed=1)
+    best = min(h["val_rmse"] for h in model.history)
+    assert model.history[model.best_epoch - 1]["val_rmse"] == best
+    assert af.evaluate(model, val, ["rmse"])["rmse"] == pytest.approx(best, rel=1e-6)
