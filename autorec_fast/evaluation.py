@@ -27,7 +27,6 @@ import re
 import time
 
 import numpy as np
-import scipy.sparse as sp
 
 from .backends.cpu import first_hit_rank, hits_at_k
 from ._validation import as_history, check_positive

@@ -46,7 +46,7 @@ def test_models_do_not_touch_devices_or_extensions(path):
         if isinstance(node, (ast.Name, ast.Attribute)):
             name = node.id if isinstance(node, ast.Name) else node.attr
             assert name not in ("_cpu", "_cuda", "cupy", "cp"), f"{path.name}:{node.lineno}: {name}"
-    for level, module, names in imports_of(path):
+    for _level, module, names in imports_of(path):
         assert "cupy" not in module and "_cpu" not in names and "_cuda" not in names, path.name
 
 

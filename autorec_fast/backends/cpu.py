@@ -56,11 +56,6 @@ def sample_negatives(X: sp.csr_matrix, ratio: int, rng) -> sp.csr_matrix:
     return sp.csr_matrix((targets.astype(X.dtype), indices, indptr), shape=X.shape)
 
 
-def transpose_pattern(X: sp.csr_matrix):
-    """CSC view of a CSR pattern: (colptr, row of each entry, its CSR position)."""
-    return _cpu.transpose_pattern(*csr_pattern(X), X.shape[1])
-
-
 def hits_at_k(top, fold_out: sp.csr_matrix, n_items: int) -> np.ndarray:
     """1 where top[u, j] is one of row u's fold-out items (``csrc/cpu/ranking.cpp``)."""
     return _cpu.hits_at_k(top, *csr_pattern(fold_out), n_items)

@@ -17,7 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _cuda
-from .cpu import csr_pattern, transpose_pattern
+from ._device_csr import ResidentCSR, csr_rows, transpose_pattern
+from .cpu import csr_pattern
 
 
 class CudaBackend:
@@ -57,10 +58,13 @@ class CudaBackend:
         return DeviceLossMeter(self.xp)
 
     def training_matrix(self, X: sp.csr_matrix):
-        return X
+        """The fit's training CSR, uploaded once (:class:`ResidentCSR`)."""
+        return ResidentCSR(self.xp, X, self.dtype)
 
     def rows(self, X, rows):
-        return X[rows]
+        """The host CSR batch of ``rows`` (the models draw their random numbers on
+        the host, so both devices see the same draws)."""
+        return X.host[rows]
 
     # ---------------------------------------------------------------- dense
     def mm(self, a, b, out=None):
@@ -201,29 +205,33 @@ class CudaBackend:
     # ---------------------------------------------------------------- AutoRec kernel
     def autorec_batch(self, X, Y, params, state1, state2, hidden, output, l2_scale, optimizer, lr,
                       momentum, step, loss_kind, rows=None):
-        """One AutoRec-kernel batch (``csrc/cuda/autorec.cu``). The batch's CSR arrays and
-        their transposed patterns (built on the host, O(nnz)) go to the device; the
-        loss accumulates in a device scalar, returned without a sync."""
+        """One AutoRec-kernel batch (``csrc/cuda/sparse_layer.cu``). With ``rows`` (X and Y
+        training matrices from :meth:`training_matrix`) the batch is sliced and its
+        transposed patterns built on the device: one small upload (the row ids) per
+        batch. Otherwise X and Y are host CSR batches, uploaded. The loss accumulates
+        in a device scalar, returned without a sync."""
         xp = self.xp
         if rows is not None:
-            Y = Y[rows]
-            X = Y if X is Y else X[rows]
+            d_rows = xp.asarray(rows, dtype=np.int64)
+            y = csr_rows(xp, Y.indptr, Y.indices, Y.data, d_rows)
+            x = y if X is Y else csr_rows(xp, X.indptr, X.indices, X.data, d_rows)
+        else:
+            x, y = ([xp.asarray(a) for a in (*csr_pattern(M), M.data.astype(self.dtype, copy=False))]
+                    for M in (X, Y))
+        n_rows, (n_in, n_out) = x[0].shape[0] - 1, (X.shape[1], Y.shape[1])
         k = params[0].shape[1]
-        n_in, n_out = X.shape[1], Y.shape[1]
-        host = (*csr_pattern(X), X.data.astype(self.dtype), *csr_pattern(Y), Y.data.astype(self.dtype),
-                *transpose_pattern(X), *transpose_pattern(Y))
-        dev = [xp.asarray(a) for a in host]
-        ptrs = [a.data.ptr for a in dev]
-        H = xp.empty((X.shape[0], k), self.dtype)
+        xt = transpose_pattern(xp, x[0], x[1], n_in)
+        yt = transpose_pattern(xp, y[0], y[1], n_out)
+        H = xp.empty((n_rows, k), self.dtype)
         dZ = xp.empty_like(H)
-        D = xp.empty(max(Y.nnz, 1), self.dtype)
+        D = xp.empty(max(y[1].shape[0], 1), self.dtype)
         loss = xp.zeros(1, np.float64)
-        tup = lambda arrs: None if arrs is None else tuple(a.data.ptr for a in arrs)  # noqa: E731
+        ptrs = lambda arrs: tuple(a.data.ptr for a in arrs)  # noqa: E731
         self._kernel("autorec_batch")(
-            X.shape[0], tuple(ptrs[0:3]), tuple(ptrs[3:6]), tuple(ptrs[6:9]), tuple(ptrs[9:12]),
-            n_in, n_out, k, tup(params), None, tup(state1), tup(state2), hidden, output, l2_scale,
-            optimizer, lr, 0.9, 0.999, 1e-8, momentum, step, H.data.ptr, dZ.data.ptr, D.data.ptr,
-            loss.data.ptr, self._stream(), loss_kind)
+            n_rows, ptrs(x), ptrs(y), ptrs(xt), ptrs(yt), n_in, n_out, k, ptrs(params), None,
+            None if state1 is None else ptrs(state1), None if state2 is None else ptrs(state2), hidden,
+            output, l2_scale, optimizer, lr, 0.9, 0.999, 1e-8, momentum, step, H.data.ptr, dZ.data.ptr,
+            D.data.ptr, loss.data.ptr, self._stream(), loss_kind)
         return loss[0]
 
     def _autorec_forward(self, X, params, hidden, output, rows, cols):

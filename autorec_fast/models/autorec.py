@@ -124,8 +124,15 @@ class AutoRec(RatingModel, GradientTrained):
                 s.fill(self.lr)
         n_ex = examples.shape[0]
         self._train_nnz = examples.nnz
-        return self._train_loop(n_ex, rng, validation=val, callback=callback,
-                                batch_size=n_ex if self.optimizer == "rprop" else None)
+        # the whole matrices as the backend slices batches from them (on the GPU: uploaded once)
+        targets = self._backend.training_matrix(self._targets)
+        self._train_matrices = (targets if self._inputs is self._targets else
+                                self._backend.training_matrix(self._inputs), targets)
+        try:
+            return self._train_loop(n_ex, rng, validation=val, callback=callback,
+                                    batch_size=n_ex if self.optimizer == "rprop" else None)
+        finally:
+            del self._train_matrices
 
     def _parameters(self):
         return list(self._params)
@@ -151,7 +158,7 @@ class AutoRec(RatingModel, GradientTrained):
 
     def _train_batch(self, rows, ts):
         corrupt = self.corruption is not None and self.noise > 0
-        X, Y, whole = self._inputs, self._targets, rows.astype(np.int64, copy=False)
+        (X, Y), whole = self._train_matrices, rows.astype(np.int64, copy=False)
         if corrupt:
             Y = self._targets[rows]
             X = Y.copy() if self._inputs is self._targets else self._inputs[rows]  # no side features: one slice

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backends
-from .._validation import as_history, check_dtype, check_k, check_positive
+from .._validation import as_history, check_k, check_positive
 
 
 class Recommender:

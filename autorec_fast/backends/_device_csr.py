@@ -1,0 +1,51 @@
+"""CSR operations in array-module-generic form (``xp`` is NumPy or CuPy), so the
+CUDA backend can slice batches and build their transposed patterns on the
+device, and the tests can check the very same code against SciPy and the C++
+kernels on the CPU."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class ResidentCSR:
+    """A training matrix kept on the device for the whole fit (one upload): its host
+    SciPy CSR (``host``) and device copies of indptr (int64), indices (int32), data."""
+
+    def __init__(self, xp, X, dtype):
+        self.host = X
+        self.shape = X.shape
+        self.indptr = xp.asarray(X.indptr, dtype=np.int64)
+        self.indices = xp.asarray(X.indices, dtype=np.int32)
+        self.data = xp.asarray(X.data, dtype=dtype)
+
+
+def _row_of_positions(xp, indptr, n_positions):
+    """The row of each position 0..n_positions-1 of a CSR with row pointers ``indptr``."""
+    return xp.searchsorted(indptr[1:], xp.arange(n_positions, dtype=np.int64), side="right")
+
+
+def csr_rows(xp, indptr, indices, data, rows):
+    """Rows ``rows`` (int64, any order) of a CSR as (indptr int64, indices, data)."""
+    starts = indptr[rows]
+    counts = indptr[rows + 1] - starts
+    out_indptr = xp.zeros(rows.shape[0] + 1, dtype=np.int64)
+    xp.cumsum(counts, out=out_indptr[1:])
+    nnz = int(out_indptr[-1])  # one scalar read: the batch's size
+    row_of = _row_of_positions(xp, out_indptr, nnz)
+    src = starts[row_of] + xp.arange(nnz, dtype=np.int64) - out_indptr[row_of]
+    return out_indptr, indices[src], data[src]
+
+
+def transpose_pattern(xp, indptr, indices, n_cols):
+    """CSC view of a CSR pattern: (colptr int64, row int32 of each entry grouped by
+    column, rows ascending within a column; entry int64, its CSR position), as the
+    C++ ``transpose_pattern`` builds it."""
+    nnz = indices.shape[0]
+    position = xp.arange(nnz, dtype=np.int64)
+    # unique keys (column, position): any sort gives the one order the kernels expect
+    entry = xp.argsort(indices.astype(np.int64) * max(nnz, 1) + position)
+    row = _row_of_positions(xp, indptr, nnz)[entry].astype(np.int32)
+    colptr = xp.zeros(n_cols + 1, dtype=np.int64)
+    xp.cumsum(xp.bincount(indices, minlength=n_cols), out=colptr[1:])
+    return colptr, row, entry.astype(np.int64)
