@@ -6,6 +6,9 @@ entry.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 _ID_KINDS = "iufUSO"
@@ -139,3 +142,21 @@ def _check_entry_order(entry_order, n):
     if arr.dtype.kind not in "iu":
         raise TypeError(f"entry_order must be integer, got dtype {arr.dtype}")
     return arr.astype(np.int64)
+
+
+def _check_int(value, name, minimum=None):
+    """An integer (not a bool), ``>= minimum`` when given; returned as an int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_finite_number(value, name):
+    """A finite real number (not a bool); returned unchanged."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
