@@ -119,12 +119,15 @@ def _check_compressed(matrix, shape, name: str):
     return indptr, indices, data
 
 
+def _coo_coords(matrix) -> tuple:
+    coords = getattr(matrix, "coords", None)  # SciPy >= 1.13; row / col before
+    return tuple(coords) if coords is not None else (matrix.row, matrix.col)
+
+
 def _check_coo(matrix, shape, name: str):
     """The raw arrays of a COO matrix; returns ``row, col, data``."""
     data = _check_data(matrix.data, name)
-    coords = getattr(matrix, "coords", None)
-    if coords is None:
-        coords = (matrix.row, matrix.col)
+    coords = _coo_coords(matrix)
     if len(coords) != 2:
         raise ValueError(f"{name}: a 2-D COO matrix needs 2 index arrays, got {len(coords)}")
     row = _check_index(coords[0], name, "row indices (row)", data.size, shape[0])
@@ -132,11 +135,19 @@ def _check_coo(matrix, shape, name: str):
     return row, col, data
 
 
-def _standard_index(*arrays) -> bool:
-    """Whether index arrays are NumPy int32 / int64 arrays of one dtype (SciPy's own layout)."""
-    return all(
-        isinstance(a, np.ndarray) and a.dtype == arrays[0].dtype and a.dtype in _INDEX_DTYPES
-        for a in arrays
+def _scipy_layout(checked, raw, n_index) -> bool:
+    """Whether the validated arrays are the matrix's own NumPy arrays in SciPy's layout.
+
+    ``checked`` are the arrays as validated (index arrays first, ``n_index``
+    of them, then ``data``), ``raw`` the matrix's attributes: they must be
+    the same objects (no list or other array-like set by hand) and the index
+    arrays int32 or int64 of one dtype, as SciPy's compiled routines expect.
+    """
+    dt = checked[0].dtype
+    return (
+        all(a is r for a, r in zip(checked, raw))
+        and dt in _INDEX_DTYPES
+        and all(a.dtype == dt for a in checked[:n_index])
     )
 
 
@@ -169,26 +180,28 @@ def check_csr(matrix, name: str) -> sp.csr_matrix:
     shape = _check_shape(matrix, name)
     fmt = matrix.format
     if fmt in _COMPRESSED_AXES:
-        indptr, indices, data = _check_compressed(matrix, shape, name)
-        if fmt == "csr" and _standard_index(indptr, indices):
-            return sp.csr_matrix(matrix)  # new object: no cached flags; SciPy trims unused tail
-        if not _standard_index(indptr, indices):  # e.g. uint or int16 arrays set by hand
+        checked = _check_compressed(matrix, shape, name)
+        if _scipy_layout(checked, (matrix.indptr, matrix.indices, matrix.data), 2):
+            if fmt == "csr":  # a new object sharing the arrays: no copy, no cached flags
+                return sp.csr_matrix(matrix)
+        else:  # e.g. uint16 arrays set by hand: int64 arrays of the stored entries
+            indptr, indices, data = checked
             nnz = int(indptr[-1])
             rebuilt = (data[:nnz], indices[:nnz].astype(np.int64), indptr.astype(np.int64))
             matrix = {"csr": sp.csr_matrix, "csc": sp.csc_matrix, "bsr": sp.bsr_matrix}[fmt](
                 rebuilt, shape=shape
             )
     elif fmt == "coo":
-        row, col, data = _check_coo(matrix, shape, name)
-        if not _standard_index(row, col):
+        row, col, data = checked = _check_coo(matrix, shape, name)
+        if not _scipy_layout(checked, (*_coo_coords(matrix), matrix.data), 2):
             matrix = sp.coo_matrix((data, (row.astype(np.int64), col.astype(np.int64))), shape=shape)
-    else:
+    else:  # LIL, DOK, DIA: no raw index arrays to check; SciPy converts, the result is checked
         try:
             matrix = matrix.tocsr()
         except (ValueError, TypeError, IndexError, KeyError) as exc:
             raise ValueError(f"{name}: cannot convert the {fmt} matrix to CSR: {exc}") from exc
         return check_csr(matrix, name)
-    return check_csr(sp.csr_matrix(matrix), name)
+    return check_csr(sp.csr_matrix(matrix), name)  # SciPy's conversion of a validated matrix
 
 
 def canonical_csr(matrix: sp.spmatrix, dtype, name: str) -> sp.csr_matrix:
