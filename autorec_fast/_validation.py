@@ -67,7 +67,9 @@ def _check_data(data, name: str, ndim: int = 1) -> np.ndarray:
     if data.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric (bool, integer or float), got dtype {data.dtype}")
     if data.ndim != ndim:
-        raise ValueError(f"{name}: the stored values (data) must be a {ndim}-D array, got shape {data.shape}")
+        raise ValueError(
+            f"{name}: the stored values (data) must be a {ndim}-D array, got shape {data.shape}"
+        )
     return data
 
 
@@ -75,7 +77,9 @@ def _check_index(arr, name: str, what: str, n_entries=None, bound=None) -> np.nd
     """A raw 1-D integer index array; with ``bound``: every value in [0, bound)."""
     arr = np.asarray(arr)
     if arr.ndim != 1 or arr.dtype.kind not in "iu":
-        raise ValueError(f"{name}: {what} must be a 1-D integer array, got dtype {arr.dtype}, shape {arr.shape}")
+        raise ValueError(
+            f"{name}: {what} must be a 1-D integer array, got dtype {arr.dtype}, shape {arr.shape}"
+        )
     if n_entries is not None and arr.size != n_entries:
         raise ValueError(
             f"{name}: {what} must have one entry per stored value ({n_entries}), got {arr.size}"
@@ -194,7 +198,8 @@ def check_csr(matrix, name: str) -> sp.csr_matrix:
     elif fmt == "coo":
         row, col, data = checked = _check_coo(matrix, shape, name)
         if not _scipy_layout(checked, (*_coo_coords(matrix), matrix.data), 2):
-            matrix = sp.coo_matrix((data, (row.astype(np.int64), col.astype(np.int64))), shape=shape)
+            coords = (row.astype(np.int64), col.astype(np.int64))
+            matrix = sp.coo_matrix((data, coords), shape=shape)
     else:  # LIL, DOK, DIA: no raw index arrays to check; SciPy converts, the result is checked
         try:
             matrix = matrix.tocsr()

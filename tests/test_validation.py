@@ -77,8 +77,8 @@ def test_other_formats_equal_scipys_conversion(fmt):
         m = random_csr(seed, shape=(24, 18), duplicates=fmt in ("coo", "csc"))
         if fmt == "coo":  # duplicates in COO too
             c = m.tocoo()
-            src = sp.coo_matrix((np.r_[c.data, c.data[:7]], (np.r_[c.row, c.row[:7]], np.r_[c.col, c.col[:7]])),
-                                shape=m.shape)
+            rows, cols = np.r_[c.row, c.row[:7]], np.r_[c.col, c.col[:7]]
+            src = sp.coo_matrix((np.r_[c.data, c.data[:7]], (rows, cols)), shape=m.shape)
         elif fmt == "bsr":
             src = m.tobsr(blocksize=(3, 2))
         else:
@@ -118,7 +118,7 @@ def test_sparse_arrays_and_unusual_index_dtypes():
 
 
 def test_unused_tail_is_trimmed_and_lying_flags_are_ignored():
-    m = crafted([0, 3, 3, 4, 5, 7, 9], indices=[0, 1, 2, 3, 4, 0, 1, 2, 3, 99, -5])
+    m = crafted(OK_PTR, indices=[0, 1, 2, 3, 4, 0, 1, 2, 3, 99, -5])
     out = check_csr(m, "X")  # SciPy's rule: entries past indptr[-1] are not part of the matrix
     assert out.nnz == 9 and out.indices.size == 9 and out.data.size == 9
     unsorted = crafted([0, 2, 2, 2, 2, 2, 4], indices=[3, 1, 2, 2])
@@ -132,14 +132,14 @@ def test_unused_tail_is_trimmed_and_lying_flags_are_ignored():
 
 def test_int64_indices_beyond_int32_are_compared_not_wrapped():
     big = 2**33
-    m = sp.csr_matrix((np.ones(2), np.array([3, big - 1], dtype=np.int64), np.array([0, 1, 2], dtype=np.int64)),
-                      shape=(2, big))
+    indices, indptr = np.array([3, big - 1], dtype=np.int64), np.array([0, 1, 2], dtype=np.int64)
+    m = sp.csr_matrix((np.ones(2), indices, indptr), shape=(2, big))
     out = check_csr(m, "X")  # in range: valid
     assert out.indices.dtype == np.int64 and out.indices.tolist() == [3, big - 1]
     with pytest.raises(ValueError, match=r"X has 8589934592 columns; at most 2\*\*31 - 1"):
         canonical_csr(m, np.float32, "X")  # int32 column indices would wrap
-    wide = sp.csr_matrix((np.ones(1), np.array([5], dtype=np.int64), np.array([0, 1], dtype=np.int64)),
-                         shape=(1, 2**31))
+    indices, indptr = np.array([5], dtype=np.int64), np.array([0, 1], dtype=np.int64)
+    wide = sp.csr_matrix((np.ones(1), indices, indptr), shape=(1, 2**31))
     with pytest.raises(ValueError, match="X has 2147483648 columns"):
         canonical_csr(wide, np.float32, "X")
 
@@ -147,6 +147,7 @@ def test_int64_indices_beyond_int32_are_compared_not_wrapped():
 # ---------------------------------------------------------------------------
 # malformed inputs raise, naming the argument
 # ---------------------------------------------------------------------------
+OK_PTR = [0, 3, 3, 4, 5, 7, 9]  # with the default indices: a valid 6 x 5 matrix
 MALFORMED = {
     # name: (matrix factory, error type, message pattern)
     "indptr out of order": (lambda: crafted([0, 12, 1, 1, 4, 6, 9]), ValueError,
@@ -156,23 +157,23 @@ MALFORMED = {
     "indptr[0] != 0": (lambda: crafted([1, 3, 3, 4, 5, 7, 9]), ValueError, r"indptr\) must start at 0"),
     "short indptr": (lambda: crafted([0, 3, 4, 5, 7, 9]), ValueError, r"indptr\) must have 7 entries, got 6"),
     "long indptr": (lambda: crafted([0, 3, 3, 4, 5, 7, 9, 9]), ValueError, "must have 7 entries, got 8"),
-    "negative index": (lambda: crafted([0, 3, 3, 4, 5, 7, 9], indices=[0, 1, 2, 3, -1, 0, 1, 2, 3]),
+    "negative index": (lambda: crafted(OK_PTR, indices=[0, 1, 2, 3, -1, 0, 1, 2, 3]),
                        ValueError, r"column indices \(indices\) must be in \[0, 5\), got values in \[-1, 3\]"),
-    "index >= n_cols": (lambda: crafted([0, 3, 3, 4, 5, 7, 9], indices=[0, 1, 2, 3, 5, 0, 1, 2, 3]),
+    "index >= n_cols": (lambda: crafted(OK_PTR, indices=[0, 1, 2, 3, 5, 0, 1, 2, 3]),
                         ValueError, r"must be in \[0, 5\), got values in \[0, 5\]"),
-    "int64 index >= 2**32": (lambda: crafted([0, 3, 3, 4, 5, 7, 9], indices=[0, 1, 2, 3, 2**32 + 1, 0, 1, 2, 3],
+    "int64 index >= 2**32": (lambda: crafted(OK_PTR, indices=[0, 1, 2, 3, 2**32 + 1, 0, 1, 2, 3],
                                              dtype=np.int64), ValueError, r"got values in \[0, 4294967297\]"),
-    "data too short": (lambda: crafted([0, 3, 3, 4, 5, 7, 9], data=np.ones(8)), ValueError,
+    "data too short": (lambda: crafted(OK_PTR, data=np.ones(8)), ValueError,
                        r"indices\) must have one entry per stored value \(8\), got 9"),
-    "data too long": (lambda: crafted([0, 3, 3, 4, 5, 7, 9], data=np.ones(10)), ValueError,
+    "data too long": (lambda: crafted(OK_PTR, data=np.ones(10)), ValueError,
                       "one entry per stored value"),
-    "float indices": (lambda: crafted([0, 3, 3, 4, 5, 7, 9], dtype=np.float64), ValueError,
+    "float indices": (lambda: crafted(OK_PTR, dtype=np.float64), ValueError,
                       r"row pointers \(indptr\) must be a 1-D integer array, got dtype float64"),
-    "2-D data": (lambda: crafted([0, 3, 3, 4, 5, 7, 9], data=np.ones((9, 1))), ValueError,
+    "2-D data": (lambda: crafted(OK_PTR, data=np.ones((9, 1))), ValueError,
                  r"the stored values \(data\) must be a 1-D array"),
-    "object data": (lambda: crafted([0, 3, 3, 4, 5, 7, 9], data=np.array([1.0] * 9, dtype=object)),
+    "object data": (lambda: crafted(OK_PTR, data=np.array([1.0] * 9, dtype=object)),
                     TypeError, "must be numeric .* got dtype object"),
-    "complex data": (lambda: crafted([0, 3, 3, 4, 5, 7, 9], data=np.ones(9, dtype=complex)),
+    "complex data": (lambda: crafted(OK_PTR, data=np.ones(9, dtype=complex)),
                      TypeError, "got dtype complex128"),
 }
 

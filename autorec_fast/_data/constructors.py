@@ -101,7 +101,9 @@ class _Constructors:
         def describe(k):
             return f"user {uids[k // n_items]!r}, item {iids[k % n_items]!r}"
 
-        keep, out_vals, out_ts, out_order = _resolve_duplicates(key, values, ts, duplicates, describe)
+        keep, out_vals, out_ts, out_order = _resolve_duplicates(
+            key, values, ts, duplicates, describe
+        )
         data = np.ones(keep.size, np.float32) if out_vals is None else out_vals
         if out_vals is not None and not np.isfinite(data.astype(np.float32)).all():
             raise ValueError("ratings overflow float32 after summing duplicates")

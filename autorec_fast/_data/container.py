@@ -7,16 +7,28 @@ internal fast constructor and the transformations (all vectorised).
 
 from __future__ import annotations
 
-import numbers
 import operator
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._validation import check_csr
-from .coerce import _as_timestamps, _as_values, _check_entry_order, _check_ids
+from .coerce import (
+    _as_timestamps,
+    _as_values,
+    _check_entry_order,
+    _check_finite_number,
+    _check_ids,
+)
 from .constructors import _Constructors
-from .csr import _gather_rows, _index_dtype, _indptr_from_rows, _is_canonical, _readonly, _row_of_entries
+from .csr import (
+    _gather_rows,
+    _index_dtype,
+    _indptr_from_rows,
+    _is_canonical,
+    _readonly,
+    _row_of_entries,
+)
 
 
 def _getter(slot, doc):
@@ -386,11 +398,7 @@ class Interactions(_Constructors):
         if threshold is None:
             mask = np.ones(self.nnz, dtype=bool)
         else:
-            if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-                raise TypeError(f"threshold must be a real number, got {threshold!r}")
-            if not np.isfinite(threshold):
-                raise ValueError(f"threshold must be finite, got {threshold!r}")
-            mask = self._matrix.data > threshold
+            mask = self._matrix.data > _check_finite_number(threshold, "threshold")
         return self._select(mask, binary=True)
 
     def __repr__(self):

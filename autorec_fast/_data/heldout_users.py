@@ -1,4 +1,4 @@
-"""Held-out-user protocols: strong generalization (Liang et al. 2018) and its temporal variant (SVAE).
+"""Held-out-user protocols: strong generalization (Liang et al. 2018), its temporal variant (SVAE).
 
 The users are partitioned into training, validation and test users; the
 held-out users' interactions are split into fold-in (model input) and
@@ -99,7 +99,12 @@ def _fold_in_out(
         # the int(test_prop * n) latest rows of users with n >= min_fold_in:
         # rank from the end by (-timestamp, -entry_order) within each user
         heldout = _first_per_row(
-            row_of, counts, test_prop, min_fold_in, -data.entry_order[gather], -data.timestamps[gather]
+            row_of,
+            counts,
+            test_prop,
+            min_fold_in,
+            -data.entry_order[gather],
+            -data.timestamps[gather],
         )
     else:
         heldout = np.zeros(gather.size, dtype=bool)

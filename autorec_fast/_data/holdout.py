@@ -38,7 +38,7 @@ def _split_by_mask(data, test_mask):
 
 
 def _split_first_per_user(data, test_fraction, min_count, *keys):
-    """Train / test where each user's ``floor(test_fraction * n)`` first entries by ``keys`` are test.
+    """Train / test: each user's ``floor(test_fraction * n)`` first entries by ``keys`` are test.
 
     Users with fewer than ``min_count`` entries stay in train; ``keys`` as in
     :func:`~autorec_fast._data.csr._rank_within_rows` (last = primary).
