@@ -42,9 +42,186 @@ def check_fraction(value, name: str) -> float:
     return value
 
 
+_INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+_INT32_MAX = np.iinfo(np.int32).max
+# what the raw index arrays of each format hold, for the error messages
+_COMPRESSED_AXES = {
+    "csr": ("row pointers", "column indices"),
+    "csc": ("column pointers", "row indices"),
+    "bsr": ("block-row pointers", "block-column indices"),
+}
+
+
+def _check_shape(matrix, name: str) -> tuple:
+    shape = tuple(matrix.shape)
+    if len(shape) != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {shape}")
+    for n in shape:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+            raise ValueError(f"{name} must have a shape of two non-negative integers, got {shape}")
+    return int(shape[0]), int(shape[1])
+
+
+def _check_data(data, name: str, ndim: int = 1) -> np.ndarray:
+    data = np.asarray(data)
+    if data.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric (bool, integer or float), got dtype {data.dtype}")
+    if data.ndim != ndim:
+        raise ValueError(
+            f"{name}: the stored values (data) must be a {ndim}-D array, got shape {data.shape}"
+        )
+    return data
+
+
+def _check_index(arr, name: str, what: str, n_entries=None, bound=None) -> np.ndarray:
+    """A raw 1-D integer index array; with ``bound``: every value in [0, bound)."""
+    arr = np.asarray(arr)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        raise ValueError(
+            f"{name}: {what} must be a 1-D integer array, got dtype {arr.dtype}, shape {arr.shape}"
+        )
+    if n_entries is not None and arr.size != n_entries:
+        raise ValueError(
+            f"{name}: {what} must have one entry per stored value ({n_entries}), got {arr.size}"
+        )
+    if bound is not None and arr.size:  # compared as stored: nothing is cast, nothing wraps
+        lo, hi = arr.min(), arr.max()
+        if lo < 0 or hi >= bound:
+            raise ValueError(
+                f"{name}: {what} must be in [0, {bound}), got values in [{lo}, {hi}]"
+            )
+    return arr
+
+
+def _check_compressed(matrix, shape, name: str):
+    """The raw arrays of a CSR / CSC / BSR matrix; returns ``indptr, indices, data``."""
+    fmt = matrix.format
+    ptr_what, idx_what = _COMPRESSED_AXES[fmt]
+    n_major, n_minor = shape if fmt != "csc" else shape[::-1]
+    data = _check_data(matrix.data, name, 3 if fmt == "bsr" else 1)
+    if fmt == "bsr":
+        r, c = data.shape[1:]
+        if r < 1 or c < 1 or n_major % r or n_minor % c:
+            raise ValueError(f"{name}: blocks of shape {(r, c)} do not tile the shape {shape}")
+        n_major, n_minor = n_major // r, n_minor // c
+    indptr = _check_index(matrix.indptr, name, f"{ptr_what} (indptr)")
+    if indptr.size != n_major + 1:
+        raise ValueError(
+            f"{name}: {ptr_what} (indptr) must have {n_major + 1} entries, got {indptr.size}"
+        )
+    if indptr[0] != 0:
+        raise ValueError(f"{name}: {ptr_what} (indptr) must start at 0, got {indptr[0]}")
+    if (indptr[1:] < indptr[:-1]).any():
+        raise ValueError(f"{name}: {ptr_what} (indptr) must be non-decreasing")
+    indices = _check_index(matrix.indices, name, f"{idx_what} (indices)", data.shape[0])
+    nnz = int(indptr[-1])
+    if nnz > indices.size:
+        raise ValueError(
+            f"{name}: {ptr_what} (indptr) end at {nnz} but only {indices.size} entries are stored"
+        )
+    _check_index(indices[:nnz], name, f"{idx_what} (indices)", bound=n_minor)
+    return indptr, indices, data
+
+
+def _coo_coords(matrix) -> tuple:
+    coords = getattr(matrix, "coords", None)  # SciPy >= 1.13; row / col before
+    return tuple(coords) if coords is not None else (matrix.row, matrix.col)
+
+
+def _check_coo(matrix, shape, name: str):
+    """The raw arrays of a COO matrix; returns ``row, col, data``."""
+    data = _check_data(matrix.data, name)
+    coords = _coo_coords(matrix)
+    if len(coords) != 2:
+        raise ValueError(f"{name}: a 2-D COO matrix needs 2 index arrays, got {len(coords)}")
+    row = _check_index(coords[0], name, "row indices (row)", data.size, shape[0])
+    col = _check_index(coords[1], name, "column indices (col)", data.size, shape[1])
+    return row, col, data
+
+
+def _scipy_layout(checked, raw, n_index) -> bool:
+    """Whether the validated arrays are the matrix's own NumPy arrays in SciPy's layout.
+
+    ``checked`` are the arrays as validated (index arrays first, ``n_index``
+    of them, then ``data``), ``raw`` the matrix's attributes: they must be
+    the same objects (no list or other array-like set by hand) and the index
+    arrays int32 or int64 of one dtype, as SciPy's compiled routines expect.
+    """
+    dt = checked[0].dtype
+    return (
+        all(a is r for a, r in zip(checked, raw))
+        and dt in _INDEX_DTYPES
+        and all(a.dtype == dt for a in checked[:n_index])
+    )
+
+
+def check_csr(matrix, name: str) -> sp.csr_matrix:
+    """The one entry check of user sparse matrices: validate, then return a CSR matrix.
+
+    Before SciPy touches it, the structure of ``matrix`` is checked with
+    NumPy in O(nnz), so that a malformed matrix raises a ``ValueError``
+    naming ``name`` instead of crashing SciPy's compiled routines: a 2-D
+    shape of non-negative sizes; for CSR / CSC / BSR the raw arrays (1-D
+    integer ``indptr`` / ``indices`` and numeric ``data`` of matching
+    lengths, ``indptr`` of one entry per row (column, block row) plus one,
+    starting at 0, non-decreasing, ending at most at the number of stored
+    indices, every index in range); for COO row / column arrays of the
+    length of ``data``, every index in range. Indices are compared as stored
+    (an int64 index beyond int32 is valid if in range, never wrapped).
+    LIL, DOK and DIA matrices, which hold no such raw arrays, are converted
+    by SciPy and the result is checked.
+
+    Returns a ``csr_matrix`` with the same entries in SciPy's own conversion:
+    for a CSR input, a new object sharing its arrays (no copy; index arrays
+    of another integer dtype are converted to int64); otherwise SciPy's
+    ``tocsr`` of the validated input. Duplicates and unsorted indices are
+    left as they are (``has_canonical_format`` is recomputed, not taken from
+    the input's flags). A non-numeric (object, complex, ...) ``data`` is a
+    ``TypeError``.
+    """
+    if not sp.issparse(matrix):
+        raise TypeError(f"{name} must be a scipy.sparse matrix, got {type(matrix).__name__}")
+    shape = _check_shape(matrix, name)
+    fmt = matrix.format
+    if fmt in _COMPRESSED_AXES:
+        checked = _check_compressed(matrix, shape, name)
+        if _scipy_layout(checked, (matrix.indptr, matrix.indices, matrix.data), 2):
+            if fmt == "csr":  # a new object sharing the arrays: no copy, no cached flags
+                return sp.csr_matrix(matrix)
+        else:  # e.g. uint16 arrays set by hand: int64 arrays of the stored entries
+            indptr, indices, data = checked
+            nnz = int(indptr[-1])
+            rebuilt = (data[:nnz], indices[:nnz].astype(np.int64), indptr.astype(np.int64))
+            matrix = {"csr": sp.csr_matrix, "csc": sp.csc_matrix, "bsr": sp.bsr_matrix}[fmt](
+                rebuilt, shape=shape
+            )
+    elif fmt == "coo":
+        row, col, data = checked = _check_coo(matrix, shape, name)
+        if not _scipy_layout(checked, (*_coo_coords(matrix), matrix.data), 2):
+            coords = (row.astype(np.int64), col.astype(np.int64))
+            matrix = sp.coo_matrix((data, coords), shape=shape)
+    else:  # LIL, DOK, DIA: no raw index arrays to check; SciPy converts, the result is checked
+        try:
+            matrix = matrix.tocsr()
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise ValueError(f"{name}: cannot convert the {fmt} matrix to CSR: {exc}") from exc
+        return check_csr(matrix, name)
+    return check_csr(sp.csr_matrix(matrix), name)  # SciPy's conversion of a validated matrix
+
+
 def canonical_csr(matrix: sp.spmatrix, dtype, name: str) -> sp.csr_matrix:
-    """CSR with sorted indices, no duplicates, int64 indptr / int32 indices, finite values."""
-    m = sp.csr_matrix(matrix, dtype=dtype, copy=False)
+    """CSR with sorted indices, no duplicates, int64 indptr / int32 indices, finite values.
+
+    ``matrix`` goes through :func:`check_csr` first; more than 2**31 - 1
+    columns (indices beyond int32) is a ``ValueError``.
+    """
+    m = check_csr(matrix, name)
+    if m.shape[1] > _INT32_MAX:
+        raise ValueError(
+            f"{name} has {m.shape[1]} columns; at most 2**31 - 1 are supported "
+            f"(column indices are stored as int32)"
+        )
+    m = sp.csr_matrix(m, dtype=dtype, copy=False)
     if not m.has_canonical_format:
         m = m.copy()
         m.sum_duplicates()
