@@ -179,6 +179,15 @@ def same_threads(threads=None):
     torch.set_num_threads(af.get_num_threads())
 
 
+def add_data_options(parser, shape, contents="explicit ratings"):
+    """``--data`` (a MovieLens ratings file of ``contents``, default ML-100K) and
+    ``--synthetic-users N`` (``af.synthetic(shape, n_users=N)`` instead): see :func:`load_data`."""
+    parser.add_argument("--data", type=Path, default=ml100k_path(),
+                        help=f"MovieLens u.data / ratings file ({contents})")
+    parser.add_argument("--synthetic-users", type=int, default=None,
+                        help=f"use af.synthetic('{shape}', n_users=N) instead of --data")
+
+
 def load_data(args, shape, unit="ratings"):
     """``--synthetic-users N``: ``af.synthetic(shape, n_users=N, seed=0)`` (its entries counted
     as ``unit`` in the message); else the ratings file ``--data``, or None (with a message)

@@ -50,7 +50,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (see common.py)
-from common import add_run_options, af, fmt, load_data, mean_se, ml100k_path, same_threads
+from common import add_data_options, add_run_options, af, fmt, load_data, mean_se, same_threads
 from baselines.cdae import TorchCDAE
 from baselines.multvae import TorchMultVAE
 
@@ -126,10 +126,7 @@ def make_split(args, data, s):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=ml100k_path(),
-                   help="MovieLens u.data / ratings file (explicit ratings)")
-    p.add_argument("--synthetic-users", type=int, default=None,
-                   help="use af.synthetic('ml-20m', n_users=N) instead of --data")
+    add_data_options(p, "ml-20m")
     p.add_argument("--models", nargs="+", choices=["multvae", "multdae", "cdae"],
                    default=["multvae", "multdae", "cdae"])
     p.add_argument("--epochs", type=int, default=50)

@@ -56,7 +56,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (see common.py)
-from common import add_run_options, af, fmt, load_data, mean_se, ml100k_path, same_threads
+from common import add_data_options, add_run_options, af, fmt, load_data, mean_se, same_threads
 from baselines.base import TorchRecommender
 from baselines.svae import TorchSVAETrainer
 
@@ -165,10 +165,7 @@ def train_score(impl, split, epochs, seed, batch_size):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=ml100k_path(),
-                   help="MovieLens u.data / ratings file (explicit ratings with timestamps)")
-    p.add_argument("--synthetic-users", type=int, default=None,
-                   help="use af.synthetic('ml-1m', n_users=N) instead of --data")
+    add_data_options(p, "ml-1m", "explicit ratings with timestamps")
     p.add_argument("--heldout-users", type=int, default=100,
                    help="validation and test users each (default 100)")
     p.add_argument("--epochs", type=int, default=25)
