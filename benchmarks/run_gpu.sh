@@ -26,7 +26,7 @@ sort -k2 /tmp/cuda_results > "$OUT/results.txt"
 echo "CUDA tests: $(grep -c '^0 ' "$OUT/results.txt") of $(wc -l < "$OUT/results.txt") passed"; grep -v '^0 ' "$OUT/results.txt"
 for suite in "$@"; do
   name=${suite%%:*}; limit=${suite##*:}
-  AUTOREC_BENCH_DEVICE=cuda timeout "$limit" python3 -P -m pytest "benchmarks/test_${name}_bench.py" \
+  AUTOREC_BENCH_DEVICE=cuda timeout "$limit" python3 -P -m pytest "benchmarks/speed/test_${name}_bench.py" \
     --benchmark-enable -q -p no:cacheprovider --benchmark-json="$OUT/gpu_${name}.json" > "$OUT/gpu_${name}.log" 2>&1
   echo "## $name rc=$?"; grep -E "passed|failed|FAILED" "$OUT/gpu_${name}.log" | tail -5
 done

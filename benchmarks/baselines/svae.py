@@ -43,33 +43,28 @@ packed, while on a lone 32-sequence GRU forward + backward with lengths up to
 1,000 padded was far faster (0.69 s against 15.6 s). The benchmarks time both
 modes and compare against the faster.
 
-Device: ``TorchSVAETrainer(..., device="cuda")`` (or ``train_torch_svae(...,
-device=...)``; a string or ``torch.device``, default ``"cpu"``) puts the network,
-the Adam state and every batch tensor (item ids, targets, masks, gather indices)
+Device: ``TorchSVAETrainer(..., device="cuda")`` (a string or ``torch.device``,
+default ``"cpu"``) puts the network, the Adam state and every batch tensor (item ids, targets, masks, gather indices)
 on that device; the sequences and the batching arithmetic stay in host numpy,
 and the sequence lengths given to ``pack_padded_sequence`` stay on the CPU, as it
 requires. The weights are initialised on the CPU after ``torch.manual_seed(seed)``
 and then moved, so they are the same on every device; the reparameterisation
 noise (``torch.randn_like``) comes from the default generator of the tensor's
-device, which ``torch.manual_seed`` also seeds on CUDA. ``train_epoch`` and
+device, which ``torch.manual_seed`` also seeds on CUDA. ``batch_loss`` and
 ``score`` use the device of the model's parameters; scores are host numpy.
 
-Usage::
+Usage (``benchmarks/`` on ``sys.path``, see benchmarks/common.py)::
 
-    from torch_svae import TorchSVAETrainer
+    from baselines.svae import TorchSVAETrainer
     t = TorchSVAETrainer(split.train, seed=0)  # device="cuda" on a GPU
     t.fit(25)                                 # or t.run_epoch() (timed alone)
     scores = t.score(split.test.fold_in)      # users x items numpy float32
 
-or the functions: ``train_torch_svae``, ``sequences_from_interactions``,
-``train_epoch``, ``score``.
-This module imports no pytest; the benchmarks and ``svae_accuracy.py`` use it.
+or the functions: ``sequences_from_interactions``, ``batch_loss``, ``score``.
+This module imports no pytest; the speed suite and ``svae_accuracy.py`` use it.
 """
 
 from __future__ import annotations
-
-import math
-import time
 
 import numpy as np
 import torch
@@ -77,18 +72,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-__all__ = ["TorchSVAE", "TorchSVAETrainer", "batch_loss", "beta_at", "score",
-           "sequences_from_interactions", "train_epoch", "train_torch_svae"]
+from baselines.base import TorchTrainer, eval_mode
+
+__all__ = ["FlatSequences", "TorchSVAE", "TorchSVAETrainer", "batch_loss", "beta_at", "score",
+           "sequences_from_interactions"]
 
 
 def _device_of(model):
     return next(model.parameters()).device
-
-
-def _synchronize(device):
-    """Wait for the queued work on ``device``; a no-op on the CPU."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 # ----------------------------------------------------------------------------- data
@@ -107,7 +98,7 @@ def sequences_from_interactions(inter):
     return np.split(items, indptr[1:-1])
 
 
-class _Flat:
+class FlatSequences:
     """Sequences concatenated: ``items``, ``offsets`` and ``lengths`` (for vectorised batching)."""
 
     def __init__(self, sequences):
@@ -215,40 +206,13 @@ def batch_loss(model, flat, users, next_k, beta, sample=True, gru_mode="packed")
     return (nll + beta * kl) / len(users)
 
 
-def train_epoch(model, opt, sequences, batch_size=32, next_k=4, rng=None, step=0, beta_cap=0.2,
-                anneal_steps=200000, gru_mode="packed"):
-    """One pass over the users with >= 2 items, shuffled by ``rng`` (numpy Generator).
-    ``step`` is the number of batches trained before; returns (mean batch loss, step)
-    once the device work is done. Runs on the device of ``model`` (``opt`` over its
-    parameters)."""
-    flat = sequences if isinstance(sequences, _Flat) else _Flat(sequences)
-    rng = np.random.default_rng(0) if rng is None else rng
-    model.train()
-    users = np.flatnonzero(flat.lengths >= 2)
-    users = users[rng.permutation(users.size)]
-    total, n_batches = 0.0, 0
-    for start in range(0, users.size, batch_size):
-        step += 1
-        loss = batch_loss(model, flat, users[start:start + batch_size], next_k,
-                          beta_at(step, beta_cap, anneal_steps), gru_mode=gru_mode)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        total += loss.item()  # waits for this step's device work
-        n_batches += 1
-    _synchronize(_device_of(model))
-    return total / max(n_batches, 1), step
-
-
 @torch.no_grad()
 def score(model, sequences, batch_size=256):
     """Logits (users x items, host numpy float32) from each user's whole ordered history,
     z = mu; computed on the device of ``model``."""
-    flat = sequences if isinstance(sequences, _Flat) else _Flat(sequences)
+    flat = sequences if isinstance(sequences, FlatSequences) else FlatSequences(sequences)
     device = _device_of(model)
-    was = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         n_users = flat.lengths.size
         out = np.empty((n_users, model.n_items), dtype=np.float32)
         for start in range(0, n_users, batch_size):
@@ -262,72 +226,55 @@ def score(model, sequences, batch_size=256):
                 h[torch.from_numpy(has).to(device)] = h_n
             mu, _ = model.encode(h)
             out[users] = model.decode(mu).cpu().numpy()
-    finally:
-        model.train(was)
     return out
 
 
 # -------------------------------------------------------------------------- trainer
 
-class TorchSVAETrainer:
-    """Holds the sequences, the network, the optimizer and the batch counter.
+class TorchSVAETrainer(TorchTrainer):
+    """The sequences, the network, Adam and the batch counter (the loop: TorchTrainer).
 
-    Construction does the set-up (ordering the sequences included); :meth:`run_epoch`
-    is one epoch (the benchmarks time it alone); :meth:`fit` runs several;
+    Construction does the set-up (ordering the sequences included); :meth:`run_epoch` is
+    one epoch (the speed benchmarks time it alone); :meth:`fit` runs several;
     :meth:`score` scores fold-in ``Interactions`` from their ordered histories.
 
-    ``device`` (``"cpu"``, ``"cuda"``, ... or a ``torch.device``): where the network,
-    the Adam state and the batch tensors live; both GRU modes (``gru_mode="packed"``
-    and ``"padded"``) run there. The weights are initialised on the CPU (after
-    ``torch.manual_seed(seed)``) and moved, the user shuffle is a seeded numpy
-    generator, so CPU runs are exactly those without ``device``; the sampling noise
+    ``device`` (``"cpu"``, ``"cuda"``, ... or a ``torch.device``): where the network, the
+    Adam state and the batch tensors live; both GRU modes (``gru_mode="packed"`` and
+    ``"padded"``) run there. Unlike the other baselines (the reference code's way): the
+    weights are initialised by torch's defaults on the CPU after ``torch.manual_seed(seed)``
+    and moved, the users are shuffled by a seeded numpy generator, and the sampling noise
     comes from the device's default generator (seeded by ``torch.manual_seed``).
-    :meth:`run_epoch` returns once the device work is done; :meth:`score` returns
-    host numpy.
     """
 
     def __init__(self, train, embedding=256, gru=200, hidden=150, latent=64, next_k=4,
                  beta_cap=0.2, anneal_steps=200000, batch_size=32, lr=1e-3, weight_decay=5e-3,
                  seed=0, gru_mode="packed", device="cpu"):
+        super().__init__(batch_size=batch_size, seed=seed, device=device)
         self.gru_mode = gru_mode
-        self.device = torch.device(device)
         self.next_k = int(next_k)
         self.beta_cap = float(beta_cap)
         self.anneal_steps = int(anneal_steps)
-        self.batch_size = int(batch_size)
         self.n_items = int(train.n_items)
         self.item_ids = np.asarray(train.item_ids)
-        self.flat = _Flat(sequences_from_interactions(train))
-        self.n_train_users = int((self.flat.lengths >= 2).sum())
+        self.flat = FlatSequences(sequences_from_interactions(train))
+        self.n_train_users = self.n_examples = int((self.flat.lengths >= 2).sum())
         self.n_steps = int(np.maximum(self.flat.lengths - 1, 0).sum())
-        torch.manual_seed(int(seed))
-        self.rng = np.random.default_rng(int(seed))
+        torch.manual_seed(self.seed)
+        self.rng = np.random.default_rng(self.seed)
         self.net = TorchSVAE(self.n_items, embedding, gru, hidden, latent).to(self.device)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, weight_decay=weight_decay)
-        self.step = 0
-        self.epoch_seconds: list[float] = []
-        self.history: list[dict] = []
+        self.optimizer = self.build_optimizer("adam", lr, weight_decay=weight_decay)
+        self.step = 0  # mini-batches trained so far
 
-    @property
-    def steps_per_epoch(self):
-        return math.ceil(self.n_train_users / self.batch_size)
+    def epoch_order(self):
+        """The users with >= 2 items (a training step), shuffled by ``self.rng``."""
+        users = np.flatnonzero(self.flat.lengths >= 2)
+        return users[self.rng.permutation(users.size)]
 
-    def run_epoch(self):
-        t0 = time.perf_counter()
-        loss, self.step = train_epoch(self.net, self.optimizer, self.flat, self.batch_size,
-                                      self.next_k, self.rng, self.step, self.beta_cap,
-                                      self.anneal_steps, self.gru_mode)
-        secs = time.perf_counter() - t0
-        self.epoch_seconds.append(secs)
-        self.history.append({"epoch": len(self.history) + 1, "loss": loss, "seconds": secs})
-        return loss
-
-    def fit(self, epochs, verbose=False):
-        for _ in range(int(epochs)):
-            self.run_epoch()
-            if verbose:
-                print(self.history[-1], flush=True)
-        return self
+    def train_batch(self, users):
+        self.step += 1
+        loss = batch_loss(self.net, self.flat, users, self.next_k,
+                          beta_at(self.step, self.beta_cap, self.anneal_steps), gru_mode=self.gru_mode)
+        return self.optimizer_step(loss)   # .item() waits for this step's device work
 
     def score(self, fold_in):
         """Dense users x items float32 logits for the rows of ``fold_in`` (Interactions over the
@@ -335,13 +282,3 @@ class TorchSVAETrainer:
         if fold_in.n_items != self.n_items:
             raise ValueError(f"fold_in has {fold_in.n_items} item columns, the model {self.n_items}")
         return score(self.net, sequences_from_interactions(fold_in))
-
-
-def train_torch_svae(train, epochs=25, seed=0, gru_mode="packed", device="cpu", verbose=False,
-                     **kwargs):
-    """Build a :class:`TorchSVAETrainer` (``kwargs``: its hyper-parameters) and train it
-    ``epochs`` epochs; returns the trainer (``.run_epoch()``, ``.epoch_seconds``,
-    ``.history``, ``.score(fold_in)``). ``device``: ``"cpu"`` (default), ``"cuda"`` or a
-    ``torch.device`` (see :class:`TorchSVAETrainer`)."""
-    trainer = TorchSVAETrainer(train, seed=seed, gru_mode=gru_mode, device=device, **kwargs)
-    return trainer.fit(epochs, verbose=verbose)

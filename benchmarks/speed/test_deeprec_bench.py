@@ -1,8 +1,8 @@
 """DeepRec: time per training epoch, autorec_fast against a pure-PyTorch DeepRec.
 
 Run (see BENCHMARKS.md):
-    pytest benchmarks/test_deeprec_bench.py --benchmark-enable --benchmark-json=deeprec.json
-    python benchmarks/report.py deeprec.json
+    pytest benchmarks/speed/test_deeprec_bench.py --benchmark-enable --benchmark-json=deeprec.json
+    python benchmarks/speed/report.py deeprec.json
 
 Data (explicit 1-5 ratings, users x items; the train part of a 90/10
 ``random_split``, seed 0, in every case):
@@ -12,7 +12,7 @@ Data (explicit 1-5 ratings, users x items; the train part of a 90/10
     changes the number of users;
 (c) ``ml-100k``: ``u.data`` (943 x 1682); skipped when absent.
 
-Model, the same hyper-parameters for ours and PyTorch (benchmarks/torch_deeprec.py
+Model, the same hyper-parameters for ours and PyTorch (benchmarks/baselines/deeprec.py
 has the baseline and the objective): NVIDIA DeepRec, user-based,
 I-512-512-1024-512-512-I, SELU everywhere (last layer included), dropout 0.8 on
 the code, constrained (tied) decoder, one dense re-feeding step, masked MSE,
@@ -53,49 +53,36 @@ training user) dominate; ``flops = 2 * n_active_users * n_items * 512 * g``,
 implementations can be compared on the same work; ``flops_per_s = flops / epoch_s``.
 """
 
+import functools
 import math
 import os
-import statistics
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import autorec_fast as af
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from torch_deeprec import TorchDeepRec  # noqa: E402
-from bench_common import DEVICE, Clock, ml100k_path, need_ours, on_device, record_two_epoch_run  # noqa: E402
+from baselines.deeprec import TorchDeepRec
+from common import DEVICE, load_ml100k_or_skip, need_ours, on_device, time_ours_epoch, time_torch_epoch
 
 NETFLIX_USERS = int(os.environ.get("AUTOREC_BENCH_NETFLIX_USERS", 20000))
 LAYERS = [512, 512, 1024]
 HP = dict(dropout=0.8, constrained=True, refeed_steps=1, lr=0.005, momentum=0.9,
           batch_size=128, l2=0.0)
-ROUNDS = 3
-WARMUP = 1  # one untimed round each: steady-state epochs, for ours and torch alike
 GEMMS = {"autorec_fast": 6, "pytorch": 10}   # item-wide GEMMs per user per epoch (docstring)
+RATES = {"users_per_s": "n_active_users", "flops_per_s": "flops"}
 
 
-_cache = {}
-
-
+@functools.cache
 def train_part(dataset):
-    if dataset not in _cache:
-        if dataset == "ml-1m-shape":
-            data = af.synthetic("ml-1m", seed=0)
-        elif dataset == "netflix-shape":
-            data = af.synthetic("netflix", n_users=NETFLIX_USERS, implicit=False, seed=0)
-        elif dataset == "ml-100k":
-            path = ml100k_path()
-            if not path.is_file():
-                pytest.skip(f"ML-100K not found at {path} (set AUTOREC_FAST_DATA)")
-            data = af.load_movielens(str(path))
-        else:
-            raise ValueError(dataset)
-        _cache[dataset] = af.random_split(data, test_fraction=0.1, seed=0)[0]
-    return _cache[dataset]
+    if dataset == "ml-1m-shape":
+        data = af.synthetic("ml-1m", seed=0)
+    elif dataset == "netflix-shape":
+        data = af.synthetic("netflix", n_users=NETFLIX_USERS, implicit=False, seed=0)
+    elif dataset == "ml-100k":
+        data = load_ml100k_or_skip()
+    else:
+        raise ValueError(dataset)
+    return af.random_split(data, test_fraction=0.1, seed=0)[0]
 
 
 def describe(benchmark, dataset, impl, train):
@@ -114,17 +101,6 @@ def describe(benchmark, dataset, impl, train):
     )
 
 
-def record_throughput(benchmark, seconds):
-    """Median of the timed rounds (the warm-up dropped when it ran) as epoch_s, users/s
-    and flops/s."""
-    timed = seconds[WARMUP:] if len(seconds) > WARMUP else seconds
-    epoch_s = statistics.median(timed)
-    benchmark.extra_info.update(
-        epoch_s=epoch_s, users_per_s=benchmark.extra_info["n_active_users"] / epoch_s,
-        flops_per_s=benchmark.extra_info["flops"] / epoch_s,
-    )
-
-
 def ours(train, epochs):
     return af.train("deeprec", train, layers=LAYERS, activation="selu", optimizer="momentum",
                     **HP, epochs=epochs, seed=0, device=DEVICE)
@@ -138,23 +114,13 @@ def test_deeprec_epoch_autorec_fast(benchmark, dataset):
     need_ours("deeprec")
     train = train_part(dataset)
     describe(benchmark, dataset, "autorec_fast", train)
-    clock = Clock(lambda: ours(train, 1))
-    model = benchmark.pedantic(clock, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
-    assert len(model.history) == 1 and np.isfinite(model.history[0]["loss"])
-    record_throughput(benchmark, clock.seconds)
-    benchmark.extra_info["history_epoch_s"] = float(model.history[0]["seconds"])
-    record_two_epoch_run(benchmark, lambda e: ours(train, e), count_key="n_active_users")
+    time_ours_epoch(benchmark, lambda e: ours(train, e), rates=RATES, count_key="n_active_users")
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_deeprec_epoch_pytorch(benchmark, dataset):
     train = train_part(dataset)
     describe(benchmark, dataset, "pytorch", train)
-    t0 = time.perf_counter()
-    model = TorchDeepRec(train, layers=LAYERS, activation="selu", seed=0, device=DEVICE, **HP)
-    benchmark.extra_info["torch_setup_s"] = time.perf_counter() - t0
-    loss = benchmark.pedantic(model.run_epoch, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
-    assert np.isfinite(loss)
-    assert model.steps_per_epoch == benchmark.extra_info["steps_per_epoch"]
+    model = time_torch_epoch(benchmark, lambda: TorchDeepRec(train, layers=LAYERS, activation="selu", seed=0,
+                                                             device=DEVICE, **HP), rates=RATES)
     assert model.n_examples == benchmark.extra_info["n_active_users"]
-    record_throughput(benchmark, model.epoch_seconds)

@@ -1,8 +1,8 @@
 """Mult-VAE, Mult-DAE and CDAE: training throughput, autorec_fast against pure PyTorch.
 
 Run (see BENCHMARKS.md):
-    pytest benchmarks/test_implicit_bench.py --benchmark-enable --benchmark-json=implicit.json
-    python benchmarks/report.py implicit.json
+    pytest benchmarks/speed/test_implicit_bench.py --benchmark-enable --benchmark-json=implicit.json
+    python benchmarks/speed/report.py implicit.json
 
 Data (binary implicit feedback, users x items):
 (a) ``ml-20m-shape``: ``af.synthetic("ml-20m", n_users=20000, seed=0)``, all
@@ -14,7 +14,7 @@ Data (binary implicit feedback, users x items):
     skipped when ``u.data`` is absent.
 
 Models, the same hyper-parameters for ours and PyTorch (the baselines and their
-objectives are in benchmarks/torch_multvae.py and benchmarks/torch_cdae.py):
+objectives are in benchmarks/baselines/multvae.py and benchmarks/baselines/cdae.py):
 * Mult-VAE I-600-200-600-I, dropout 0.5, beta_cap 0.2, anneal_steps 200000,
   l2 0, batch 500, Adam lr 1e-3;
 * Mult-DAE I-200-I, dropout 0.5, l2 0.01/500, batch 500, Adam lr 1e-3;
@@ -44,26 +44,18 @@ negatives (``negative_ratio > 0``) that full-output floor does not bind:
 ours computes only the sampled columns. ``flops_per_s = flops / epoch_s``.
 """
 
+import functools
 import math
 import os
-import statistics
-import sys
-import time
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 import autorec_fast as af
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from torch_cdae import TorchCDAE  # noqa: E402
-from bench_common import DEVICE, Clock, ml100k_path, need_ours, on_device, record_two_epoch_run  # noqa: E402
-from torch_multvae import TorchMultVAE  # noqa: E402
+from baselines.cdae import TorchCDAE
+from baselines.multvae import TorchMultVAE
+from common import DEVICE, load_ml100k_or_skip, need_ours, on_device, time_ours_epoch, time_torch_epoch
 
 SYNTH_USERS = int(os.environ.get("AUTOREC_BENCH_SYNTH_USERS", 20000))
-ROUNDS = 3
-WARMUP = 1  # one untimed round each: steady-state epochs, for ours and torch alike
 
 MULT = {
     "multvae": dict(layers=[600, 200], dropout=0.5, beta_cap=0.2, anneal_steps=200000,
@@ -73,25 +65,16 @@ MULT = {
 DECODER_WIDTH = {"multvae": 600, "multdae": 200, "cdae": 50}
 CDAE = dict(hidden=50, corruption=0.5, output_activation="sigmoid", loss="logistic",
             batch_size=500, lr=1e-3, l2=1e-3)
+RATES = {"users_per_s": "n_users", "flops_per_s": "flops"}
 
 
-_cache = {}
-
-
+@functools.cache
 def train_part(dataset):
-    if dataset not in _cache:
-        if dataset == "ml-20m-shape":
-            data = af.synthetic("ml-20m", n_users=SYNTH_USERS, seed=0)
-        elif dataset == "ml-100k":
-            path = ml100k_path()
-            if not path.is_file():
-                pytest.skip(f"ML-100K not found at {path} (set AUTOREC_FAST_DATA)")
-            data = af.strong_generalization_from_ratings(af.load_movielens(str(path)),
-                                                         n_heldout_users=100).train
-        else:
-            raise ValueError(dataset)
-        _cache[dataset] = data
-    return _cache[dataset]
+    if dataset == "ml-20m-shape":
+        return af.synthetic("ml-20m", n_users=SYNTH_USERS, seed=0)
+    if dataset == "ml-100k":
+        return af.strong_generalization_from_ratings(load_ml100k_or_skip(), n_heldout_users=100).train
+    raise ValueError(dataset)
 
 
 def describe(benchmark, dataset, model, train, batch_size):
@@ -102,17 +85,6 @@ def describe(benchmark, dataset, model, train, batch_size):
         model=model, n_users=n_users, n_items=n_items, nnz=int(train.matrix.nnz),
         batch_size=batch_size, steps_per_epoch=math.ceil(n_users / batch_size),
         decoder_width=width, flops=float(2 * 3 * n_users * width * n_items),
-    )
-
-
-def record_throughput(benchmark, seconds):
-    """Median of the timed rounds (the warm-up dropped when it ran) as epoch_s and users/s."""
-    timed = seconds[WARMUP:] if len(seconds) > WARMUP else seconds
-    epoch_s = statistics.median(timed)
-    n_users = benchmark.extra_info["n_users"]
-    benchmark.extra_info.update(
-        epoch_s=epoch_s, users_per_s=n_users / epoch_s,
-        flops_per_s=benchmark.extra_info["flops"] / epoch_s,
     )
 
 
@@ -131,12 +103,7 @@ def test_mult_epoch_autorec_fast(benchmark, dataset, model):
     need_ours(model)
     train = train_part(dataset)
     describe(benchmark, dataset, model, train, MULT[model]["batch_size"])
-    clock = Clock(lambda: ours_mult(model, train, 1))
-    fitted = benchmark.pedantic(clock, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
-    assert len(fitted.history) == 1 and np.isfinite(fitted.history[0]["loss"])
-    record_throughput(benchmark, clock.seconds)
-    benchmark.extra_info["history_epoch_s"] = float(fitted.history[0]["seconds"])
-    record_two_epoch_run(benchmark, lambda e: ours_mult(model, train, e))
+    time_ours_epoch(benchmark, lambda e: ours_mult(model, train, e), rates=RATES)
 
 
 @pytest.mark.parametrize("model", ["multvae", "multdae"])
@@ -145,13 +112,8 @@ def test_mult_epoch_pytorch(benchmark, dataset, model):
     train = train_part(dataset)
     hp = MULT[model]
     describe(benchmark, dataset, model, train, hp["batch_size"])
-    t0 = time.perf_counter()
-    net = TorchMultVAE(train, kind=model[len("mult"):], seed=0, device=DEVICE, **hp)
-    benchmark.extra_info["torch_setup_s"] = time.perf_counter() - t0
-    loss = benchmark.pedantic(net.run_epoch, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
-    assert np.isfinite(loss)
-    assert net.steps_per_epoch == benchmark.extra_info["steps_per_epoch"]
-    record_throughput(benchmark, net.epoch_seconds)
+    time_torch_epoch(benchmark, lambda: TorchMultVAE(train, kind=model[len("mult"):], seed=0, device=DEVICE, **hp),
+                     rates=RATES)
 
 
 # ----------------------------------------------------------------------------- CDAE
@@ -168,12 +130,7 @@ def test_cdae_epoch_autorec_fast(benchmark, dataset, negative_ratio):
     train = train_part(dataset)
     describe(benchmark, dataset, "cdae", train, CDAE["batch_size"])
     benchmark.extra_info["negative_ratio"] = negative_ratio
-    clock = Clock(lambda: ours_cdae(train, negative_ratio, 1))
-    fitted = benchmark.pedantic(clock, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
-    assert len(fitted.history) == 1 and np.isfinite(fitted.history[0]["loss"])
-    record_throughput(benchmark, clock.seconds)
-    benchmark.extra_info["history_epoch_s"] = float(fitted.history[0]["seconds"])
-    record_two_epoch_run(benchmark, lambda e: ours_cdae(train, negative_ratio, e))
+    time_ours_epoch(benchmark, lambda e: ours_cdae(train, negative_ratio, e), rates=RATES)
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
@@ -181,10 +138,4 @@ def test_cdae_epoch_pytorch(benchmark, dataset):
     train = train_part(dataset)
     describe(benchmark, dataset, "cdae", train, CDAE["batch_size"])
     benchmark.extra_info["negative_ratio"] = 0  # full output
-    t0 = time.perf_counter()
-    net = TorchCDAE(train, seed=0, device=DEVICE, **CDAE)
-    benchmark.extra_info["torch_setup_s"] = time.perf_counter() - t0
-    loss = benchmark.pedantic(net.run_epoch, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
-    assert np.isfinite(loss)
-    assert net.steps_per_epoch == benchmark.extra_info["steps_per_epoch"]
-    record_throughput(benchmark, net.epoch_seconds)
+    time_torch_epoch(benchmark, lambda: TorchCDAE(train, seed=0, device=DEVICE, **CDAE), rates=RATES)

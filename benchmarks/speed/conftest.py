@@ -1,18 +1,20 @@
-"""Benchmark session setup: the same threads for us and for PyTorch, machine facts recorded."""
+"""Speed-suite session setup: ``benchmarks/`` on sys.path, the same threads for us and for
+PyTorch, machine facts recorded.
+
+    pytest benchmarks/speed/test_autorec_bench.py --benchmark-enable --benchmark-json=autorec.json
+"""
 
 import os
 import platform
+import sys
+from pathlib import Path
 
 import pytest
 
-# Each library keeps its own OpenMP default: autorec_fast sets OMP_WAIT_POLICY=PASSIVE
-# for its libgomp when imported (unless the user set it); PyTorch's bundled libgomp
-# must not inherit that, so it is imported after the variable is restored.
-_user_policy = os.environ.get("OMP_WAIT_POLICY")
-import autorec_fast as af  # noqa: E402
+# benchmarks/ (not the repository root: see common.py): ``common`` and ``baselines.*``
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import af  # first: autorec_fast before torch (OMP_WAIT_POLICY, see common.py)
 
-if _user_policy is None:
-    os.environ.pop("OMP_WAIT_POLICY", None)
 torch = pytest.importorskip("torch", reason="the benchmarks compare against PyTorch: pip install torch")
 
 
@@ -29,7 +31,8 @@ def pytest_benchmark_update_machine_info(config, machine_info):
         machine_info["torch_cuda"] = torch.version.cuda
     try:
         with open("/proc/cpuinfo") as f:
-            machine_info["cpu_model"] = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+            machine_info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in f
+                                             if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
 

@@ -1,8 +1,8 @@
 """EASE: autorec_fast against a pure-PyTorch EASE and against the LAPACK floor.
 
 Run (see BENCHMARKS.md):
-    pytest benchmarks/test_ease_bench.py --benchmark-enable --benchmark-json=ease.json
-    python benchmarks/report.py ease.json
+    pytest benchmarks/speed/test_ease_bench.py --benchmark-enable --benchmark-json=ease.json
+    python benchmarks/speed/report.py ease.json
 
 Data: synthetic ML-20M-shaped implicit feedback with N_USERS users and n items.
 The PyTorch baseline is EASE as a PyTorch user writes it (float32): dense X,
@@ -11,6 +11,7 @@ The floor is LAPACK potrf + potri alone on the same G (n³ flops), the core of
 our fit; the Gram and the post-processing are what we add on top.
 """
 
+import functools
 import os
 import subprocess
 import sys
@@ -21,28 +22,17 @@ import pytest
 import torch
 
 import autorec_fast as af
-from autorec_fast import _backend
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import DEVICE, on_device  # noqa: E402
+from autorec_fast import _backend  # private: the LAPACK floor calls the compiled kernels directly
+from common import DEVICE, on_device
 
 N_USERS = int(os.environ.get("AUTOREC_BENCH_USERS", 20_000))
 SIZES = [int(s) for s in os.environ.get("AUTOREC_BENCH_ITEMS", "2000,4000,8000,10000").split(",")]
 L2 = 500.0
 
 
-def make_data(n_items):
+@functools.lru_cache(maxsize=1)  # one size at a time: the largest is big
+def data_for(n_items):
     return af.synthetic("ml-20m", n_users=N_USERS, n_items=n_items, seed=0).binarize()
-
-
-_cache = {}
-
-
-def data_for(n):
-    if n not in _cache:
-        _cache.clear()
-        _cache[n] = make_data(n)
-    return _cache[n]
 
 
 def torch_ease(X_dense, l2):

@@ -1,6 +1,6 @@
 """Summarise a pytest-benchmark JSON file as the Markdown tables of BENCHMARKS.md.
 
-    python benchmarks/report.py results.json
+    python benchmarks/speed/report.py results.json
 """
 
 import json

@@ -1,14 +1,14 @@
 """AutoRec: time per training epoch, autorec_fast against a pure-PyTorch AutoRec.
 
 Run (see BENCHMARKS.md):
-    pytest benchmarks/test_autorec_bench.py --benchmark-enable --benchmark-json=autorec.json
-    python benchmarks/report.py autorec.json
+    pytest benchmarks/speed/test_autorec_bench.py --benchmark-enable --benchmark-json=autorec.json
+    python benchmarks/speed/report.py autorec.json
 
 Data: (a) synthetic ML-1M-shaped explicit ratings (``af.synthetic("ml-1m", seed=0)``,
 6040 users x 3706 items, ~1M ratings), train part of a 90/10 ``random_split``
 (seed 0); (b) ML-100K (``u.data``; skipped when absent), the same split.
 Model: I-AutoRec and U-AutoRec, hidden 500, sigmoid / identity, batch 256,
-Adam lr 1e-3 (benchmarks/torch_autorec.py has the baseline and the objective).
+Adam lr 1e-3 (benchmarks/baselines/autorec.py has the baseline and the objective).
 
 What is timed (every timing after 1 untimed warm-up round):
 * ours: ``af.train("autorec", train, ..., epochs=1)``, 3 rounds; this includes
@@ -28,46 +28,32 @@ both layers restricted to the observed entries, the sparse work) and
 reads p, m, v and writes p, m, v of W and V every step, float32).
 """
 
+import functools
 import math
 import os
-import sys
-import time
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 import autorec_fast as af
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from torch_autorec import TorchAutoRec  # noqa: E402
-from bench_common import DEVICE, ml100k_path, need_ours, on_device, record_two_epoch_run  # noqa: E402
+from baselines.autorec import TorchAutoRec
+from common import DEVICE, load_ml100k_or_skip, need_ours, on_device, time_ours_epoch, time_torch_epoch
 
 HIDDEN = int(os.environ.get("AUTOREC_BENCH_HIDDEN", 500))
 BATCH = 256
 LR = 1e-3
 L2 = 1.0
-ROUNDS = 3
-WARMUP = 1  # one untimed round each: steady-state epochs, for ours and torch alike
 VARIANTS = ["item", "user"]
 
 
-_cache = {}
-
-
+@functools.cache
 def train_part(dataset):
-    if dataset not in _cache:
-        if dataset == "ml-1m-shape":
-            data = af.synthetic("ml-1m", seed=0)
-        elif dataset == "ml-100k":
-            path = ml100k_path()
-            if not path.is_file():
-                pytest.skip(f"ML-100K not found at {path} (set AUTOREC_FAST_DATA)")
-            data = af.load_movielens(str(path))
-        else:
-            raise ValueError(dataset)
-        _cache[dataset] = af.random_split(data, test_fraction=0.1, seed=0)[0]
-    return _cache[dataset]
+    if dataset == "ml-1m-shape":
+        data = af.synthetic("ml-1m", seed=0)
+    elif dataset == "ml-100k":
+        data = load_ml100k_or_skip()
+    else:
+        raise ValueError(dataset)
+    return af.random_split(data, test_fraction=0.1, seed=0)[0]
 
 
 def describe(benchmark, dataset, variant, train):
@@ -100,11 +86,7 @@ def test_autorec_epoch_autorec_fast(benchmark, dataset, variant):
     need_ours("autorec")
     train = train_part(dataset)
     describe(benchmark, dataset, variant, train)
-    model = benchmark.pedantic(lambda: ours(train, variant, 1), rounds=ROUNDS, iterations=1,
-                               warmup_rounds=WARMUP)
-    assert len(model.history) == 1 and np.isfinite(model.history[0]["loss"])
-    benchmark.extra_info["history_epoch_s"] = float(model.history[0]["seconds"])
-    record_two_epoch_run(benchmark, lambda e: ours(train, variant, e), count_key=None)
+    time_ours_epoch(benchmark, lambda e: ours(train, variant, e), count_key=None)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -112,10 +94,5 @@ def test_autorec_epoch_autorec_fast(benchmark, dataset, variant):
 def test_autorec_epoch_pytorch(benchmark, dataset, variant):
     train = train_part(dataset)
     describe(benchmark, dataset, variant, train)
-    t0 = time.perf_counter()
-    model = TorchAutoRec(train, variant=variant, hidden=HIDDEN, l2=L2, batch_size=BATCH, lr=LR,
-                         seed=0, device=DEVICE)
-    benchmark.extra_info["torch_setup_s"] = time.perf_counter() - t0
-    loss = benchmark.pedantic(model.run_epoch, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
-    assert np.isfinite(loss)
-    assert model.steps_per_epoch == benchmark.extra_info["steps_per_epoch"]
+    time_torch_epoch(benchmark, lambda: TorchAutoRec(train, variant=variant, hidden=HIDDEN, l2=L2,
+                                                     batch_size=BATCH, lr=LR, seed=0, device=DEVICE))

@@ -24,23 +24,23 @@ on an adapter returning the very scores the shared function ranked; the
 largest absolute difference is printed (expect ~1e-7; it is not 0 only if
 tied scores are ordered differently).
 
-    python benchmarks/svae_accuracy.py                        # ML-100K, 25 epochs, seeds 0 1 2
-    python benchmarks/svae_accuracy.py --epochs 5 --seeds 0
-    python benchmarks/svae_accuracy.py --synthetic-users 2000 --heldout-users 200
+    python benchmarks/accuracy/svae_accuracy.py                        # ML-100K, 25 epochs, seeds 0 1 2
+    python benchmarks/accuracy/svae_accuracy.py --epochs 5 --seeds 0
+    python benchmarks/accuracy/svae_accuracy.py --synthetic-users 2000 --heldout-users 200
 
 Data: ``--data`` (MovieLens ``u.data`` / ``ratings.dat`` / ``ratings.csv`` with
 timestamps; default the shared ML-100K, 943 users, so 100 validation and 100
 test users), or ``--synthetic-users N``: ``af.synthetic("ml-1m", n_users=N,
 seed=0)`` (ratings 1..5 with timestamps).
 
-Hyper-parameters (the library defaults; see benchmarks/torch_svae.py):
+Hyper-parameters (the library defaults; see benchmarks/baselines/svae.py):
 embedding 256, GRU 200, hidden 150, latent 64, next_k 4, beta_cap 0.2,
 anneal_steps 200000, Adam lr 1e-3 with weight_decay 5e-3, ``--batch-size``
 (32) users, ``--epochs`` (25). Ours gets ``epochs``, ``batch_size``, ``seed``
 and ``device="cpu"`` and relies on its defaults for the rest.
 
 Run it from anywhere: only the installed ``autorec_fast`` is imported (the
-script's own folder, not the repository root, is first on ``sys.path``).
+``benchmarks`` folder, not the repository root, goes first on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -55,12 +55,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import autorec_fast as af
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import fmt, mean_se, ml100k_path  # noqa: E402
-from torch_multvae import TorchRecommender  # noqa: E402
-from torch_svae import TorchSVAETrainer  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (see common.py)
+from common import add_data_options, add_run_options, af, fmt, load_data, mean_se, same_threads
+from baselines.base import TorchRecommender
+from baselines.svae import TorchSVAETrainer
 
 KS = (100, 10)
 METRICS = [f"{m}@{k}" for k in KS for m in ("ndcg", "recall_nout")]
@@ -156,8 +154,7 @@ def train_score(impl, split, epochs, seed, batch_size):
         if not isinstance(scores, np.ndarray):  # e.g. a CuPy array
             scores = scores.get()
     else:
-        model = TorchSVAETrainer(split.train, batch_size=batch_size, seed=seed)
-        model.fit(epochs)
+        model = TorchSVAETrainer.trained(split.train, epochs, batch_size=batch_size, seed=seed)
         secs = (time.perf_counter() - t0) / max(epochs, 1)
         scores = model.score(split.test.fold_in)
     hist = getattr(model, "history", None) or [{}]
@@ -168,35 +165,19 @@ def train_score(impl, split, epochs, seed, batch_size):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=ml100k_path(),
-                   help="MovieLens u.data / ratings file (explicit ratings with timestamps)")
-    p.add_argument("--synthetic-users", type=int, default=None,
-                   help="use af.synthetic('ml-1m', n_users=N) instead of --data")
+    add_data_options(p, "ml-1m", "explicit ratings with timestamps")
     p.add_argument("--heldout-users", type=int, default=100,
                    help="validation and test users each (default 100)")
     p.add_argument("--epochs", type=int, default=25)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--threads", type=int, default=None,
-                   help="threads for both (default: autorec_fast's OpenMP count)")
-    p.add_argument("--no-ours", action="store_true", help="baseline only")
-    p.add_argument("--no-torch", action="store_true", help="ours only")
+    add_run_options(p, "baseline")
     args = p.parse_args(argv)
 
-    if args.threads:
-        af.set_num_threads(args.threads)
-    torch.set_num_threads(af.get_num_threads())
-    if args.synthetic_users:
-        data = af.synthetic("ml-1m", n_users=args.synthetic_users, seed=0)
-        print(f"data: synthetic ml-1m shape ({data.n_users} users x {data.n_items} items, "
-              f"{data.nnz} ratings)")
-    else:
-        if not args.data.is_file():
-            print(f"data not found: {args.data} (pass --data or set AUTOREC_FAST_DATA)")
-            return 0
-        data = af.load_movielens(str(args.data))
-        print(f"data: {args.data} ({data.n_users} users x {data.n_items} items, "
-              f"{data.nnz} ratings)")
+    same_threads(args.threads)
+    data = load_data(args, "ml-1m")
+    if data is None:
+        return 0
     if getattr(getattr(af, "splits", None), "sequential_split_from_ratings", None) is None:
         print("autorec_fast has no splits.sequential_split_from_ratings yet; nothing to run")
         return 0

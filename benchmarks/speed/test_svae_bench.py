@@ -1,8 +1,8 @@
 """SVAE: training throughput, autorec_fast against pure PyTorch.
 
 Run (see BENCHMARKS.md):
-    pytest benchmarks/test_svae_bench.py --benchmark-enable --benchmark-json=svae.json
-    python benchmarks/report.py svae.json
+    pytest benchmarks/speed/test_svae_bench.py --benchmark-enable --benchmark-json=svae.json
+    python benchmarks/speed/report.py svae.json
 
 Data (implicit sequences: each user's items ordered by (timestamp, entry order)),
 the same preprocessing for both: ratings >= 4 kept as 1 (``binarize(3.5)``;
@@ -20,7 +20,7 @@ without any interaction dropped:
     55,361 interactions, 54,423 GRU steps); skipped when absent.
 
 Model, the same hyper-parameters for ours and PyTorch (the library defaults;
-the baseline and its objective are in benchmarks/torch_svae.py): embedding 256,
+the baseline and its objective are in benchmarks/baselines/svae.py): embedding 256,
 GRU 200, hidden 150, latent 64, next_k 4, beta_cap 0.2, anneal_steps 200000,
 batch 32 users, Adam lr 1e-3 with weight_decay 5e-3. Ours gets only
 ``epochs``, ``batch_size``, ``seed`` and ``device``; where the fitted model
@@ -51,33 +51,25 @@ logits GEMM plus its two backward GEMMs, 2 flops per multiply-add);
 ``flops_per_s = flops / epoch_s``.
 """
 
+import functools
 import math
 import os
-import statistics
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import autorec_fast as af
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import DEVICE, Clock, ml100k_path, need_ours, on_device, record_two_epoch_run  # noqa: E402
-from torch_svae import TorchSVAETrainer  # noqa: E402
+from baselines.svae import TorchSVAETrainer
+from common import DEVICE, load_ml100k_or_skip, need_ours, on_device, time_ours_epoch, time_torch_epoch
 
 SYNTH_USERS = int(os.environ.get("AUTOREC_BENCH_SVAE_USERS", 800))
-ROUNDS = 3
 TORCH_ROUNDS = 2  # a PyTorch epoch takes ~20 s here; two modes x two datasets
-WARMUP = 1  # one untimed round each: steady-state epochs, for ours and torch alike
 
 SVAE = dict(embedding=256, gru=200, hidden=150, latent=64, next_k=4, beta_cap=0.2,
             anneal_steps=200000, batch_size=32, lr=1e-3, weight_decay=5e-3)
 OUTPUT_WIDTH = SVAE["hidden"]
 OURS_NAME = {"weight_decay": "l2"}  # our name of the coupled L2 (Adam weight_decay)
-
-_cache = {}
+RATES = {"users_per_s": "n_users", "steps_per_s": "n_steps", "flops_per_s": "flops"}
 
 
 def svae_preprocess(data, min_count=5, max_count=1000):
@@ -89,21 +81,17 @@ def svae_preprocess(data, min_count=5, max_count=1000):
     return af.filter_min_counts(data, min_user_count=min_count)
 
 
+@functools.cache
 def train_part(dataset):
-    if dataset not in _cache:
-        if dataset == "ml-1m-shape":
-            data = af.synthetic("ml-1m", n_users=SYNTH_USERS, seed=0)
-        elif dataset == "ml-100k":
-            path = ml100k_path()
-            if not path.is_file():
-                pytest.skip(f"ML-100K not found at {path} (set AUTOREC_FAST_DATA)")
-            data = af.load_movielens(str(path))
-        else:
-            raise ValueError(dataset)
-        train = svae_preprocess(data)
-        assert train.timestamps is not None
-        _cache[dataset] = train
-    return _cache[dataset]
+    if dataset == "ml-1m-shape":
+        data = af.synthetic("ml-1m", n_users=SYNTH_USERS, seed=0)
+    elif dataset == "ml-100k":
+        data = load_ml100k_or_skip()
+    else:
+        raise ValueError(dataset)
+    train = svae_preprocess(data)
+    assert train.timestamps is not None
+    return train
 
 
 def describe(benchmark, dataset, train):
@@ -117,15 +105,6 @@ def describe(benchmark, dataset, train):
         batches_per_epoch=math.ceil(int((counts >= 2).sum()) / SVAE["batch_size"]),
         output_width=OUTPUT_WIDTH, flops=float(2 * 3 * n_steps * OUTPUT_WIDTH * n_items),
     )
-
-
-def record_throughput(benchmark, seconds):
-    """Median of the timed rounds (the warm-up dropped when it ran) as epoch_s, users/s, steps/s."""
-    timed = seconds[WARMUP:] if len(seconds) > WARMUP else seconds
-    epoch_s = statistics.median(timed)
-    info = benchmark.extra_info
-    info.update(epoch_s=epoch_s, users_per_s=info["n_users"] / epoch_s,
-                steps_per_s=info["n_steps"] / epoch_s, flops_per_s=info["flops"] / epoch_s)
 
 
 DATASETS = ["ml-1m-shape", "ml-100k"]
@@ -153,13 +132,8 @@ def test_svae_epoch_autorec_fast(benchmark, dataset):
     need_ours("svae")
     train = train_part(dataset)
     describe(benchmark, dataset, train)
-    clock = Clock(lambda: ours_svae(train, 1))
-    fitted = benchmark.pedantic(clock, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP)
-    assert len(fitted.history) == 1 and np.isfinite(fitted.history[0]["loss"])
-    check_same_hyperparameters(benchmark, fitted)
-    record_throughput(benchmark, clock.seconds)
-    benchmark.extra_info["history_epoch_s"] = float(fitted.history[0]["seconds"])
-    record_two_epoch_run(benchmark, lambda e: ours_svae(train, e))
+    time_ours_epoch(benchmark, lambda e: ours_svae(train, e), rates=RATES,
+                    check=lambda fitted: check_same_hyperparameters(benchmark, fitted))
 
 
 @pytest.mark.parametrize("gru_mode", ["packed", "padded"])
@@ -167,15 +141,10 @@ def test_svae_epoch_autorec_fast(benchmark, dataset):
 def test_svae_epoch_pytorch(benchmark, dataset, gru_mode):
     train = train_part(dataset)
     describe(benchmark, dataset, train)
-    t0 = time.perf_counter()
-    net = TorchSVAETrainer(train, seed=0, gru_mode=gru_mode, device=DEVICE, **SVAE)
-    benchmark.extra_info["torch_setup_s"] = time.perf_counter() - t0
     benchmark.extra_info["gru_mode"] = gru_mode
-    loss = benchmark.pedantic(net.run_epoch, rounds=TORCH_ROUNDS, iterations=1, warmup_rounds=WARMUP)
-    assert np.isfinite(loss)
-    assert net.steps_per_epoch == benchmark.extra_info["batches_per_epoch"]
+    net = time_torch_epoch(benchmark, lambda: TorchSVAETrainer(train, seed=0, gru_mode=gru_mode, device=DEVICE, **SVAE),
+                           rounds=TORCH_ROUNDS, rates=RATES, steps_key="batches_per_epoch")
     assert net.n_steps == benchmark.extra_info["n_steps"]
-    record_throughput(benchmark, net.epoch_seconds)
 
 
 @pytest.mark.parametrize("gru_mode", ["packed", "padded"])
@@ -185,8 +154,8 @@ def test_baseline_has_our_objective(gru_mode):
     need_ours("svae")
     import torch
 
-    from autorec_fast.models.svae import PARAM_NAMES, ordered_sequences, pack_batch
-    from torch_svae import TorchSVAE, _Flat, batch_loss, sequences_from_interactions
+    from autorec_fast.models.svae import PARAM_NAMES, ordered_sequences, pack_batch  # private
+    from baselines.svae import FlatSequences, TorchSVAE, batch_loss, sequences_from_interactions
 
     data = af.synthetic("ml-1m", n_users=40, seed=3)
     ours = af.SVAE(dtype="float64")
@@ -209,7 +178,7 @@ def test_baseline_has_our_objective(gru_mode):
     batch = pack_batch(indptr, items, users, n_steps, SVAE["next_k"])
     beta = 0.3
     loss, grads = ours._loss_and_grads(batch, np.zeros((batch[0].size, ours.latent)), beta, n_steps)
-    theirs = batch_loss(net, _Flat(sequences_from_interactions(data)), users, SVAE["next_k"], beta,
+    theirs = batch_loss(net, FlatSequences(sequences_from_interactions(data)), users, SVAE["next_k"], beta,
                         sample=False, gru_mode=gru_mode)
     theirs.backward()
     assert loss == pytest.approx(theirs.item(), rel=1e-12)

@@ -4,15 +4,15 @@ For each seed s: a split of ML-100K (``--protocol random``: a random 90/10
 split of the ratings with seed s, AutoRec's protocol; ``--protocol time``:
 ``af.time_split`` at the 80 % quantile of the timestamps, the test period
 halved into validation and test with seed s, DeepRec's Netflix-style
-protocol), then ours and the baseline (benchmarks/torch_deeprec.py) trained
+protocol), then ours and the baseline (benchmarks/baselines/deeprec.py) trained
 on the training part for the same epochs with the same hyper-parameters and
 training seed s, no early stopping. Test RMSE over the test pairs (pairs of
 users or items without training ratings get the training mean in both; both
 clip to [1, 5]). Prints each seed's values, means with standard errors and
 the paired differences.
 
-    python benchmarks/deeprec_accuracy.py                     # 20 epochs, seeds 0 1 2
-    python benchmarks/deeprec_accuracy.py --epochs 40 --layers 256 256 --lr 0.01
+    python benchmarks/accuracy/deeprec_accuracy.py                     # 20 epochs, seeds 0 1 2
+    python benchmarks/accuracy/deeprec_accuracy.py --epochs 40 --layers 256 256 --lr 0.01
 """
 
 import argparse
@@ -20,14 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-import autorec_fast as af  # before NumPy and PyTorch: see OPENBLAS_THREAD_TIMEOUT in the README
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (see common.py)
+# autorec_fast before NumPy and PyTorch: see OPENBLAS_THREAD_TIMEOUT in the README
+from common import af, fmt, mean_se, ml100k_path, same_threads
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import fmt, mean_se, ml100k_path  # noqa: E402
-from torch_deeprec import train_torch_deeprec  # noqa: E402
+import numpy as np
+import torch
+from baselines.deeprec import TorchDeepRec
 
 
 def split_for(data, protocol, seed):
@@ -53,7 +52,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     if not args.data.is_file():
         sys.exit(f"data not found: {args.data} (set AUTOREC_FAST_DATA or pass --data)")
-    torch.set_num_threads(af.get_num_threads())
+    same_threads()
     data = af.load_movielens(str(args.data))
     hp = dict(layers=tuple(args.layers), dropout=args.dropout, constrained=not args.untied,
               refeed_steps=args.refeed_steps, lr=args.lr, batch_size=args.batch_size,
@@ -69,7 +68,7 @@ def main(argv=None):
         ep_o = (time.perf_counter() - t0) / args.epochs
         r_o = float(af.evaluate(ours, test, ["rmse"])["rmse"])
         t0 = time.perf_counter()
-        base = train_torch_deeprec(train, momentum=0.9, seed=seed, **hp)
+        base = TorchDeepRec.trained(train, momentum=0.9, seed=seed, **hp)
         ep_t = (time.perf_counter() - t0) / args.epochs
         r_t = base.rmse(test)
         for k, v in (("ours", r_o), ("torch", r_t), ("diff", r_o - r_t)):

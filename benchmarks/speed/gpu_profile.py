@@ -1,8 +1,8 @@
 """Where a model's GPU epoch goes: kernel times (torch.profiler, whose CUPTI tracing
 sees every kernel in the process, ours and CuPy's too) and host time (cProfile).
 
-    python benchmarks/gpu_profile.py autorec            # I-AutoRec, synthetic ML-1M shape
-    python benchmarks/gpu_profile.py multvae|multdae|cdae|deeprec|svae
+    python benchmarks/speed/gpu_profile.py autorec            # I-AutoRec, synthetic ML-1M shape
+    python benchmarks/speed/gpu_profile.py multvae|multdae|cdae|deeprec|svae
 
 Run on a GPU machine after ``pip install --no-build-isolation .``; PyTorch is used
 for its profiler only. Prints two tables: kernels by total GPU time, Python

@@ -6,13 +6,13 @@ the baseline are trained at equal hyper-parameters and epochs, both with
 validation on ``split.validation`` (metric ndcg@100) keeping the best epoch's
 parameters; both are scored by the same code, ``af.evaluate(model,
 split.test, ["ndcg@100", "recall@20", "recall@50"])`` (the baselines through
-an adapter whose ``_score_csr`` returns the torch logits). The script prints
+an adapter returning the torch logits, baselines/base.py's ``TorchRecommender``). The script prints
 each seed's test metrics, then the means over seeds with standard errors and
 the paired differences (ours - torch).
 
-    python benchmarks/implicit_accuracy.py                          # ML-100K, 3 seeds
-    python benchmarks/implicit_accuracy.py --models multvae --epochs 100 --seeds 0 1 2 3 4
-    python benchmarks/implicit_accuracy.py --synthetic-users 20000 --epochs 20 --seeds 0
+    python benchmarks/accuracy/implicit_accuracy.py                          # ML-100K, 3 seeds
+    python benchmarks/accuracy/implicit_accuracy.py --models multvae --epochs 100 --seeds 0 1 2 3 4
+    python benchmarks/accuracy/implicit_accuracy.py --synthetic-users 20000 --epochs 20 --seeds 0
 
 Data: ``--data`` (MovieLens ``u.data`` / ``ratings.csv``; default the shared
 ML-100K) through ``af.strong_generalization_from_ratings`` (ratings > 3.5 as
@@ -22,8 +22,8 @@ n_users=N, seed=0)`` (20,108 items, implicit), users with >= 5 items,
 ``af.strong_generalization_split`` with 10% of the users each for validation
 and test (unless ``--heldout-users``).
 
-Hyper-parameters (the reference ones, see benchmarks/torch_multvae.py and
-benchmarks/torch_cdae.py): Mult-VAE I-600-200-600-I, dropout 0.5, beta_cap
+Hyper-parameters (the reference ones, see benchmarks/baselines/multvae.py and
+benchmarks/baselines/cdae.py): Mult-VAE I-600-200-600-I, dropout 0.5, beta_cap
 0.2, anneal_steps 200000, l2 0; Mult-DAE I-200-I, dropout 0.5, l2 0.01/500;
 both batch 500, Adam lr 1e-3. CDAE: hidden 50, corruption 0.5, sigmoid
 output, logistic loss, Adam, ``--cdae-lr`` (1e-2), ``--cdae-batch-size`` (64),
@@ -36,7 +36,7 @@ CDAE user vector: both score them with a zero user vector (ours: whatever the
 library does; check that it is the same).
 
 Run it from anywhere: only the installed ``autorec_fast`` is imported (the
-script's own folder, not the repository root, is first on ``sys.path``).
+``benchmarks`` folder, not the repository root, goes first on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -49,12 +49,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import autorec_fast as af
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import fmt, mean_se, ml100k_path  # noqa: E402
-from torch_cdae import TorchCDAE  # noqa: E402
-from torch_multvae import TorchMultVAE  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (see common.py)
+from common import add_data_options, add_run_options, af, fmt, load_data, mean_se, same_threads
+from baselines.cdae import TorchCDAE
+from baselines.multvae import TorchMultVAE
 
 METRICS = ["ndcg@100", "recall@20", "recall@50"]
 VAL_METRIC = "ndcg@100"
@@ -97,8 +95,8 @@ def train_one(model, impl, extra, split, epochs, seed, args):
                          validation=split.validation, metric=VAL_METRIC)
             rec = m
         else:
-            m = TorchMultVAE(split.train, kind=model[len("mult"):], seed=seed, **hp)
-            m.fit(epochs, validation=split.validation, metric=VAL_METRIC)
+            m = TorchMultVAE.trained(split.train, epochs, validation=split.validation, metric=VAL_METRIC,
+                                     kind=model[len("mult"):], seed=seed, **hp)
             rec = m.as_recommender()
     else:
         hp = cdae_params(args)
@@ -107,8 +105,8 @@ def train_one(model, impl, extra, split, epochs, seed, args):
                          seed=seed, device="cpu", validation=split.validation, metric=VAL_METRIC)
             rec = m
         else:
-            m = TorchCDAE(split.train, seed=seed, **hp)
-            m.fit(epochs, validation=split.validation, metric=VAL_METRIC)
+            m = TorchCDAE.trained(split.train, epochs, validation=split.validation, metric=VAL_METRIC,
+                                  seed=seed, **hp)
             rec = m.as_recommender()
     secs = (time.perf_counter() - t0) / max(epochs, 1)
     best = getattr(m, "best_epoch", None)
@@ -128,10 +126,7 @@ def make_split(args, data, s):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=ml100k_path(),
-                   help="MovieLens u.data / ratings file (explicit ratings)")
-    p.add_argument("--synthetic-users", type=int, default=None,
-                   help="use af.synthetic('ml-20m', n_users=N) instead of --data")
+    add_data_options(p, "ml-20m")
     p.add_argument("--models", nargs="+", choices=["multvae", "multdae", "cdae"],
                    default=["multvae", "multdae", "cdae"])
     p.add_argument("--epochs", type=int, default=50)
@@ -142,26 +137,13 @@ def main(argv=None):
     p.add_argument("--cdae-batch-size", type=int, default=64)
     p.add_argument("--cdae-l2", type=float, default=1e-3)
     p.add_argument("--cdae-negative-ratios", type=int, nargs="+", default=[5, 0])
-    p.add_argument("--threads", type=int, default=None,
-                   help="threads for both (default: autorec_fast's OpenMP count)")
-    p.add_argument("--no-ours", action="store_true", help="baselines only")
-    p.add_argument("--no-torch", action="store_true", help="ours only")
+    add_run_options(p, "baselines")
     args = p.parse_args(argv)
 
-    if args.threads:
-        af.set_num_threads(args.threads)
-    torch.set_num_threads(af.get_num_threads())
-    if args.synthetic_users:
-        data = af.synthetic("ml-20m", n_users=args.synthetic_users, seed=0)
-        print(f"data: synthetic ml-20m shape ({data.n_users} users x {data.n_items} items, "
-              f"{data.nnz} interactions)")
-    else:
-        if not args.data.is_file():
-            print(f"data not found: {args.data} (pass --data or set AUTOREC_FAST_DATA)")
-            return 0
-        data = af.load_movielens(str(args.data))
-        print(f"data: {args.data} ({data.n_users} users x {data.n_items} items, "
-              f"{data.nnz} ratings)")
+    same_threads(args.threads)
+    data = load_data(args, "ml-20m", unit="interactions")
+    if data is None:
+        return 0
 
     plan = []
     for label, model, impl, extra in runs(args):

@@ -7,11 +7,11 @@ one steady epoch of ours (the second epoch of a 2-epoch ``af.train`` call, from
 ``model.history``) and one PyTorch epoch back to back, so both see the same
 state; the per-round ratios and their median are printed.
 
-    python benchmarks/autorec_paired.py                  # I-AutoRec, ML-1M shape, 7 rounds
-    python benchmarks/autorec_paired.py --variant user --rounds 5
-    python benchmarks/autorec_paired.py --data ml-100k
+    python benchmarks/speed/autorec_paired.py                  # I-AutoRec, ML-1M shape, 7 rounds
+    python benchmarks/speed/autorec_paired.py --variant user --rounds 5
+    python benchmarks/speed/autorec_paired.py --data ml-100k
 
-Same data, model and settings as benchmarks/test_autorec_bench.py (synthetic
+Same data, model and settings as benchmarks/speed/test_autorec_bench.py (synthetic
 ML-1M shape or ML-100K, train part of a 90/10 random split, hidden 500,
 sigmoid / identity, batch 256, Adam lr 1e-3, l2 1, float32, both on 2 threads
 by default).
@@ -20,25 +20,17 @@ by default).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-# As benchmarks/conftest.py: autorec_fast sets OMP_WAIT_POLICY=PASSIVE for its own
-# libgomp when imported; PyTorch's bundled libgomp keeps its default.
-_user_policy = os.environ.get("OMP_WAIT_POLICY")
-import autorec_fast as af  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (see common.py)
+from common import af, ml100k_path, same_threads  # autorec_fast before torch
 
-if _user_policy is None:
-    os.environ.pop("OMP_WAIT_POLICY", None)
-import torch  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import ml100k_path  # noqa: E402
-from torch_autorec import TorchAutoRec  # noqa: E402
+import torch
+from baselines.autorec import TorchAutoRec
 
 
 def main(argv=None):
@@ -61,7 +53,7 @@ def main(argv=None):
               output_activation="identity", l2=1.0, batch_size=256, lr=1e-3, optimizer="adam", seed=0)
     torch_model = TorchAutoRec(train, variant=args.variant, hidden=args.hidden, l2=1.0, batch_size=256,
                                lr=1e-3, seed=0)
-    torch.set_num_threads(af.get_num_threads())  # the same threads both sides
+    same_threads()  # the same threads both sides
     af.train("autorec", train, epochs=1, **kw)  # warm-up, both sides
     torch_model.run_epoch()
     print(f"{args.variant}-AutoRec, {args.data}, hidden {args.hidden}; torch threads {torch.get_num_threads()}")

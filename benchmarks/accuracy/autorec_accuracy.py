@@ -6,10 +6,10 @@ script prints each seed's test RMSE of ours and of the baseline, their
 difference (ours - torch), and the means over seeds with standard errors (the
 difference's from the paired per-seed differences).
 
-    python benchmarks/autorec_accuracy.py                      # ML-100K, 3 seeds
-    python benchmarks/autorec_accuracy.py --epochs 100 --l2 10 --seeds 0 1 2 3 4
-    python benchmarks/autorec_accuracy.py --tune                # grid + early stopping, ours
-    python benchmarks/autorec_accuracy.py --tune --tune-torch   # ... and the baseline too
+    python benchmarks/accuracy/autorec_accuracy.py                      # ML-100K, 3 seeds
+    python benchmarks/accuracy/autorec_accuracy.py --epochs 100 --l2 10 --seeds 0 1 2 3 4
+    python benchmarks/accuracy/autorec_accuracy.py --tune                # grid + early stopping, ours
+    python benchmarks/accuracy/autorec_accuracy.py --tune --tune-torch   # ... and the baseline too
 
 ``--tune``: for each seed the train part is split again 90/10 (seed s) into
 fit / validation; every (l2, lr) of the grid (l2 in {1, 10, 100}, lr in
@@ -21,7 +21,7 @@ the test part (the honest number); the best test RMSE over the grid (chosen
 by looking at the test set, so optimistic) is printed beside it for reference.
 
 Run it from anywhere: only the installed ``autorec_fast`` is imported (the
-script's own folder, not the repository root, is first on ``sys.path``).
+``benchmarks`` folder, not the repository root, goes first on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -35,11 +35,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import autorec_fast as af
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import fmt, mean_se, ml100k_path  # noqa: E402
-from torch_autorec import TorchAutoRec  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (see common.py)
+from common import add_run_options, af, fmt, mean_se, ml100k_path, same_threads
+from baselines.autorec import TorchAutoRec
 
 
 def have_ours():
@@ -54,9 +52,8 @@ def train_ours(train, variant, hidden, l2, lr, epochs, batch_size, seed, validat
 
 
 def train_torch(train, variant, hidden, l2, lr, epochs, batch_size, seed, validation=None):
-    model = TorchAutoRec(train, variant=variant, hidden=hidden, l2=l2, batch_size=batch_size,
-                         lr=lr, seed=seed)
-    return model.fit(epochs, validation=validation)
+    return TorchAutoRec.trained(train, epochs, validation=validation, variant=variant, hidden=hidden,
+                                l2=l2, batch_size=batch_size, lr=lr, seed=seed)
 
 
 def rmse_ours(model, test):
@@ -175,10 +172,7 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--variants", nargs="+", choices=["item", "user"], default=["item", "user"])
-    p.add_argument("--threads", type=int, default=None,
-                   help="threads for both (default: autorec_fast's OpenMP count)")
-    p.add_argument("--no-ours", action="store_true", help="baseline only")
-    p.add_argument("--no-torch", action="store_true", help="ours only")
+    add_run_options(p, "baseline")
     p.add_argument("--tune", action="store_true", help="grid search with validation early stopping")
     p.add_argument("--tune-torch", action="store_true", help="with --tune: tune the baseline too")
     p.add_argument("--max-epochs", type=int, default=100)
@@ -189,9 +183,7 @@ def main(argv=None):
     if not args.data.is_file():
         print(f"data not found: {args.data} (pass --data or set AUTOREC_FAST_DATA)")
         return 0
-    if args.threads:
-        af.set_num_threads(args.threads)
-    torch.set_num_threads(af.get_num_threads())
+    same_threads(args.threads)
     data = af.load_movielens(str(args.data))
     print(f"data: {args.data} ({data.n_users} users x {data.n_items} items, {data.nnz} ratings)")
     if args.tune:
