@@ -24,7 +24,7 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # cores with them (measured: SVAE epochs 1.4x and DeepRec epochs 1.3x slower).
 # Read when an OpenBLAS library loads: NumPy's, usually imported before us,
 # keeps its setting, so the models' dense products go through SciPy's
-# OpenBLAS (models/_ops.py, CpuOps.mm), which loads below.
+# OpenBLAS (backends/cpu.py, CpuBackend.mm), which loads below.
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from .backends import (  # noqa: E402

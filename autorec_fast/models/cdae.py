@@ -12,7 +12,7 @@ the output is computed only at the positive and the sampled negative items,
 so an epoch costs O((1 + ratio) · nnz · hidden), not O(users · items · hidden).
 With the full output (negative_ratio=0) every item is a target, so the output
 layer is dense: :meth:`CDAE._train_batch_full` runs it as BLAS / cuBLAS
-products around the sparse input layer (``_ops``), the element-wise loss in
+products around the sparse input layer (the backend's), the element-wise loss in
 NumPy / CuPy.
 """
 

@@ -16,7 +16,7 @@ outer products into the item-sized weight share one pass with the fused
 momentum step (``sparse_input_grad_step`` over the stacked [X; dOut] pattern,
 ``csrc/cpu/autorec.cpp``); dense layers and the re-feeding pass through BLAS.
 
-On ``device="cuda"`` (``_CudaOps``) the same steps run on the GPU with the same
+On ``device="cuda"`` (``CudaBackend``) the same steps run on the GPU with the same
 random draws (shuffling and dropout masks from the seeded host generator,
 uploaded): the sparse products through cuSPARSE (CuPy's csr_matrix), the dense
 layers through cuBLAS, the gather of the outputs at the observed ratings with

@@ -22,7 +22,7 @@ import pytest
 import torch
 
 import autorec_fast as af
-from autorec_fast import _backend  # private: the LAPACK floor calls the compiled kernels directly
+from autorec_fast import backends as _backend  # private: the LAPACK floor calls the compiled kernels directly
 from common import DEVICE, on_device
 
 N_USERS = int(os.environ.get("AUTOREC_BENCH_USERS", 20_000))

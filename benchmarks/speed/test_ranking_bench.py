@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from autorec_fast import _backend  # private: the compiled top-K and hits kernels
+from autorec_fast import backends as _backend  # private: the compiled top-K and hits kernels
 
 N_USERS, N_ITEMS, K = 10_000, 20_000, 100
 
