@@ -90,6 +90,10 @@ class CpuBackend:
     def squared_norm(self, x) -> float:
         return squared_norm_host(x)
 
+    def scalar(self, x) -> float:
+        """A reduction's result as a float64 number (on the GPU: a device scalar, no sync)."""
+        return float(x)
+
     def loss_meter(self):
         return LossMeter()
 

@@ -54,6 +54,9 @@ class CudaBackend:
     def squared_norm(self, x) -> float:
         return float((x.reshape(-1).astype(np.float64) ** 2).sum())
 
+    def scalar(self, x):
+        return x.astype(np.float64)  # stays on the device: no sync per batch
+
     def loss_meter(self):
         return DeviceLossMeter(self.xp)
 
@@ -165,7 +168,7 @@ class CudaBackend:
         self._kernel("multinomial_nll_grad")(
             logits.data.ptr, bias.data.ptr, dev[0].data.ptr, dev[1].data.ptr, dev[2].data.ptr,
             logits.shape[0], logits.shape[1], scale, loss.data.ptr, self._stream())
-        return float(loss.get()[0])
+        return loss[0]  # stays on the device: no sync per batch
 
     def logistic_loss_grad(self, Z, b, Y):
         xp = self.xp
@@ -393,9 +396,9 @@ def logistic_loss_grad_xp(xp, Z, pos, y):
     """Σ softplus(z) − Σ y·z and σ(z) − y for the pre-activations Z (every entry a target;
     y at the flat positions ``pos``, 0 elsewhere) in NumPy/CuPy operations: the GPU's
     form of the CPU's fused ``_cpu.logistic_loss_grad`` (tests run it on NumPy)."""
-    yz = float(xp.dot(Z.ravel()[pos], y))
+    yz = xp.dot(Z.ravel()[pos], y).astype(np.float64)
     t = xp.exp(-xp.abs(Z))
-    loss = float(xp.maximum(Z, 0).sum(dtype=np.float64) + xp.log1p(t).sum(dtype=np.float64)) - yz
+    loss = xp.maximum(Z, 0).sum(dtype=np.float64) + xp.log1p(t).sum(dtype=np.float64) - yz  # on the device
     D = xp.where(Z >= 0, Z.dtype.type(1), t)
     D /= 1 + t  # σ(z), without overflow for either sign
     D.ravel()[pos] -= y
@@ -411,7 +414,7 @@ class DeviceLossMeter:
         self.device = None
 
     def add(self, value) -> None:
-        if isinstance(value, (float, int)):
+        if isinstance(value, (float, int)):  # NumPy's float64 included
             self.host += value
         else:
             self.device = value.astype(np.float64) if self.device is None else self.device + value

@@ -194,7 +194,7 @@ class CDAE(ImplicitModel, GradientTrained):
         out = be.bias_activation(Z, b, output)
         D = out.copy()
         D.ravel()[pos] -= y
-        loss = float(xp.square(D).sum(dtype=np.float64))
+        loss = be.scalar(xp.square(D).sum(dtype=np.float64))
         D *= 2
         return loss, be.mul_activation_grad(D, out, output)
 

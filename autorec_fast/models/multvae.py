@@ -191,7 +191,7 @@ class MultVAE(ImplicitModel, GradientTrained):
         kl = 0.0
         if aux is not None:
             mu, logvar, std, eps = aux
-            kl = float(xp.mean(-0.5 * xp.sum(1 + logvar - mu**2 - xp.exp(logvar), axis=1)))
+            kl = ops.scalar(xp.mean(-0.5 * xp.sum(1 + logvar - mu**2 - xp.exp(logvar), axis=1)))
         # λ·Σ‖W‖², reported only (its gradient is added in the optimizer steps)
         # squared_norm, not xp.dot: a BLAS dot here woke NumPy's OpenBLAS threads every batch
         reg = self.l2 * sum(ops.squared_norm(w) for w in W) if self.l2 else 0.0

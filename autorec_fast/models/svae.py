@@ -351,7 +351,7 @@ class SVAE(ImplicitModel, GradientTrained):
         # KL per step, weighted 1/(B · steps of its user): the mean over steps, then over users
         w = ops.asarray((1.0 / (B * n_steps_of[users][row_seq])).astype(self.dtype))[:, None]
         var = std * std
-        kl = float(xp.sum(w * 0.5 * (-logvar + var + mu * mu - 1)))
+        kl = ops.scalar(xp.sum(w * 0.5 * (-logvar + var + mu * mu - 1)))
         dlat = xp.concatenate([dz + beta * w * mu, dz * eps * 0.5 * std + beta * w * 0.5 * (var - 1)],
                               axis=1)
         grads["W_lat"], grads["b_lat"] = ops.mm(A1.T, dlat), dlat.sum(axis=0)
