@@ -72,6 +72,23 @@ class RatingModel:
         self.rating_range_ = (float(R.data.min()), float(R.data.max()))
         return R
 
+    def _rating_state(self):
+        """The arrays and metadata every rating model saves, besides its own."""
+        meta = {k: getattr(self, k) for k in self._HYPER}
+        meta.update(dtype=self.dtype.name, n_users=self.n_users, n_items=self.n_items, mean=self.mean_,
+                    rating_range=list(self.rating_range_), best_epoch=self.best_epoch, history=self.history)
+        return {"user_ids": self.user_ids, "item_ids": self.item_ids}, meta
+
+    @classmethod
+    def _rating_model_from_state(cls, arrays, meta, device):
+        """A model of this class with the common state of ``_rating_state`` restored."""
+        model = cls(**{k: meta[k] for k in cls._HYPER}, dtype=meta["dtype"], device=device)
+        model.n_users, model.n_items = int(meta["n_users"]), int(meta["n_items"])
+        model.user_ids, model.item_ids = arrays["user_ids"], arrays["item_ids"]
+        model.mean_, model.rating_range_ = float(meta["mean"]), tuple(meta["rating_range"])
+        model.best_epoch, model.history = int(meta["best_epoch"]), list(meta["history"])
+        return model
+
     def _validation_data(self, validation):
         """(users, items, ratings) of validation ratings in the training index space, or None."""
         if validation is None:

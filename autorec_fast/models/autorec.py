@@ -207,26 +207,18 @@ class AutoRec(RatingModel, GradientTrained):
 
     def _state(self):
         Vt, mu, W, b = (self._backend.to_host(p) for p in self._params)
-        arrays = {"Vt": Vt, "mu": mu, "W": W, "b": b, "user_ids": self.user_ids, "item_ids": self.item_ids,
-                  "inputs_indptr": self._inputs.indptr, "inputs_indices": self._inputs.indices,
-                  "inputs_data": self._inputs.data, "targets_indptr": self._targets.indptr,
-                  "targets_indices": self._targets.indices, "targets_data": self._targets.data}
-        meta = {k: getattr(self, k) for k in self._HYPER}
-        meta.update(dtype=self.dtype.name, mean=self.mean_, rating_range=list(self.rating_range_),
-                    n_users=self.n_users, n_items=self.n_items, n_features=self._n_features,
-                    best_epoch=self.best_epoch, history=self.history)
+        arrays, meta = self._rating_state()
+        arrays.update(Vt=Vt, mu=mu, W=W, b=b, inputs_indptr=self._inputs.indptr,
+                      inputs_indices=self._inputs.indices, inputs_data=self._inputs.data,
+                      targets_indptr=self._targets.indptr, targets_indices=self._targets.indices,
+                      targets_data=self._targets.data)
+        meta["n_features"] = self._n_features
         return arrays, meta
 
     @classmethod
     def _from_state(cls, arrays, meta, device):
-        model = cls(**{k: meta[k] for k in cls._HYPER}, dtype=meta["dtype"], device=device)
-        model.n_users, model.n_items = int(meta["n_users"]), int(meta["n_items"])
-        model.user_ids, model.item_ids = arrays["user_ids"], arrays["item_ids"]
-        model.mean_ = float(meta["mean"])
-        model.rating_range_ = tuple(meta["rating_range"])
+        model = cls._rating_model_from_state(arrays, meta, device)
         model._n_features = int(meta["n_features"])
-        model.best_epoch = int(meta["best_epoch"])
-        model.history = list(meta["history"])
         n_ex, n_out = (model.n_items, model.n_users) if model.variant == "item" else (model.n_users, model.n_items)
         model._inputs = canonical_csr(sp.csr_matrix(
             (arrays["inputs_data"], arrays["inputs_indices"], arrays["inputs_indptr"]),

@@ -292,22 +292,15 @@ class DeepRec(RatingModel, GradientTrained):
               "momentum", "lr_schedule", "batch_size", "epochs", "l2", "patience", "clip", "seed")
 
     def _state(self):
-        arrays = {"user_ids": self.user_ids, "item_ids": self.item_ids, "R_indptr": self._R.indptr,
-                  "R_indices": self._R.indices, "R_data": self._R.data}
+        arrays, meta = self._rating_state()
+        arrays.update(R_indptr=self._R.indptr, R_indices=self._R.indices, R_data=self._R.data)
         for n, p in enumerate(self._parameters()):
             arrays[f"p{n}"] = self._backend.to_host(p)  # host arrays on every device
-        meta = {k: getattr(self, k) for k in self._HYPER}
-        meta.update(dtype=self.dtype.name, n_users=self.n_users, n_items=self.n_items, mean=self.mean_,
-                    rating_range=list(self.rating_range_), best_epoch=self.best_epoch, history=self.history)
         return arrays, meta
 
     @classmethod
     def _from_state(cls, arrays, meta, device):
-        model = cls(**{k: meta[k] for k in cls._HYPER}, dtype=meta["dtype"], device=device)
-        model.n_users, model.n_items = int(meta["n_users"]), int(meta["n_items"])
-        model.user_ids, model.item_ids = arrays["user_ids"], arrays["item_ids"]
-        model.mean_, model.rating_range_ = float(meta["mean"]), tuple(meta["rating_range"])
-        model.best_epoch, model.history = int(meta["best_epoch"]), list(meta["history"])
+        model = cls._rating_model_from_state(arrays, meta, device)
         model._R = canonical_csr(sp.csr_matrix((arrays["R_data"], arrays["R_indices"], arrays["R_indptr"]),
                                                shape=(model.n_users, model.n_items)), model.dtype, "model file")
         model._init(np.random.default_rng(0), model.n_items)
