@@ -13,10 +13,10 @@
 
 #include "common/array_args.h"
 #include "cpu/vec.h"
-#include "cpu/autorec.h"
+#include "cpu/sparse_layer.h"
 #include "cpu/blas.h"
 #include "cpu/dense_ops.h"
-#include "cpu/multinomial.h"
+#include "cpu/loss.h"
 #include "cpu/optim.h"
 #include "cpu/ease.h"
 #include "cpu/gru.h"
@@ -355,12 +355,9 @@ template <typename T> void bind_gru(py::module_ &m) {
       "squared_norm",
       [](const In<T> &x) {
         const T *p = x.data();
-        const int64_t n = x.size(), piece = int64_t(1) << 16;
+        const int64_t n = x.size();
         py::gil_scoped_release release;
-        double total = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : total) if (n > 4 * piece)
-        for (int64_t i0 = 0; i0 < n; i0 += piece) total += cpu::vec::sum_squares(std::min(piece, n - i0), p + i0);
-        return total;
+        return cpu::squared_norm(p, n);
       },
       py::arg("x"), "Σ x² over all elements, accumulated in float64.");
   m.def(

@@ -12,7 +12,13 @@
 
 #include "common/csr.h"
 #include "common/optimizer.h"
-#include "cuda/kernels.h"
+#include "cuda/dense_ops.h"
+#include "cuda/ease.h"
+#include "cuda/gru.h"
+#include "cuda/loss.h"
+#include "cuda/optim.h"
+#include "cuda/ranking.h"
+#include "cuda/sparse_layer.h"
 
 namespace py = pybind11;
 using namespace autorec;
@@ -105,18 +111,18 @@ template <typename T> void bind_dtype(py::module_ &m, const char *suffix) {
           auto u = [](const py::tuple &t, int i) { return t[i].cast<std::uintptr_t>(); };
           cuda::AutoRecBatch<T> bt;
           bt.n_rows = n_rows;
-          bt.x_indptr = ptr<const int64_t>(u(x, 0));
-          bt.x_indices = ptr<const int32_t>(u(x, 1));
-          bt.x_data = ptr<const T>(u(x, 2));
-          bt.y_indptr = ptr<const int64_t>(u(y, 0));
-          bt.y_indices = ptr<const int32_t>(u(y, 1));
-          bt.y_data = ptr<const T>(u(y, 2));
-          bt.xt_colptr = ptr<const int64_t>(u(xt, 0));
-          bt.xt_row = ptr<const int32_t>(u(xt, 1));
-          bt.xt_entry = ptr<const int64_t>(u(xt, 2));
-          bt.yt_colptr = ptr<const int64_t>(u(yt, 0));
-          bt.yt_row = ptr<const int32_t>(u(yt, 1));
-          bt.yt_entry = ptr<const int64_t>(u(yt, 2));
+          bt.x.indptr = ptr<const int64_t>(u(x, 0));
+          bt.x.indices = ptr<const int32_t>(u(x, 1));
+          bt.x.data = ptr<const T>(u(x, 2));
+          bt.y.indptr = ptr<const int64_t>(u(y, 0));
+          bt.y.indices = ptr<const int32_t>(u(y, 1));
+          bt.y.data = ptr<const T>(u(y, 2));
+          bt.xt.colptr = ptr<const int64_t>(u(xt, 0));
+          bt.xt.row = ptr<const int32_t>(u(xt, 1));
+          bt.xt.entry = ptr<const int64_t>(u(xt, 2));
+          bt.yt.colptr = ptr<const int64_t>(u(yt, 0));
+          bt.yt.row = ptr<const int32_t>(u(yt, 1));
+          bt.yt.entry = ptr<const int64_t>(u(yt, 2));
           py::gil_scoped_release release;
           check(cuda::autorec_batch<T>(bt, net, static_cast<T>(l2_scale), opt, ptr<T>(H), ptr<T>(dZ),
                                        ptr<T>(D), ptr<double>(loss), stream_of(stream)),
