@@ -1,4 +1,4 @@
-"""Typed stub of the compiled CPU extension (csrc/cpu/module.cpp)."""
+"""Typed stub of the compiled CPU extension (csrc/cpu/module.cpp and its bind_*.cpp files)."""
 
 from typing import overload
 
@@ -43,7 +43,7 @@ def hits_at_k(topk: I64, target_indptr: I64, target_indices: I32, n_items: int) 
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...
 
-# ---- neural models (csrc/cpu/autorec.cpp, multinomial.cpp, optim.cpp, dense_ops.cpp, sampling.cpp)
+# ---- neural models (csrc/cpu/sparse_layer.cpp, loss.cpp, optim.cpp, dense_ops.cpp, sampling.cpp)
 Params = tuple[npt.NDArray, npt.NDArray, npt.NDArray, npt.NDArray]  # (Vt, mu, W, b)
 
 def autorec_batch(in_indptr: I64, in_indices: I32, in_data: npt.NDArray, tg_indptr: I64,
@@ -77,7 +77,8 @@ def masked_mse_grad(out: npt.NDArray, target: npt.NDArray, activation: int, grad
 def sample_negatives(indptr: I64, indices: I32, n_cols: int, ratio: int, seed: int) -> tuple[I64, I32, F32]: ...
 def transpose_pattern(indptr: I64, indices: I32, n_cols: int) -> tuple[I64, I32, I64]: ...
 
-# ---- SVAE's GRU over packed sequences and the BLAS product (csrc/cpu/gru.cpp)
+# ---- SVAE's GRU over packed sequences (csrc/cpu/gru.cpp), scatter_add_rows and sampled_dot
+# (dense_ops.cpp) and the BLAS product (blas.cpp)
 def gru_forward(Xi: npt.NDArray, batch_sizes: I64, W_hh: npt.NDArray, b_hh: npt.NDArray
                 ) -> tuple[npt.NDArray, npt.NDArray]: ...
 def gru_backward(dH: npt.NDArray, H: npt.NDArray, cache: npt.NDArray, batch_sizes: I64, W_hh: npt.NDArray,
