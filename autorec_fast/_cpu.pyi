@@ -1,6 +1,6 @@
 """Typed stub of the compiled CPU extension (csrc/cpu/module.cpp and its bind_*.cpp files)."""
 
-from typing import overload
+from typing import ClassVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -9,6 +9,40 @@ F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
+
+# ---- the integer codes the kernels take, exported from C++ (csrc/common/bind_codes.h)
+class _Code:
+    __members__: ClassVar[dict[str, _Code]]
+    def __init__(self, value: int) -> None: ...
+    def __int__(self) -> int: ...
+    def __index__(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
+
+class Activation(_Code):
+    identity: ClassVar[Activation]
+    sigmoid: ClassVar[Activation]
+    tanh: ClassVar[Activation]
+    relu: ClassVar[Activation]
+    elu: ClassVar[Activation]
+    selu: ClassVar[Activation]
+
+class Optimizer(_Code):
+    none: ClassVar[Optimizer]
+    sgd: ClassVar[Optimizer]
+    adam: ClassVar[Optimizer]
+    rprop: ClassVar[Optimizer]
+    adagrad: ClassVar[Optimizer]
+
+class Loss(_Code):
+    square: ClassVar[Loss]
+    logistic: ClassVar[Loss]
+
+ADAM_BETA1: float
+ADAM_BETA2: float
+ADAM_EPS: float
 
 def _init_blas(lapack_capi: dict, blas_capi: dict) -> None: ...
 @overload

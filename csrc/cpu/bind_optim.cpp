@@ -22,8 +22,8 @@ template <typename T> void bind_typed(py::module_ &m) {
         cpu::dense_step(S, n, g, static_cast<T>(l2_scale), opt);
       },
       py::arg("param").noconvert(), py::arg("grad"), py::arg("state1"), py::arg("state2"),
-      py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"), py::arg("beta1") = 0.9,
-      py::arg("beta2") = 0.999, py::arg("eps") = 1e-8, py::arg("momentum") = 0.0,
+      py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"), py::arg("beta1") = kAdamBeta1,
+      py::arg("beta2") = kAdamBeta2, py::arg("eps") = kAdamEps, py::arg("momentum") = 0.0,
       py::arg("step") = 1,
       "In place on a dense parameter: gradient grad + l2_scale * param, then the optimizer step.");
 }

@@ -130,7 +130,7 @@ template <typename T> void bind_typed(py::module_ &m) {
       py::arg("tg_indices"), py::arg("tg_data"), py::arg("params"), py::arg("grads"),
       py::arg("state1"), py::arg("state2"), py::arg("hidden_activation"),
       py::arg("output_activation"), py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"),
-      py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
+      py::arg("beta1") = kAdamBeta1, py::arg("beta2") = kAdamBeta2, py::arg("eps") = kAdamEps,
       py::arg("momentum") = 0.0, py::arg("step") = 1, py::arg("loss") = 0,
       py::arg("rows") = py::none(),
       "One AutoRec mini-batch: forward, the loss at the observed targets (0: squared error, "
@@ -157,8 +157,8 @@ template <typename T> void bind_typed(py::module_ &m) {
       },
       py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("dZ"),
       py::arg("param").noconvert(), py::arg("grad"), py::arg("state1"), py::arg("state2"),
-      py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"), py::arg("beta1") = 0.9,
-      py::arg("beta2") = 0.999, py::arg("eps") = 1e-8, py::arg("momentum") = 0.0,
+      py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"), py::arg("beta1") = kAdamBeta1,
+      py::arg("beta2") = kAdamBeta2, py::arg("eps") = kAdamEps, py::arg("momentum") = 0.0,
       py::arg("step") = 1,
       "Sparse input layer: g = l2_scale * param + Xᵀ dZ, then the optimizer step (or g -> grad).");
   m.def(

@@ -2,11 +2,13 @@
 // bind_<area>.cpp per kernel area (see bind.h for what they share). Without a
 // device the module still imports; device_count() then reports 0 and
 // device_error() says why.
+#include "common/bind_codes.h"
 #include "cuda/bind.h"
 
 PYBIND11_MODULE(_cuda, m) {
   using namespace autorec::bind;
   m.doc() = "autorec_fast CUDA kernels (device pointers from CuPy arrays)";
+  bind_codes(m);
   bind_runtime(m);
   bind_ease(m);
   bind_ranking(m);
