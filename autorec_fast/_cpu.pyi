@@ -1,6 +1,6 @@
-"""Typed stub of the compiled CPU extension (csrc/cpu/module.cpp)."""
+"""Typed stub of the compiled CPU extension (csrc/cpu/module.cpp and its bind_*.cpp files)."""
 
-from typing import overload
+from typing import ClassVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -9,6 +9,40 @@ F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
+
+# ---- the integer codes the kernels take, exported from C++ (csrc/common/bind_codes.h)
+class _Code:
+    __members__: ClassVar[dict[str, _Code]]
+    def __init__(self, value: int) -> None: ...
+    def __int__(self) -> int: ...
+    def __index__(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
+
+class Activation(_Code):
+    identity: ClassVar[Activation]
+    sigmoid: ClassVar[Activation]
+    tanh: ClassVar[Activation]
+    relu: ClassVar[Activation]
+    elu: ClassVar[Activation]
+    selu: ClassVar[Activation]
+
+class Optimizer(_Code):
+    none: ClassVar[Optimizer]
+    sgd: ClassVar[Optimizer]
+    adam: ClassVar[Optimizer]
+    rprop: ClassVar[Optimizer]
+    adagrad: ClassVar[Optimizer]
+
+class Loss(_Code):
+    square: ClassVar[Loss]
+    logistic: ClassVar[Loss]
+
+ADAM_BETA1: float
+ADAM_BETA2: float
+ADAM_EPS: float
 
 def _init_blas(lapack_capi: dict, blas_capi: dict) -> None: ...
 @overload
@@ -43,7 +77,7 @@ def hits_at_k(topk: I64, target_indptr: I64, target_indices: I32, n_items: int) 
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...
 
-# ---- neural models (csrc/cpu/autorec.cpp, multinomial.cpp, optim.cpp, dense_ops.cpp, sampling.cpp)
+# ---- neural models (csrc/cpu/sparse_layer.cpp, loss.cpp, optim.cpp, dense_ops.cpp, sampling.cpp)
 Params = tuple[npt.NDArray, npt.NDArray, npt.NDArray, npt.NDArray]  # (Vt, mu, W, b)
 
 def autorec_batch(in_indptr: I64, in_indices: I32, in_data: npt.NDArray, tg_indptr: I64,
@@ -77,7 +111,8 @@ def masked_mse_grad(out: npt.NDArray, target: npt.NDArray, activation: int, grad
 def sample_negatives(indptr: I64, indices: I32, n_cols: int, ratio: int, seed: int) -> tuple[I64, I32, F32]: ...
 def transpose_pattern(indptr: I64, indices: I32, n_cols: int) -> tuple[I64, I32, I64]: ...
 
-# ---- SVAE's GRU over packed sequences and the BLAS product (csrc/cpu/gru.cpp)
+# ---- SVAE's GRU over packed sequences (csrc/cpu/gru.cpp), scatter_add_rows and sampled_dot
+# (dense_ops.cpp) and the BLAS product (blas.cpp)
 def gru_forward(Xi: npt.NDArray, batch_sizes: I64, W_hh: npt.NDArray, b_hh: npt.NDArray
                 ) -> tuple[npt.NDArray, npt.NDArray]: ...
 def gru_backward(dH: npt.NDArray, H: npt.NDArray, cache: npt.NDArray, batch_sizes: I64, W_hh: npt.NDArray,

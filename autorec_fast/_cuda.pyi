@@ -1,7 +1,19 @@
-"""Typed stub of the compiled CUDA extension (csrc/cuda/module.cpp).
+"""Typed stub of the compiled CUDA extension (csrc/cuda/module.cpp and its bind_*.cpp files).
 
 Pointers are ``cupy.ndarray.data.ptr`` values; ``stream`` is a CUDA stream pointer.
 """
+
+from ._cpu import _Code
+
+# The integer codes, the same members and values as in _cpu (classes of their own).
+class Activation(_Code): ...
+class Optimizer(_Code): ...
+class Loss(_Code): ...
+
+ADAM_BETA1: float
+ADAM_BETA2: float
+ADAM_EPS: float
+
 
 def device_count() -> int: ...
 def device_error() -> str: ...
@@ -33,7 +45,7 @@ def optimizer_step_f32(param: int, grad: int, state1: int, state2: int, n: int, 
                        lr: float, beta1: float, beta2: float, eps: float, momentum: float, step: int,
                        stream: int) -> None: ...
 optimizer_step_f64 = optimizer_step_f32
-# ---- DeepRec's element-wise passes (csrc/cuda/deeprec.cu)
+# ---- DeepRec's element-wise passes (csrc/cuda/dense_ops.cu) and masked MSE (csrc/cuda/loss.cu)
 def bias_activation_f32(Z: int, n_rows: int, n: int, bias: int, activation: int, stream: int) -> None: ...
 bias_activation_f64 = bias_activation_f32
 def mul_activation_grad_f32(D: int, H: int, total: int, activation: int, stream: int) -> None: ...

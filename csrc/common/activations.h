@@ -14,6 +14,7 @@
 
 namespace autorec {
 
+// The activation codes the kernels take (Python: _cpu.Activation).
 enum class Act : int { Identity = 0, Sigmoid = 1, Tanh = 2, Relu = 3, Elu = 4, Selu = 5 };
 
 constexpr double kSeluLambda = 1.0507009873554804934193349852946;
@@ -65,6 +66,7 @@ template <typename T> AUTOREC_HD ActGradCoef<T> act_grad_coef(Act f) {
 
 // Loss at one observed output. Squared: (f(y) - t)²; Logistic: binary cross-entropy
 // of sigmoid(y) against t, computed from the logit y (stable), whatever f is.
+// The loss codes the kernels take (Python: _cpu.Loss).
 enum class Loss : int { Squared = 0, Logistic = 1 };
 
 // Returns the loss and writes dLoss/dy to *d, given the pre-activation y.

@@ -10,12 +10,16 @@
 
 namespace autorec {
 
+// The optimizer codes the kernels take (Python: _cpu.Optimizer).
 enum class Opt : int { GradOnly = 0, Sgd = 1, Adam = 2, Rprop = 3, Adagrad = 4 };
+
+// Adam's defaults, PyTorch's (Python: _cpu.ADAM_BETA1, ADAM_BETA2, ADAM_EPS).
+constexpr double kAdamBeta1 = 0.9, kAdamBeta2 = 0.999, kAdamEps = 1e-8;
 
 struct OptConfig {
   Opt kind = Opt::GradOnly;
   double lr = 1e-3;
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam; eps also for Adagrad
+  double beta1 = kAdamBeta1, beta2 = kAdamBeta2, eps = kAdamEps;  // Adam; eps also for Adagrad
   double momentum = 0.0;                          // SGD
   int64_t step = 1;                               // Adam bias correction (1-based)
   double eta_minus = 0.5, eta_plus = 1.2, step_min = 1e-6, step_max = 50.0;  // Rprop

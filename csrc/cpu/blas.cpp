@@ -48,3 +48,29 @@ template <> Fn<float>::gemm_t gemm<float>() { return table().sgemm; }
 template <> Fn<double>::gemm_t gemm<double>() { return table().dgemm; }
 
 }  // namespace autorec::blas
+
+namespace autorec::cpu {
+
+template <typename T>
+void gemm_rowmajor(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
+                   const T *A, int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  // Row-major C = op(A) op(B) is column-major Cᵀ = op(B)ᵀ op(A)ᵀ: swap the operands.
+  char ta = trans_b ? 'T' : 'N', tb = trans_a ? 'T' : 'N';
+  int M = static_cast<int>(n), N = static_cast<int>(m), K = static_cast<int>(k);
+  int la = static_cast<int>(ldb), lb = static_cast<int>(lda), lc = static_cast<int>(ldc);
+  if (K == 0) {  // BLAS would still scale C by beta; do the same without reading A/B
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+    return;
+  }
+  blas::gemm<T>()(&ta, &tb, &M, &N, &K, &alpha, const_cast<T *>(B), &la, const_cast<T *>(A), &lb,
+                  &beta, C, &lc);
+}
+
+template void gemm_rowmajor<float>(bool, bool, int64_t, int64_t, int64_t, float, const float *,
+                                   int64_t, const float *, int64_t, float, float *, int64_t);
+template void gemm_rowmajor<double>(bool, bool, int64_t, int64_t, int64_t, double, const double *,
+                                    int64_t, const double *, int64_t, double, double *, int64_t);
+
+}  // namespace autorec::cpu

@@ -13,6 +13,8 @@
 
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
+
 namespace autorec::blas {
 
 template <typename T> struct Fn {
@@ -39,3 +41,13 @@ template <typename T> typename Fn<T>::potri_t potri();
 template <typename T> typename Fn<T>::gemm_t gemm();
 
 }  // namespace autorec::blas
+
+namespace autorec::cpu {
+
+// Row-major C (m x n) = alpha op(A) op(B) + beta C through the BLAS table.
+// Serial code only (OpenBLAS runs its own threads).
+template <typename T>
+void gemm_rowmajor(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
+                   const T *A, int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc);
+
+}  // namespace autorec::cpu

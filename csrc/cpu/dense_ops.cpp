@@ -13,6 +13,7 @@ namespace autorec::cpu {
 
 namespace {
 constexpr int64_t kParallelWork = 1 << 15;
+constexpr int64_t kScatterParallelWork = 1 << 14;  // scatter_add_rows
 }
 
 template <typename T> void bias_activation(T *Z, int64_t rows, int64_t n, const T *bias, Act f) {
@@ -46,75 +47,41 @@ template <typename T> void mul_activation_grad(T *D, const T *H, int64_t rows, i
 }
 
 template <typename T>
-double masked_mse_grad(const T *out, const T *target, int64_t rows, int64_t n, Act f, T *grad) {
-  const int64_t total = rows * n;
-  int64_t count = 0;
-#pragma omp parallel for schedule(static) reduction(+ : count) if (total > kParallelWork)
-  for (int64_t r = 0; r < rows; ++r) count += vec::count_nonzero(n, target + r * n);
-  if (count == 0) count = 1;
-  const T scale = T(2) / T(count);
-  const ActGradCoef<T> c = act_grad_coef<T>(f);
-  double loss = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : loss) if (total > kParallelWork)
-  for (int64_t r = 0; r < rows; ++r)
-    loss += vec::masked_sq_err_grad(n, out + r * n, target + r * n, scale, c, grad + r * n);
-  return loss / double(count);
-}
-
-template <typename T>
 void sampled_dot(const T *A, const T *B, int64_t k, const int64_t *rows, const int64_t *cols, int64_t n,
                  T *out) {
 #pragma omp parallel for schedule(static) if (n * k > kParallelWork)
   for (int64_t p = 0; p < n; ++p) out[p] = vec::dot(k, A + rows[p] * k, B + cols[p] * k);
 }
 
-template <typename T> double logistic_loss_grad(T *Z, const T *bias, const CsrView<T> &Y) {
-  const int64_t rows = Y.n_rows, n = Y.n_cols;
-  std::vector<double> row_loss(rows);
-  // Per row: t = exp(-|z|) through the vectorised exp; softplus(z) = max(z, 0) + log(1 + t),
-  // the logs taken once per block of a float64 product of (1 + t) ∈ (1, 2] (2^256 cannot
-  // overflow); σ(z) = (z >= 0 ? 1 : t) / (1 + t) has no overflow for either sign.
-  constexpr int64_t kBlock = 256;
-#pragma omp parallel if (rows * n > kParallelWork)
+template <typename T>
+void scatter_add_rows(const int64_t *idx, int64_t n, const T *src, int64_t d, T *out) {
+  // Threads own disjoint column ranges, so duplicate indices never race.
+#pragma omp parallel if (n * d > kScatterParallelWork)
   {
-    std::vector<T> t(n);
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      T *z = Z + r * n;
-      double loss = 0.0;
-      for (int64_t j = 0; j < n; ++j) {
-        z[j] += bias ? bias[j] : T(0);
-        t[j] = -std::abs(z[j]);
-      }
-      for (int64_t p = Y.indptr[r]; p < Y.indptr[r + 1]; ++p)
-        loss -= double(Y.data ? Y.data[p] : T(1)) * double(z[Y.indices[p]]);
-      vec::exp_shift_sum(n, t.data(), T(0));
-      for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
-        const int64_t j1 = std::min(n, j0 + kBlock);
-        double product = 1.0, relu = 0.0;
-        for (int64_t j = j0; j < j1; ++j) {
-          const T tj = t[j], zj = z[j];
-          product *= 1.0 + double(tj);
-          relu += zj > T(0) ? double(zj) : 0.0;
-          z[j] = (zj >= T(0) ? T(1) : tj) / (T(1) + tj);
-        }
-        loss += relu + std::log(product);
-      }
-      for (int64_t p = Y.indptr[r]; p < Y.indptr[r + 1]; ++p) z[Y.indices[p]] -= Y.data ? Y.data[p] : T(1);
-      row_loss[r] = loss;
+    const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+    const int64_t lo = d * id / nt, hi = d * (id + 1) / nt;
+    for (int64_t i = 0; i < n; ++i) {
+      const T *s = src + i * d;
+      T *o = out + idx[i] * d;
+      for (int64_t j = lo; j < hi; ++j) o[j] += s[j];
     }
   }
+}
+
+template <typename T> double squared_norm(const T *x, int64_t n) {
+  const int64_t piece = int64_t(1) << 16;
   double total = 0.0;
-  for (double v : row_loss) total += v;
+#pragma omp parallel for schedule(static) reduction(+ : total) if (n > 4 * piece)
+  for (int64_t i0 = 0; i0 < n; i0 += piece) total += vec::sum_squares(std::min(piece, n - i0), x + i0);
   return total;
 }
 
 #define AUTOREC_INSTANTIATE(T)                                                          \
   template void bias_activation<T>(T *, int64_t, int64_t, const T *, Act);             \
   template void mul_activation_grad<T>(T *, const T *, int64_t, int64_t, Act);         \
-  template double masked_mse_grad<T>(const T *, const T *, int64_t, int64_t, Act, T *); \
   template void sampled_dot<T>(const T *, const T *, int64_t, const int64_t *, const int64_t *, int64_t, T *); \
-  template double logistic_loss_grad<T>(T *, const T *, const CsrView<T> &);
+  template void scatter_add_rows<T>(const int64_t *, int64_t, const T *, int64_t, T *); \
+  template double squared_norm<T>(const T *, int64_t);
 AUTOREC_INSTANTIATE(float)
 AUTOREC_INSTANTIATE(double)
 #undef AUTOREC_INSTANTIATE

@@ -1,12 +1,12 @@
-// Element-wise passes of the dense MLP layers (DeepRec), fused so each
-// batch x width array is read once: bias + activation, the activation's
-// derivative, and the masked squared error with its gradient.
+// Element-wise and row passes over dense batch x width arrays (the MLP layers
+// of DeepRec, Mult-VAE and SVAE), fused so each array is read once. The CUDA
+// counterparts of bias_activation and mul_activation_grad are in
+// csrc/cuda/dense_ops.cu; the loss passes are in loss.h.
 #pragma once
 
 #include <cstdint>
 
 #include "common/activations.h"
-#include "common/csr.h"
 
 namespace autorec::cpu {
 
@@ -16,12 +16,6 @@ template <typename T> void bias_activation(T *Z, int64_t rows, int64_t n, const 
 // D (rows x n) *= f'(from the activation's output H), in place.
 template <typename T> void mul_activation_grad(T *D, const T *H, int64_t rows, int64_t n, Act f);
 
-// Masked MSE over the non-zero targets, mean over them: writes
-// grad = 2 (out - target) f'(out) / count at those entries, 0 elsewhere;
-// returns the loss. out is the activation's output.
-template <typename T>
-double masked_mse_grad(const T *out, const T *target, int64_t rows, int64_t n, Act f, T *grad);
-
 // out[p] = A[rows[p]] · B[cols[p]] for p < n (A: * x k, B: * x k, row-major):
 // a dense product evaluated only at the pairs asked for (DeepRec's output layer
 // at the observed ratings when no dense output is needed).
@@ -29,11 +23,12 @@ template <typename T>
 void sampled_dot(const T *A, const T *B, int64_t k, const int64_t *rows, const int64_t *cols, int64_t n,
                  T *out);
 
-// The logistic loss over every entry of Z (rows x n, pre-activations), in place:
-// z = Z + bias (bias may be null), loss = Σ softplus(z) − Σ_{(r,j) in Y} y·z, and
-// Z <- σ(z) − y (y from the CSR Y, 0 elsewhere): CDAE's full-output objective.
-// Returns the loss (float64 accumulation; the row sums are added in row order,
-// so the result does not depend on the thread count).
-template <typename T> double logistic_loss_grad(T *Z, const T *bias, const CsrView<T> &Y);
+// out[idx[i], :] += src[i, :] for i < n (rows of width d); duplicates allowed.
+template <typename T>
+void scatter_add_rows(const int64_t *idx, int64_t n, const T *src, int64_t d, T *out);
+
+// Σ x[i]² over n elements, accumulated in float64 (pieces of 2^16 summed in
+// parallel for long arrays).
+template <typename T> double squared_norm(const T *x, int64_t n);
 
 }  // namespace autorec::cpu

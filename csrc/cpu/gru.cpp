@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/gru_cell.h"
-#include "cpu/blas.h"
+#include "cpu/blas.h"  // gemm_rowmajor
 #include "cpu/vec.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -17,26 +17,7 @@
 
 namespace autorec::cpu {
 
-template <typename T>
-void gemm_rowmajor(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
-                   const T *A, int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  // Row-major C = op(A) op(B) is column-major Cᵀ = op(B)ᵀ op(A)ᵀ: swap the operands.
-  char ta = trans_b ? 'T' : 'N', tb = trans_a ? 'T' : 'N';
-  int M = static_cast<int>(n), N = static_cast<int>(m), K = static_cast<int>(k);
-  int la = static_cast<int>(ldb), lb = static_cast<int>(lda), lc = static_cast<int>(ldc);
-  if (K == 0) {  // BLAS would still scale C by beta; do the same without reading A/B
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
-    return;
-  }
-  blas::gemm<T>()(&ta, &tb, &M, &N, &K, &alpha, const_cast<T *>(B), &la, const_cast<T *>(A), &lb,
-                  &beta, C, &lc);
-}
-
 namespace {
-
-constexpr int64_t kParallelWork = 1 << 14;
 
 // x[i] <- exp(x[i]) for |x| <= 80 (callers clamp): the vectorised float exp of
 // vec.cpp (the per-step gates are exp-bound), libm for double.
@@ -262,29 +243,11 @@ void gru_backward(const T *dH, const T *H, const T *cache, const int64_t *batch_
   }
 }
 
-template <typename T>
-void scatter_add_rows(const int64_t *idx, int64_t n, const T *src, int64_t d, T *out) {
-  // Threads own disjoint column ranges, so duplicate indices never race.
-#pragma omp parallel if (n * d > kParallelWork)
-  {
-    const int nt = omp_get_num_threads(), id = omp_get_thread_num();
-    const int64_t lo = d * id / nt, hi = d * (id + 1) / nt;
-    for (int64_t i = 0; i < n; ++i) {
-      const T *s = src + i * d;
-      T *o = out + idx[i] * d;
-      for (int64_t j = lo; j < hi; ++j) o[j] += s[j];
-    }
-  }
-}
-
 #define AUTOREC_INSTANTIATE(T)                                                                         \
-  template void gemm_rowmajor<T>(bool, bool, int64_t, int64_t, int64_t, T, const T *, int64_t,      \
-                                 const T *, int64_t, T, T *, int64_t);                               \
   template void gru_forward<T>(const T *, const int64_t *, int64_t, int64_t, const T *, const T *,   \
                                T *, T *);                                                            \
   template void gru_backward<T>(const T *, const T *, const T *, const int64_t *, int64_t, int64_t,  \
-                                const T *, T *, T *, T *);                                           \
-  template void scatter_add_rows<T>(const int64_t *, int64_t, const T *, int64_t, T *);
+                                const T *, T *, T *, T *);
 AUTOREC_INSTANTIATE(float)
 AUTOREC_INSTANTIATE(double)
 #undef AUTOREC_INSTANTIATE

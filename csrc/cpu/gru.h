@@ -14,12 +14,6 @@
 
 namespace autorec::cpu {
 
-// Row-major C (m x n) = alpha op(A) op(B) + beta C through the BLAS table.
-// Serial code only (OpenBLAS runs its own threads).
-template <typename T>
-void gemm_rowmajor(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
-                   const T *A, int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc);
-
 // Forward. Xi (T x 3G): input pre-activations; W_hh (G x 3G); b_hh (3G).
 // Writes H (T x G), the outputs h_t, and cache (T x 4G): r, z, n, hn per row,
 // which the backward pass reads.
@@ -34,9 +28,5 @@ void gru_forward(const T *Xi, const int64_t *batch_sizes, int64_t n_steps, int64
 template <typename T>
 void gru_backward(const T *dH, const T *H, const T *cache, const int64_t *batch_sizes,
                   int64_t n_steps, int64_t G, const T *W_hh, T *dXi, T *dW_hh, T *db_hh);
-
-// out[idx[i], :] += src[i, :] for i < n (rows of width d); duplicates allowed.
-template <typename T>
-void scatter_add_rows(const int64_t *idx, int64_t n, const T *src, int64_t d, T *out);
 
 }  // namespace autorec::cpu

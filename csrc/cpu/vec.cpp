@@ -58,7 +58,12 @@ AUTOREC_VEC(double)
 #undef AUTOREC_VEC
 
 // 64-byte vectors (GCC vector extensions): one zmm register with AVX-512, two
-// ymm with AVX2, four xmm in the baseline clone.
+// ymm with AVX2, four xmm in the baseline clone. Through the instantiations
+// below, -Wpsabi is off: it notes that such a vector returned by value (load)
+// has another ABI without AVX-512, but every helper passing one is always
+// inlined, so no call, and no ABI, is involved.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
 typedef float vfloat __attribute__((vector_size(64)));
 typedef double vdouble __attribute__((vector_size(64)));
 
@@ -198,6 +203,7 @@ AUTOREC_DOT_ROWS(double, vdouble)
 AUTOREC_GATHER(float, vfloat)
 AUTOREC_GATHER(double, vdouble)
 #undef AUTOREC_GATHER
+#pragma GCC diagnostic pop  // -Wpsabi
 
 #define AUTOREC_ELEMENTWISE(T)                                                              \
   AUTOREC_CLONES void mul_act_grad(int64_t n, T *d, const T *h, const ActGradCoef<T> &c) {  \
@@ -332,42 +338,27 @@ template <typename T> int64_t positions_above_scalar(int64_t from, int64_t n, co
 }
 
 #ifdef AUTOREC_X86
-__attribute__((target("avx512f"))) int64_t above_avx512(int64_t n, const float *x, float t, int32_t *out) {
-  const __m512 vt = _mm512_set1_ps(t);
-  int64_t c = 0, i = 0;
-  for (; i + 16 <= n; i += 16) {
-    unsigned m = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + i), vt, _CMP_GT_OQ);
-    for (; m; m &= m - 1) out[c++] = static_cast<int32_t>(i + __builtin_ctz(m));
+// One instruction set's loop: W elements per compare mask (SETUP broadcasts t,
+// MASK is the mask of the lanes at x + i above it), then the scalar tail.
+#define AUTOREC_ABOVE_SIMD(ISA, NAME, T, W, SETUP, MASK)                                   \
+  __attribute__((target(ISA))) int64_t NAME(int64_t n, const T *x, T t, int32_t *out) {    \
+    SETUP;                                                                                 \
+    int64_t c = 0, i = 0;                                                                  \
+    for (; i + W <= n; i += W) {                                                           \
+      unsigned m = MASK;                                                                   \
+      for (; m; m &= m - 1) out[c++] = static_cast<int32_t>(i + __builtin_ctz(m));         \
+    }                                                                                      \
+    return positions_above_scalar(i, n, x, t, out, c);                                     \
   }
-  return positions_above_scalar(i, n, x, t, out, c);
-}
-__attribute__((target("avx512f"))) int64_t above_avx512(int64_t n, const double *x, double t, int32_t *out) {
-  const __m512d vt = _mm512_set1_pd(t);
-  int64_t c = 0, i = 0;
-  for (; i + 8 <= n; i += 8) {
-    unsigned m = _mm512_cmp_pd_mask(_mm512_loadu_pd(x + i), vt, _CMP_GT_OQ);
-    for (; m; m &= m - 1) out[c++] = static_cast<int32_t>(i + __builtin_ctz(m));
-  }
-  return positions_above_scalar(i, n, x, t, out, c);
-}
-__attribute__((target("avx2"))) int64_t above_avx2(int64_t n, const float *x, float t, int32_t *out) {
-  const __m256 vt = _mm256_set1_ps(t);
-  int64_t c = 0, i = 0;
-  for (; i + 8 <= n; i += 8) {
-    unsigned m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), vt, _CMP_GT_OQ)));
-    for (; m; m &= m - 1) out[c++] = static_cast<int32_t>(i + __builtin_ctz(m));
-  }
-  return positions_above_scalar(i, n, x, t, out, c);
-}
-__attribute__((target("avx2"))) int64_t above_avx2(int64_t n, const double *x, double t, int32_t *out) {
-  const __m256d vt = _mm256_set1_pd(t);
-  int64_t c = 0, i = 0;
-  for (; i + 4 <= n; i += 4) {
-    unsigned m = static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(x + i), vt, _CMP_GT_OQ)));
-    for (; m; m &= m - 1) out[c++] = static_cast<int32_t>(i + __builtin_ctz(m));
-  }
-  return positions_above_scalar(i, n, x, t, out, c);
-}
+AUTOREC_ABOVE_SIMD("avx512f", above_avx512, float, 16, const __m512 vt = _mm512_set1_ps(t),
+                   _mm512_cmp_ps_mask(_mm512_loadu_ps(x + i), vt, _CMP_GT_OQ))
+AUTOREC_ABOVE_SIMD("avx512f", above_avx512, double, 8, const __m512d vt = _mm512_set1_pd(t),
+                   _mm512_cmp_pd_mask(_mm512_loadu_pd(x + i), vt, _CMP_GT_OQ))
+AUTOREC_ABOVE_SIMD("avx2", above_avx2, float, 8, const __m256 vt = _mm256_set1_ps(t),
+                   static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), vt, _CMP_GT_OQ))))
+AUTOREC_ABOVE_SIMD("avx2", above_avx2, double, 4, const __m256d vt = _mm256_set1_pd(t),
+                   static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(x + i), vt, _CMP_GT_OQ))))
+#undef AUTOREC_ABOVE_SIMD
 const int kIsa = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") ? 1 : 0);
 #endif
 }  // namespace

@@ -1,4 +1,8 @@
-#include "cuda/kernels.h"
+// EASE on the GPU: the Gram matrix straight from CSR and the weights from the
+// inverse (csrc/cpu/ease.cpp does the same on the CPU).
+#include "cuda/ease.h"
+
+#include "cuda/device_utils.cuh"
 
 namespace autorec::cuda {
 
@@ -46,10 +50,7 @@ template <typename T> __global__ void symmetrize_kernel(T *A, int64_t n) {
   }
 }
 
-int grid_for(int64_t work, int threads) {
-  const int64_t blocks = (work + threads - 1) / threads;
-  return static_cast<int>(blocks < 65535 * 4 ? (blocks > 0 ? blocks : 1) : 65535 * 4);
-}
+int grid_for(int64_t work, int threads) { return grid_size(work, threads, 65535 * 4); }
 }  // namespace
 
 template <typename T>

@@ -3,8 +3,10 @@
 // The step's recurrent GEMMs (h·W_hh, dGh·W_hhᵀ) and the weight gradients run
 // on cuBLAS through CuPy; the Python layer (autorec_fast/models/svae.py,
 // _CudaOps) walks the steps. Layouts as in csrc/cpu/gru.h.
+#include "cuda/gru.h"
+
 #include "common/gru_cell.h"
-#include "cuda/kernels.h"
+#include "cuda/device_utils.cuh"
 
 namespace autorec::cuda {
 
@@ -52,7 +54,8 @@ __global__ void gates_backward_kernel(const T *dH, const T *d_next, int64_t B_ne
 }
 
 constexpr int kThreads = 256;
-inline unsigned blocks_for(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
+// n > 0; no grid-stride loop in the gate kernels, so no cap below CUDA's own limit
+inline int blocks_for(int64_t n) { return grid_size(n, kThreads, 2147483647); }
 
 }  // namespace
 

@@ -1,4 +1,6 @@
-#include "cuda/kernels.h"
+// Ranking helpers on the GPU: mask the excluded items of each row before CuPy's
+// top-K (csrc/cpu/ranking.cpp skips them inside its own top-K).
+#include "cuda/ranking.h"
 
 namespace autorec::cuda {
 

@@ -1,5 +1,6 @@
-// AutoRec (Sedhain et al. 2015) on sparse inputs: h = g(V·x + μ), y = f(W·h + b),
-// loss on observed entries only + λ/2 (‖W‖² + ‖V‖²).
+// The masked sparse layer pair of AutoRec (Sedhain et al. 2015) and CDAE on
+// sparse inputs: h = g(V·x + μ), y = f(W·h + b), loss on observed entries only
+// + λ/2 (‖W‖² + ‖V‖²). The CUDA counterpart is csrc/cuda/sparse_layer.cu.
 //
 // V is stored transposed (Vt: n_in x k) so both the encoder (a sparse x dense
 // product over the observed inputs) and the decoder (W: n_out x k, evaluated

@@ -1,4 +1,4 @@
-#include "cpu/autorec.h"
+#include "cpu/sparse_layer.h"
 
 #include <omp.h>
 

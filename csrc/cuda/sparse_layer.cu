@@ -1,28 +1,16 @@
-// AutoRec on the GPU: the same sparse masked forward/backward as
-// csrc/cpu/autorec.cpp, with the optimizer step fused into the gradient
-// kernels. One thread block per batch row (encoder, decoder at the observed
+// The AutoRec / CDAE sparse layer pair on the GPU: the same sparse masked
+// forward/backward as csrc/cpu/sparse_layer.cpp, with the optimizer step fused
+// into the gradient kernels. One thread block per batch row (encoder, decoder at the observed
 // targets) or per parameter row (gradients gathered through the transposed
 // batch pattern, built on the host), threads across the hidden units, so every
 // global access is coalesced over k and no atomics touch the parameters.
-#include "common/activations.h"
-#include "common/optimizer.h"
-#include "cuda/kernels.h"
+#include "cuda/sparse_layer.h"
+
+#include "cuda/device_utils.cuh"
 
 namespace autorec::cuda {
 
 namespace {
-
-template <typename T> __device__ T block_sum(T v, T *shared) {
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  __syncthreads();  // shared may still be read from a previous call
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  T total = T(0);
-  const int n_warps = (blockDim.x + 31) >> 5;
-  for (int w = 0; w < n_warps; ++w) total += shared[w];
-  return total;
-}
 
 template <typename T>
 __global__ void encode_kernel(const int64_t *indptr, const int32_t *indices, const T *data,
@@ -113,7 +101,7 @@ __global__ void decode_pairs_kernel(const T *H, const int64_t *rows, const int64
 }
 
 int threads_for(int64_t k) { return k >= 256 ? 256 : (k >= 128 ? 128 : 64); }
-int blocks_for(int64_t n) { return static_cast<int>(n < 65535 * 4 ? (n > 0 ? n : 1) : 65535 * 4); }
+int blocks_for(int64_t n) { return grid_size(n, 1, 65535 * 4); }  // one block per row
 
 }  // namespace
 
@@ -125,19 +113,19 @@ cudaError_t autorec_batch(const AutoRecBatch<T> &bt, const AutoRecDeviceNet<T> &
   if (bt.n_rows > 0) {
     cudaMemsetAsync(dZ, 0, sizeof(T) * bt.n_rows * net.k, stream);
     encode_kernel<T><<<blocks_for(bt.n_rows), threads, 0, stream>>>(
-        bt.x_indptr, bt.x_indices, bt.x_data, bt.n_rows, net.Vt.param, net.mu.param, net.k,
+        bt.x.indptr, bt.x.indices, bt.x.data, bt.n_rows, net.Vt.param, net.mu.param, net.k,
         net.hidden, H);
     decode_kernel<T><<<blocks_for(bt.n_rows), threads, 0, stream>>>(
-        bt.y_indptr, bt.y_indices, bt.y_data, bt.n_rows, net.W.param, net.b.param, net.k,
+        bt.y.indptr, bt.y.indices, bt.y.data, bt.n_rows, net.W.param, net.b.param, net.k,
         net.hidden, net.output, net.loss, H, D, dZ, loss);
   }
   row_grad_step_kernel<T><<<blocks_for(net.n_out), threads, 0, stream>>>(
-      net.n_out, net.k, bt.yt_colptr, bt.yt_row, bt.yt_entry, D, H, l2_scale, opt, net.W, net.b);
+      net.n_out, net.k, bt.yt.colptr, bt.yt.row, bt.yt.entry, D, H, l2_scale, opt, net.W, net.b);
   bias_grad_step_kernel<T><<<blocks_for((net.k + 255) / 256), 256, 0, stream>>>(bt.n_rows, net.k,
                                                                              dZ, opt, net.mu);
   Slot<T> none{nullptr, nullptr, nullptr, nullptr};
   row_grad_step_kernel<T><<<blocks_for(net.n_in), threads, 0, stream>>>(
-      net.n_in, net.k, bt.xt_colptr, bt.xt_row, bt.xt_entry, bt.x_data, dZ, l2_scale, opt, net.Vt,
+      net.n_in, net.k, bt.xt.colptr, bt.xt.row, bt.xt.entry, bt.x.data, dZ, l2_scale, opt, net.Vt,
       none);
   return cudaGetLastError();
 }
