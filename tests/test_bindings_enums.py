@@ -7,7 +7,7 @@ import importlib
 import numpy as np
 import pytest
 
-from autorec_fast import _backend
+from autorec_fast import backends
 
 EXPECTED = {
     "Activation": {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "elu": 4, "selu": 5},
@@ -17,7 +17,7 @@ EXPECTED = {
 
 
 def _modules():
-    mods = [_backend._cpu]
+    mods = [backends._cpu]
     try:  # built wherever nvcc was found; imports without a device
         mods.append(importlib.import_module("autorec_fast._cuda"))
     except ImportError:
@@ -45,14 +45,14 @@ def test_adam_constants(module):
 def test_python_tables_match_the_enums():
     from autorec_fast.models import autorec, cdae
 
-    cpu = _backend._cpu
+    cpu = backends._cpu
     assert autorec.ACTIVATIONS == {n: int(v) for n, v in cpu.Activation.__members__.items()}
     assert autorec.OPTIMIZERS == {n: int(v) for n, v in cpu.Optimizer.__members__.items()}
     assert cdae.LOSSES == {n: int(v) for n, v in cpu.Loss.__members__.items()}
 
 
 def test_kernels_take_the_members_as_codes():
-    cpu = _backend._cpu
+    cpu = backends._cpu
     rng = np.random.default_rng(0)
     Z = rng.standard_normal((3, 4))
     by_int, by_member = Z.copy(), Z.copy()

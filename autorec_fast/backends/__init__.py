@@ -105,7 +105,8 @@ def _codes(enum) -> dict[str, int]:
     return {name: int(value) for name, value in enum.__members__.items()}
 
 
-# TEMP-ENUMS until the C++ enums land
-ACTIVATIONS = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "elu": 4, "selu": 5}
-OPTIMIZERS = {"none": 0, "sgd": 1, "adam": 2, "rprop": 3, "adagrad": 4}
-LOSSES = {"square": 0, "logistic": 1}
+ACTIVATIONS = _codes(_cpu.Activation)
+OPTIMIZERS = _codes(_cpu.Optimizer)
+LOSSES = _codes(_cpu.Loss)
+#: Adam's constants, as the kernels use them
+ADAM_BETA1, ADAM_BETA2, ADAM_EPS = _cpu.ADAM_BETA1, _cpu.ADAM_BETA2, _cpu.ADAM_EPS

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from . import _cuda
+from . import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, _cuda
 from ._device_csr import ResidentCSR, csr_rows, transpose_pattern
 from .cpu import csr_pattern
 
@@ -105,7 +105,7 @@ class CudaBackend:
             raise ValueError("optimizer step: gradient or state does not match the parameter")
         ptr = lambda a: 0 if a is None else a.data.ptr  # noqa: E731
         self._kernel("optimizer_step")(p.data.ptr, g.data.ptr, ptr(s1), ptr(s2), p.size, l2_scale,
-                                       opt["optimizer"], opt["lr"], 0.9, 0.999, 1e-8,
+                                       opt["optimizer"], opt["lr"], ADAM_BETA1, ADAM_BETA2, ADAM_EPS,
                                        opt.get("momentum", 0.0), opt["step"], self._stream())
 
     # ---------------------------------------------------------------- sparse
@@ -233,7 +233,7 @@ class CudaBackend:
         self._kernel("autorec_batch")(
             n_rows, ptrs(x), ptrs(y), ptrs(xt), ptrs(yt), n_in, n_out, k, ptrs(params), None,
             None if state1 is None else ptrs(state1), None if state2 is None else ptrs(state2), hidden,
-            output, l2_scale, optimizer, lr, 0.9, 0.999, 1e-8, momentum, step, H.data.ptr, dZ.data.ptr,
+            output, l2_scale, optimizer, lr, ADAM_BETA1, ADAM_BETA2, ADAM_EPS, momentum, step, H.data.ptr, dZ.data.ptr,
             D.data.ptr, loss.data.ptr, self._stream(), loss_kind)
         return loss[0]
 
