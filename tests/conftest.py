@@ -1,4 +1,6 @@
-"""Shared fixtures: the backends each model's test body runs on, and the real data.
+"""Shared fixtures: the backends each model's test body runs on, and the real data;
+they apply to every folder below (kernels/, models/, data/). This folder is put on
+``sys.path`` so that test files can ``import helpers`` (tests/helpers.py).
 
 MovieLens data is never stored in the repository. It is looked up in the
 folder named by the ``AUTOREC_FAST_DATA`` environment variable (a folder
@@ -7,11 +9,14 @@ Tests needing it are skipped when it is absent.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from autorec_fast import backends
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/helpers.py
 
 
 @pytest.fixture(params=["cpu", "cuda"])

@@ -4,7 +4,7 @@ untied layers, re-feeding), trained 2 epochs in float64 from a fixed seed on
 small synthetic data.
 
 ``make_reference.py`` stored their saved arrays in ``params_2epochs.npz`` with
-the pre-redesign build (commit 59074b1); ``tests/test_reference_outputs.py``
+the pre-redesign build (commit 59074b1); ``tests/models/test_reference_outputs.py``
 trains them again and compares. Regenerate only when a change is meant to
 alter results, and say so in the commit message.
 """

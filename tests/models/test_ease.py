@@ -1,27 +1,12 @@
-"""EASE against the NumPy float64 formula of REFERENCE.md, on every available backend."""
+"""EASE against the NumPy float64 formula of REFERENCE.md, on every available backend.
+(The kernel stages one by one: tests/kernels/test_ease_kernels.py.)"""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from helpers import ease_reference, random_interactions
 
 import autorec_fast as af
-from autorec_fast import backends
-
-
-def ease_reference(X, l2):
-    """G = XᵀX + λI; P = G⁻¹; B = −P / diag(P) (column j by P_jj); B_jj = 0 (float64)."""
-    X = sp.csr_matrix(X, dtype=np.float64)
-    G = (X.T @ X).toarray() + l2 * np.eye(X.shape[1])
-    P = np.linalg.inv(G)
-    B = -P / np.diag(P)[None, :]
-    np.fill_diagonal(B, 0.0)
-    return B
-
-
-def random_interactions(rng, n_users, n_items, density, ratings=False):
-    X = sp.random(n_users, n_items, density=density, format="csr", random_state=rng,
-                  data_rvs=(lambda n: rng.integers(1, 6, n).astype(float)) if ratings else np.ones)
-    return X
 
 
 def to_host(a):
@@ -65,23 +50,6 @@ def test_single_item(device):
     X = sp.csr_matrix(np.ones((4, 1)))
     model = af.train("ease", X, l2=1.0, device=device)
     assert to_host(model.weights).shape == (1, 1) and to_host(model.weights)[0, 0] == 0
-
-
-def test_kernel_stages_against_numpy():
-    """gram_upper, cholesky_inverse_upper and ease_weights_from_inverse one by one."""
-    rng = np.random.default_rng()
-    X = random_interactions(rng, 200, 150, 0.05, ratings=True)  # 150 > one 64-wide tile
-    G = np.zeros((150, 150))
-    backends._cpu.gram_upper(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, G)
-    ref = (X.T @ X).toarray()
-    np.testing.assert_allclose(np.triu(G), np.triu(ref), rtol=1e-12)
-    assert np.all(np.tril(G, -1) == 0)
-    G[np.diag_indices(150)] += 3.0
-    assert backends._cpu.cholesky_inverse_upper(G) == 0
-    P = np.linalg.inv(ref + 3.0 * np.eye(150))
-    np.testing.assert_allclose(np.triu(G), np.triu(P), rtol=1e-8, atol=1e-12)
-    backends._cpu.ease_weights_from_inverse(G)
-    np.testing.assert_allclose(G, ease_reference(X, 3.0), rtol=1e-8, atol=1e-12)
 
 
 def test_not_positive_definite_is_a_clear_error():

@@ -1,5 +1,7 @@
 """DeepRec: both training passes (sparse masked, dense re-feeding) against finite
-differences of a NumPy float64 loss, with tied and untied weights; the trainer."""
+differences of a NumPy float64 loss, with tied and untied weights; the trainer.
+(Its kernels, sampled_dot and the element-wise activation / masked-MSE ones, are
+checked in tests/kernels/test_dense_ops.py.)"""
 
 import numpy as np
 import pytest
@@ -110,19 +112,6 @@ def test_without_refeeding_the_output_layer_runs_at_the_ratings_only(constrained
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
 
 
-def test_sampled_dot_matches_numpy_and_checks_indices():
-    rng = np.random.default_rng(3)
-    A, B = rng.standard_normal((5, 7)), rng.standard_normal((9, 7))
-    rows, cols = np.array([0, 4, 4, 2]), np.array([8, 0, 0, 3])
-    np.testing.assert_allclose(af.backends._cpu.sampled_dot(A, B, rows, cols),
-                               np.einsum("ij,ij->i", A[rows], B[cols]), rtol=1e-12)
-    assert af.backends._cpu.sampled_dot(A, B, rows[:0], cols[:0]).shape == (0,)
-    with pytest.raises(ValueError, match="cols"):
-        af.backends._cpu.sampled_dot(A, B, rows, np.array([8, 0, 0, 9]))
-    with pytest.raises(ValueError, match="B"):
-        af.backends._cpu.sampled_dot(A, B[:, :3], rows, cols)
-
-
 @pytest.mark.parametrize("kwargs,match", [
     (dict(layers=[]), "layers"), (dict(dropout=1.0), "dropout"), (dict(activation="gelu"), "activation"),
     (dict(optimizer="rprop"), "optimizer"), (dict(refeed_steps=-1), "refeed_steps"), (dict(lr_schedule="cosine"), "lr_schedule"),
@@ -130,45 +119,6 @@ def test_sampled_dot_matches_numpy_and_checks_indices():
 def test_bad_arguments(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         af.train("deeprec", sp.csr_matrix(np.array([[1.0, 2.0], [3.0, 0.0]])), **kwargs)
-
-
-ACT_REF = {
-    "identity": (lambda z: z, lambda h: np.ones_like(h)),
-    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda h: h * (1 - h)),
-    "tanh": (np.tanh, lambda h: 1 - h**2),
-    "relu": (lambda z: np.maximum(z, 0), lambda h: (h > 0).astype(float)),
-    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))), lambda h: np.where(h > 0, 1.0, h + 1)),
-    "selu": (lambda z: 1.0507009873554805 * np.where(z > 0, z, 1.6732632423543772 * np.expm1(np.minimum(z, 0))),
-             lambda h: np.where(h > 0, 1.0507009873554805, h + 1.0507009873554805 * 1.6732632423543772)),
-}
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", list(ACT_REF))
-def test_dense_elementwise_kernels_match_numpy(dtype, name):
-    from autorec_fast import backends
-    from autorec_fast.backends import ACTIVATIONS
-
-    cpu, code = backends._cpu, ACTIVATIONS[name]
-    rng = np.random.default_rng()
-    Z = (rng.standard_normal((7, 300)) * 3).astype(dtype)
-    b = rng.standard_normal(300).astype(dtype)
-    f, df = ACT_REF[name]
-    tol = dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
-    H = Z.copy()
-    cpu.bias_activation(H, b, code)
-    np.testing.assert_allclose(H, f(Z.astype(np.float64) + b), **tol)
-    D = rng.standard_normal(Z.shape).astype(dtype)
-    D2 = D.copy()
-    cpu.mul_activation_grad(D2, H, code)
-    np.testing.assert_allclose(D2, D * df(H.astype(np.float64)), **tol)
-    target = np.where(rng.random(Z.shape) < 0.3, rng.integers(1, 6, Z.shape), 0).astype(dtype)
-    grad = np.empty_like(H)
-    loss = cpu.masked_mse_grad(H, target, code, grad)
-    mask = target != 0
-    err = np.where(mask, H.astype(np.float64) - target, 0)
-    assert loss == pytest.approx(np.sum(err**2) / mask.sum(), rel=1e-5 if dtype == np.float32 else 1e-12)
-    np.testing.assert_allclose(grad, 2 * err * df(H.astype(np.float64)) / mask.sum(), **tol)
 
 
 @pytest.mark.parametrize("constrained", [True, False])

@@ -1,5 +1,5 @@
 """Store every reference case's saved arrays (see cases.py). Run from outside the
-source tree with the installed build: python tests/reference/make_reference.py"""
+source tree with the installed build: python tests/models/reference/make_reference.py"""
 
 import os
 import sys

@@ -1,6 +1,6 @@
 """Every model's parameters after 2 epochs (float64, fixed seed) equal those the
-pre-redesign build produced (stored in tests/reference/params_2epochs.npz by
-tests/reference/make_reference.py): a refactoring must not change results."""
+pre-redesign build produced (stored in tests/models/reference/params_2epochs.npz
+by tests/models/reference/make_reference.py): a refactoring must not change results."""
 
 import sys
 from pathlib import Path

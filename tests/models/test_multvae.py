@@ -1,54 +1,13 @@
-"""Mult-VAE / Mult-DAE: the fused multinomial kernel and the whole backward pass
-against finite differences of a NumPy float64 loss; training behaviour."""
+"""Mult-VAE / Mult-DAE: the whole backward pass against finite differences of a
+NumPy float64 loss; training behaviour. (The fused multinomial kernel is checked
+in tests/kernels/test_loss.py.)"""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from helpers import log_softmax
 
 import autorec_fast as af
-from autorec_fast import backends
-
-cpu = backends._cpu
-
-
-def log_softmax(z):
-    m = z.max(axis=1, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_multinomial_kernel_matches_numpy(dtype):
-    rng = np.random.default_rng()
-    B, n = 9, 300
-    logits = (rng.standard_normal((B, n)) * 5).astype(dtype)
-    bias = rng.standard_normal(n).astype(dtype)
-    X = sp.random(B, n, density=0.05, format="csr", random_state=rng, dtype=np.float64)
-    X.data = rng.integers(1, 4, X.nnz).astype(np.float64)  # counts too
-    X = X.tolil()
-    X[3, :] = 0  # an empty row: no loss, gradient 0
-    X = X.tocsr().astype(dtype)
-    z = logits.astype(np.float64) + bias
-    x = X.toarray().astype(np.float64)
-    ref_loss = -np.sum(x * log_softmax(z)) / B
-    ref_grad = (np.exp(log_softmax(z)) * x.sum(1, keepdims=True) - x) / B
-    out = logits.copy()
-    loss = cpu.multinomial_nll_grad(out, bias, X.indptr.astype(np.int64), X.indices.astype(np.int32),
-                                    X.data, 1.0 / B)
-    tol = 2e-5 if dtype == np.float32 else 1e-12
-    assert loss == pytest.approx(ref_loss, rel=tol)
-    np.testing.assert_allclose(out, ref_grad, rtol=tol * 10, atol=tol / 10)
-    assert np.all(out[3] == 0)
-
-
-def test_multinomial_kernel_extreme_logits():
-    logits = np.array([[1000.0, -1000.0, 0.0], [-90.0, -95.0, -200.0]], np.float32)
-    X = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1]], np.float32))
-    out = logits.copy()
-    loss = cpu.multinomial_nll_grad(out, None, X.indptr.astype(np.int64), X.indices.astype(np.int32),
-                                    X.data, 1.0)
-    ref = -(log_softmax(logits.astype(np.float64)) * X.toarray()).sum()
-    assert np.isfinite(loss) and loss == pytest.approx(ref, rel=1e-5)
-    assert np.all(np.isfinite(out))
 
 
 def numpy_loss(model, Xb, seed, beta):

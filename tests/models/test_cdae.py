@@ -1,5 +1,6 @@
 """CDAE: negative sampling, the user node, training and the model's interface.
-(The logistic-loss gradients are checked in test_autorec.py: same kernel.)"""
+(The logistic-loss gradients are checked in tests/kernels/test_sparse_layer.py:
+same kernel; the full-output logistic loss in tests/kernels/test_loss.py.)"""
 
 import numpy as np
 import pytest
@@ -90,55 +91,15 @@ def _full_output_data(rng, n_users=45, n_items=30):
     return sp.csr_matrix(dense.astype(np.float64))
 
 
-def _logistic_reference(Z, bias, Y):
-    """NumPy float64: Σ softplus(z) − y·z over every entry, and σ(z) − y."""
-    z = Z.astype(np.float64) + bias.astype(np.float64)
-    y = Y.toarray().astype(np.float64)
-    loss = np.logaddexp(0.0, z).sum() - (y * z).sum()
-    return loss, 1.0 / (1.0 + np.exp(-z)) - y
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_logistic_loss_kernel_matches_numpy(dtype):
-    from autorec_fast import backends
-
-    rng = np.random.default_rng()
-    n_rows, n = 37, 1000  # several 256-wide blocks and a partial one
-    Z = (rng.standard_normal((n_rows, n)) * 6).astype(dtype)
-    Z[0, :5] = [-90.0, 90.0, 0.0, -20.0, 20.0]  # saturated both ways, and exactly 0
-    bias = rng.standard_normal(n).astype(dtype)
-    dense = rng.random((n_rows, n)) < 0.02
-    dense[1] = False  # a row without targets
-    dense[2, :] = True  # and one where every item is a target
-    Y = sp.csr_matrix(np.where(dense, rng.uniform(0.5, 2.0, dense.shape), 0).astype(dtype))
-    Y.sum_duplicates()
-    ref_loss, ref_grad = _logistic_reference(Z, bias, Y)
-    out = Z.copy()
-    loss = backends._cpu.logistic_loss_grad(out, bias, Y.indptr.astype(np.int64), Y.indices, Y.data)
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-    assert loss == pytest.approx(ref_loss, rel=tol)
-    np.testing.assert_allclose(out, ref_grad, rtol=tol, atol=tol)
-    # the NumPy/CuPy formulation the GPU runs, on NumPy
-    from autorec_fast.backends.cuda import logistic_loss_grad_xp
-    z = Z + bias
-    rows = np.repeat(np.arange(n_rows), np.diff(Y.indptr))
-    loss_xp, grad_xp = logistic_loss_grad_xp(np, z, rows * n + Y.indices, Y.data)
-    assert loss_xp == pytest.approx(ref_loss, rel=tol)
-    np.testing.assert_allclose(grad_xp, ref_grad, rtol=tol, atol=tol)
-    with pytest.raises(ValueError, match="Y"):
-        backends._cpu.logistic_loss_grad(Z.copy(), bias, Y.indptr[:-1].astype(np.int64), Y.indices, Y.data)
-    with pytest.raises(ValueError, match="bias"):
-        backends._cpu.logistic_loss_grad(Z.copy(), bias[:-1], Y.indptr.astype(np.int64), Y.indices, Y.data)
-
-
 @pytest.mark.parametrize("loss,output,hidden,optimizer", [
     ("logistic", "sigmoid", "sigmoid", "adam"), ("square", "identity", "tanh", "adagrad"),
     ("square", "sigmoid", "relu", "adam"), ("square", "elu", "selu", "adam"),
 ])
 def test_full_output_dense_path_equals_the_sparse_kernel(monkeypatch, loss, output, hidden, optimizer):
     """negative_ratio=0 runs through dense products; the sparse kernel (its gradients
-    checked by finite differences in test_autorec.py) with every item as a target is
-    the reference: same draws, so the same parameters after two epochs (float64)."""
+    checked by finite differences in tests/kernels/test_sparse_layer.py) with every
+    item as a target is the reference: same draws, so the same parameters after two
+    epochs (float64)."""
     X = _full_output_data(np.random.default_rng())
     kw = dict(hidden=6, epochs=2, batch_size=16, negative_ratio=0, loss=loss, output_activation=output,
               hidden_activation=hidden, optimizer=optimizer, corruption=0.3, l2=0.05, lr=0.02,
