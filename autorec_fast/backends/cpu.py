@@ -36,7 +36,7 @@ def csr_pattern(X: sp.csr_matrix):
 
 
 def squared_norm_host(x) -> float:
-    """Σ x² in float64, one pass in C++ (``csrc/cpu/vec.cpp``): ``np.square(x).sum()``
+    """Σ x² in float64, one pass in C++ (``csrc/cpu/dense_ops.cpp``): ``np.square(x).sum()``
     allocates a parameter-sized temporary every epoch (page faults: ~10 ms per
     AutoRec epoch on ML-1M) and ``x @ x`` would wake NumPy's OpenBLAS threads,
     which then spin on the cores the next batches' OpenMP kernels need
@@ -205,12 +205,12 @@ class CpuBackend:
     # ---------------------------------------------------------------- losses
     def nll_grad(self, logits, bias, indptr, indices, data, scale):
         """In place: logits (+ bias) -> scale · d/dlogits of −Σ x log softmax for the
-        CSR rows x; returns scale · the loss (``csrc/cpu/multinomial.cpp``)."""
+        CSR rows x; returns scale · the loss (``csrc/cpu/loss.cpp``)."""
         return _cpu.multinomial_nll_grad(logits, bias, indptr, indices, data, scale)
 
     def logistic_loss_grad(self, Z, b, Y):
         """In place: Z + b -> σ(z) − y with y the CSR targets Y (0 elsewhere); returns
-        (Σ softplus(z) − y·z, the gradient) (``csrc/cpu/dense_ops.cpp``)."""
+        (Σ softplus(z) − y·z, the gradient) (``csrc/cpu/loss.cpp``)."""
         loss = _cpu.logistic_loss_grad(Z, b, Y.indptr, Y.indices, Y.data)
         return loss, Z
 
@@ -241,7 +241,7 @@ class CpuBackend:
     def autorec_batch(self, X, Y, params, state1, state2, hidden, output, l2_scale, optimizer, lr,
                       momentum, step, loss_kind, rows=None):
         """One batch of the masked sparse autoencoder (AutoRec, CDAE): forward, loss at
-        Y's entries, backward and the fused optimizer step (``csrc/cpu/autorec.cpp``).
+        Y's entries, backward and the fused optimizer step (``csrc/cpu/sparse_layer.cpp``).
         With ``rows`` the batch is those rows of the whole matrices X and Y (gathered
         in C++). Returns the batch's data loss."""
         return _cpu.autorec_batch(

@@ -1,7 +1,9 @@
 """The model registry and ``train``: one name per model, one trainer class each.
 
 Where the kernels live: each model's module names its C++ and CUDA sources at
-the top (e.g. ``ease.py`` -> ``csrc/cpu/ease.cpp``, ``csrc/cuda/ease.cu``).
+the top (e.g. ``ease.py`` -> ``csrc/cpu/ease.cpp``, ``csrc/cuda/ease.cu``); a
+model reaches them only through its backend (``autorec_fast/backends/``), and
+ARCHITECTURE.md has the table of every model's kernels.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 I-AutoRec (``variant="item"``): each item is an example, its input the item's
 ratings by all users; U-AutoRec (``variant="user"``): each user is an example.
 
-Kernels: ``csrc/cpu/autorec.cpp`` and ``csrc/cuda/autorec.cu`` (encoder as a sparse x dense product over the
+Kernels: ``csrc/cpu/sparse_layer.cpp`` and ``csrc/cuda/sparse_layer.cu`` (encoder as a sparse x dense product over the
 observed inputs, decoder and loss only at the observed targets, backward over
 those entries, optimizer step fused per parameter row). Per mini-batch the
 objective is the batch's squared error plus λ/2 (‖W‖² + ‖V‖²) scaled by the

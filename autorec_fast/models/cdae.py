@@ -7,7 +7,7 @@ item vector plus a per-user node, for implicit feedback.
 The per-user node is an extra one-hot input column per training user, so V_u
 is a row of the input weights and costs one sparse entry. Kernels, with
 negative sampling: the same sparse masked forward/backward as AutoRec
-(``csrc/cpu/autorec.cpp``, ``csrc/cuda/autorec.cu``) with the logistic loss:
+(``csrc/cpu/sparse_layer.cpp``, ``csrc/cuda/sparse_layer.cu``) with the logistic loss:
 the output is computed only at the positive and the sampled negative items,
 so an epoch costs O((1 + ratio) · nnz · hidden), not O(users · items · hidden).
 With the full output (negative_ratio=0) every item is a target, so the output

@@ -14,14 +14,14 @@ Kernels: the sparse input layer forward (``csr_matmul_dense``) and, in step
 (1), the output-layer gradient from the observed entries only: both sparse
 outer products into the item-sized weight share one pass with the fused
 momentum step (``sparse_input_grad_step`` over the stacked [X; dOut] pattern,
-``csrc/cpu/autorec.cpp``); dense layers and the re-feeding pass through BLAS.
+``csrc/cpu/sparse_layer.cpp``); dense layers and the re-feeding pass through BLAS.
 
 On ``device="cuda"`` (``CudaBackend``) the same steps run on the GPU with the same
 random draws (shuffling and dropout masks from the seeded host generator,
 uploaded): the sparse products through cuSPARSE (CuPy's csr_matrix), the dense
 layers through cuBLAS, the gather of the outputs at the observed ratings with
-the batch's CSR pattern, the element-wise passes in ``csrc/cuda/deeprec.cu``
-and the optimizer steps in ``csrc/cuda/multinomial.cu`` (``dense_step``).
+the batch's CSR pattern, the element-wise passes in ``csrc/cuda/dense_ops.cu`` and ``loss.cu``
+and the optimizer steps in ``csrc/cuda/optim.cu``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ only; the DAE default 0.01/500 is the reference's).
 Kernels: the sparse input layer (``csr_matmul_dense`` forward,
 ``sparse_input_grad_step`` for Xᵀ·dH with the fused Adam step, both in
 ``csrc/cpu/``), the fused bias + log-softmax + loss + gradient over the dense
-logits (``csrc/cpu/multinomial.cpp``), the dense layers through BLAS (NumPy's
+logits (``csrc/cpu/loss.cpp``), the dense layers through BLAS (NumPy's
 matmul), Adam over dense parameters in ``csrc/cpu/optim.cpp``.
 """
 

@@ -22,8 +22,8 @@ reference uses log σ for the noise and log σ² in its KL).
 Kernels: the GRU forward and backward through time over packed sequences (no
 padding is stored or computed) in ``csrc/cpu/gru.cpp`` (``csrc/cuda/gru.cu``
 on the GPU); the fused bias + log-softmax + next-k NLL + gradient over the
-logits in ``csrc/cpu/multinomial.cpp``; the embedding gradient scatter in
-``gru.cpp``; dense layers through BLAS; Adam in ``csrc/cpu/optim.cpp``.
+logits in ``csrc/cpu/loss.cpp``; the embedding gradient scatter in
+``dense_ops.cpp``; dense layers through BLAS; Adam in ``csrc/cpu/optim.cpp``.
 """
 
 from __future__ import annotations
