@@ -167,3 +167,24 @@ def test_load_rejects_foreign_and_pickled_files(tmp_path):
              __metadata__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
     with pytest.raises(ValueError, match="format version 99"):
         af.load(tmp_path / "future.npz")
+
+
+def test_save_replaces_the_file_atomically(tmp_path, monkeypatch):
+    """A save that fails part-way leaves the previous model file intact, and no temporary file."""
+    data = af.synthetic(n_users=40, n_items=30, density=0.2, implicit=True, seed=0)
+    first = af.train("ease", data, l2=10.0)
+    path = tmp_path / "model.npz"
+    first.save(path)
+    before = path.read_bytes()
+
+    def broken_savez(file, **arrays):
+        file.write(b"partial")
+        raise KeyboardInterrupt  # as if killed while writing
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(KeyboardInterrupt):
+        af.train("ease", data, l2=99.0).save(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+    monkeypatch.undo()
+    np.testing.assert_array_equal(af.load(path).weights, first.weights)
