@@ -34,11 +34,10 @@ template <typename T> void bind_typed(py::module_ &m) {
         check(cuda::dense_step<T>(slot, n, g, static_cast<T>(l2_scale), opt, stream_of(stream)),
               "optimizer_step");
       },
-      py::arg("param"), py::arg("grad"), py::arg("state1"), py::arg("state2"), py::arg("l2_scale"),
-      py::arg("optimizer"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"),
-      py::arg("momentum"), py::arg("step"), py::arg("stream"),
-      "In place on a dense parameter: gradient grad + l2_scale * param, then the optimizer step; "
-      "grad, state1 and state2 (None where the optimizer keeps none) have param's size.");
+      py::arg("param"), py::arg("grad"), py::arg("state1"), py::arg("state2"),  // param's size (None: unused)
+      py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"),
+      py::arg("eps"), py::arg("momentum"), py::arg("step"), py::arg("stream"),
+      "In place on a dense parameter: gradient grad + l2_scale * param, then the optimizer step.");
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 //
 // A pybind11 type caster cannot know the name of the argument it loads, and a
 // bad argument must raise an error that names it (as the CPU bindings'
-// do). So loading never fails: what is wrong with an object is kept, and the
+// errors do). So loading never fails: what is wrong with an object is kept, and the
 // binding's first data<T>(arg, ...) raises it, naming `arg`: TypeError for an
 // object without a valid interface or of the wrong dtype, ValueError for a
 // mask, a null pointer under a non-empty array, a wrong shape, a
@@ -200,6 +200,18 @@ inline bool int_value(const py::handle &obj, int64_t *out) {
   return true;
 }
 
+// A Python int as an address (false for anything else, negative or too large).
+inline bool address_value(const py::handle &obj, std::uintptr_t *out) {
+  if (!py::isinstance<py::int_>(obj)) return false;
+  const unsigned long long v = PyLong_AsUnsignedLongLong(obj.ptr());
+  if (PyErr_Occurred()) {
+    PyErr_Clear();
+    return false;
+  }
+  *out = static_cast<std::uintptr_t>(v);
+  return true;
+}
+
 inline DeviceArray::DeviceArray(const py::handle &src)
     : obj_(py::reinterpret_borrow<py::object>(src)) {
   const py::object iface = py::getattr(src, "__cuda_array_interface__", py::none());
@@ -241,9 +253,8 @@ inline void DeviceArray::parse(const py::dict &d) {
       return invalid("'shape' is too large", false);
     size_ *= e;
   }
-  if (!py::isinstance<py::tuple>(data) || py::len(data) != 2 || !int_value(data[py::int_(0)], &v))
+  if (!py::isinstance<py::tuple>(data) || py::len(data) != 2 || !address_value(data[py::int_(0)], &ptr_))
     return invalid("'data' is not a (pointer, read-only) tuple");
-  ptr_ = static_cast<std::uintptr_t>(v);
   readonly_ = py::bool_(data[py::int_(1)]);
   if (item("mask").ptr() != Py_None) return invalid("masked arrays are not supported", false);
   if (ptr_ == 0 && size_ > 0) return invalid("null data pointer for a non-empty array", false);

@@ -201,6 +201,18 @@ def test_read_only_inputs_are_accepted(name):
 
 
 @no_device
+def test_scalars_and_codes_convert_as_before():
+    # pybind11 first tries every overload without conversions: an int for a float, or an enum
+    # member for a code, must still end in the float32 overload (not the float64 one's checks)
+    call = calls(np.float32)["optimizer_step"]
+    reaches_cuda("optimizer_step", {**call, "l2_scale": 0, "lr": 1, "optimizer": _cuda.Optimizer.adam})
+    call = calls(np.float32)["autorec_batch"]
+    reaches_cuda("autorec_batch", {**call, "l2_scale": 0, "hidden_activation": _cuda.Activation.relu})
+    call = calls(np.float32)["fill_pattern"]
+    reaches_cuda("fill_pattern", {**call, "value": -1})
+
+
+@no_device
 def test_layouts_the_protocol_allows():
     call = calls(np.float32)["bias_activation"]
     Z = call["Z"]
@@ -455,6 +467,8 @@ def _iface(**changes):
     (dict(shape=(4.0,)), TypeError, "'shape'"),
     (dict(data=123), TypeError, "'data'"),
     (dict(data=(1.5, False)), TypeError, "'data'"),
+    (dict(data=(-16, False)), TypeError, "'data'"),
+    (dict(data=(2**64, False)), TypeError, "'data'"),
     (dict(strides=(4, 4)), TypeError, "'strides'"),
     (dict(strides=[4]), TypeError, "'strides'"),
     (dict(data=(0, False)), ValueError, "null data pointer"),
