@@ -33,11 +33,7 @@ class CudaBackend:
         self.xp = cupy
         self._csp = cupyx.scipy.sparse
         self.dtype = np.dtype(dtype)
-        self._sfx = "f32" if self.dtype == np.float32 else "f64"
         self._csr_cache = (None, None)  # (host CSR, its device copy): one upload per batch
-
-    def _kernel(self, name):
-        return getattr(_cuda, f"{name}_{self._sfx}")
 
     def _stream(self):
         return self.xp.cuda.get_current_stream().ptr
@@ -79,18 +75,13 @@ class CudaBackend:
         h = xp.ascontiguousarray(h, dtype=self.dtype)
         if b is not None:
             b = xp.ascontiguousarray(b, dtype=self.dtype)
-            if h.ndim != 2 or b.shape != (h.shape[1],):
-                raise ValueError("bias_activation: shapes do not match")
-        self._kernel("bias_activation")(h.data.ptr, h.shape[0], h.shape[1], 0 if b is None else b.data.ptr,
-                                        code, self._stream())
+        _cuda.bias_activation(h, b, code, self._stream())  # checks h 2-D and b of its columns
         return h
 
     def mul_activation_grad(self, d, h, code):
         d = self.xp.ascontiguousarray(d, dtype=self.dtype)
         h = self.xp.ascontiguousarray(h, dtype=self.dtype)
-        if d.shape != h.shape:
-            raise ValueError("mul_activation_grad: shapes do not match")
-        self._kernel("mul_activation_grad")(d.data.ptr, h.data.ptr, d.size, code, self._stream())
+        _cuda.mul_activation_grad(d, h, code, self._stream())  # checks the shapes match
         return d
 
     def take(self, dense, rows, cols):
@@ -99,14 +90,11 @@ class CudaBackend:
 
     # ---------------------------------------------------------------- optimizer
     def step(self, p, g, s1, s2, l2_scale, opt):
+        # the binding checks p (in place: C-contiguous), and g, s1, s2 of its size (SGD /
+        # AdaGrad keep fewer states: None)
         g = self.xp.ascontiguousarray(g, dtype=self.dtype)
-        states = [s for s in (s1, s2) if s is not None]  # SGD / AdaGrad keep fewer states
-        if g.size != p.size or not all(a.flags.c_contiguous and a.size == p.size for a in (p, *states)):
-            raise ValueError("optimizer step: gradient or state does not match the parameter")
-        ptr = lambda a: 0 if a is None else a.data.ptr  # noqa: E731
-        self._kernel("optimizer_step")(p.data.ptr, g.data.ptr, ptr(s1), ptr(s2), p.size, l2_scale,
-                                       opt["optimizer"], opt["lr"], ADAM_BETA1, ADAM_BETA2, ADAM_EPS,
-                                       opt.get("momentum", 0.0), opt["step"], self._stream())
+        _cuda.optimizer_step(p, g, s1, s2, l2_scale, opt["optimizer"], opt["lr"], ADAM_BETA1, ADAM_BETA2,
+                             ADAM_EPS, opt.get("momentum", 0.0), opt["step"], self._stream())
 
     # ---------------------------------------------------------------- sparse
     def csr(self, X):
@@ -160,14 +148,11 @@ class CudaBackend:
     # ---------------------------------------------------------------- losses
     def nll_grad(self, logits, bias, indptr, indices, data, scale):
         xp = self.xp
-        if not logits.flags.c_contiguous:
-            raise ValueError("nll_grad: logits must be C-contiguous (the kernel works in place)")
         dev = [xp.asarray(np.asarray(indptr, np.int64)), xp.asarray(np.asarray(indices, np.int32)),
                xp.asarray(data, dtype=self.dtype)]
         loss = xp.zeros(1, np.float64)
-        self._kernel("multinomial_nll_grad")(
-            logits.data.ptr, bias.data.ptr, dev[0].data.ptr, dev[1].data.ptr, dev[2].data.ptr,
-            logits.shape[0], logits.shape[1], scale, loss.data.ptr, self._stream())
+        # in place on logits: the binding requires it C-contiguous (and checks every shape)
+        _cuda.multinomial_nll_grad(logits, bias, *dev, scale, loss, self._stream())
         return loss[0]  # stays on the device: no sync per batch
 
     def logistic_loss_grad(self, Z, b, Y):
@@ -181,13 +166,10 @@ class CudaBackend:
         xp = self.xp
         out = xp.ascontiguousarray(out, dtype=self.dtype)
         target = xp.ascontiguousarray(target, dtype=self.dtype)
-        if out.shape != target.shape:
-            raise ValueError("masked_mse_grad: shapes do not match")
         d_out = xp.empty_like(out)
         count = xp.empty(1, np.uint64)
         loss = xp.empty(1, np.float64)
-        self._kernel("masked_mse_grad")(out.data.ptr, target.data.ptr, out.size, code, d_out.data.ptr,
-                                        count.data.ptr, loss.data.ptr, self._stream())
+        _cuda.masked_mse_grad(out, target, code, d_out, count, loss, self._stream())  # checks the shapes
         return d_out, loss[0]  # stays on the device
 
     def sparse_mse_grad(self, out, X, Xd, code):
@@ -219,36 +201,34 @@ class CudaBackend:
             y = csr_rows(xp, Y.indptr, Y.indices, Y.data, d_rows)
             x = y if X is Y else csr_rows(xp, X.indptr, X.indices, X.data, d_rows)
         else:
-            x, y = ([xp.asarray(a) for a in (*csr_pattern(M), M.data.astype(self.dtype, copy=False))]
+            x, y = (tuple(xp.asarray(a) for a in (*csr_pattern(M), M.data.astype(self.dtype, copy=False)))
                     for M in (X, Y))
-        n_rows, (n_in, n_out) = x[0].shape[0] - 1, (X.shape[1], Y.shape[1])
-        k = params[0].shape[1]
-        xt = transpose_pattern(xp, x[0], x[1], n_in)
-        yt = transpose_pattern(xp, y[0], y[1], n_out)
+        n_rows, k = x[0].shape[0] - 1, params[0].shape[1]
+        # the binding checks these against params (n_in = Vt's rows, n_out = W's rows)
+        xt = transpose_pattern(xp, x[0], x[1], X.shape[1])
+        yt = transpose_pattern(xp, y[0], y[1], Y.shape[1])
         H = xp.empty((n_rows, k), self.dtype)
         dZ = xp.empty_like(H)
-        D = xp.empty(max(y[1].shape[0], 1), self.dtype)
+        D = xp.empty(y[1].shape[0], self.dtype)  # one per target entry (size 0: a null pointer is fine)
         loss = xp.zeros(1, np.float64)
-        ptrs = lambda arrs: tuple(a.data.ptr for a in arrs)  # noqa: E731
-        self._kernel("autorec_batch")(
-            n_rows, ptrs(x), ptrs(y), ptrs(xt), ptrs(yt), n_in, n_out, k, ptrs(params), None,
-            None if state1 is None else ptrs(state1), None if state2 is None else ptrs(state2), hidden,
-            output, l2_scale, optimizer, lr, ADAM_BETA1, ADAM_BETA2, ADAM_EPS, momentum, step, H.data.ptr, dZ.data.ptr,
-            D.data.ptr, loss.data.ptr, self._stream(), loss_kind)
+        as_tuple = lambda arrs: None if arrs is None else tuple(arrs)  # noqa: E731
+        _cuda.autorec_batch(
+            tuple(x), tuple(y), tuple(xt), tuple(yt), tuple(params), None, as_tuple(state1), as_tuple(state2),
+            hidden, output, l2_scale, optimizer, lr, ADAM_BETA1, ADAM_BETA2, ADAM_EPS, momentum, step, H, dZ, D,
+            loss, self._stream(), loss_kind)
         return loss[0]
 
     def _autorec_forward(self, X, params, hidden, output, rows, cols):
         xp = self.xp
         k = params[0].shape[1]
-        n_out = params[2].shape[0]
-        dev = [xp.asarray(a) for a in (*csr_pattern(X), X.data.astype(self.dtype, copy=False), rows, cols)]
+        indptr, indices = (xp.asarray(a) for a in csr_pattern(X))
+        data = xp.asarray(X.data.astype(self.dtype, copy=False))
+        rows, cols = (xp.asarray(a, dtype=np.int64) for a in (rows, cols))
         H = xp.empty((X.shape[0], k), self.dtype)
-        out = xp.empty(max(rows.size, 1), self.dtype)
-        self._kernel("autorec_predict")(
-            dev[0].data.ptr, dev[1].data.ptr, dev[2].data.ptr, X.shape[0], X.shape[1], n_out, k,
-            tuple(p.data.ptr for p in params), hidden, output, dev[3].data.ptr, dev[4].data.ptr,
-            rows.size, H.data.ptr, out.data.ptr, self._stream())
-        return H, out[: rows.size]
+        out = xp.empty(rows.size, self.dtype)  # size 0: a null pointer is fine
+        _cuda.autorec_predict(indptr, indices, data, tuple(params), hidden, output, rows, cols, H, out,
+                              self._stream())
+        return H, out
 
     def autorec_encode(self, X, params, hidden):
         """H = g(X·Vt + mu) for the rows of a host CSR X (a CuPy array)."""
@@ -256,7 +236,10 @@ class CudaBackend:
         return self._autorec_forward(X, params, hidden, 0, empty, empty)[0]
 
     def autorec_predict(self, X, params, hidden, output, rows, cols):
-        if rows.size and (cols.min() < 0 or cols.max() >= params[2].shape[0]):
+        # index ranges: checked here on the host (the binding cannot read device memory)
+        if rows.size and (rows.min() < 0 or rows.max() >= X.shape[0]):
+            raise ValueError("example index out of range")
+        if cols.size and (cols.min() < 0 or cols.max() >= params[2].shape[0]):
             raise ValueError("output index out of range")
         return self._autorec_forward(X, params, hidden, output, rows, cols)[1].get()
 
@@ -264,7 +247,7 @@ class CudaBackend:
     def gru_forward(self, Xi, batch_sizes, W_hh, b_hh):
         """The GRU over packed steps: one cuBLAS product and one gate kernel per step."""
         xp = self.xp
-        Xi = xp.ascontiguousarray(Xi)  # the kernels take raw row-major pointers
+        Xi = xp.ascontiguousarray(Xi, dtype=self.dtype)  # the kernels take row-major arrays
         G = W_hh.shape[0]
         rows = Xi.shape[0]
         H = xp.empty((rows, G), self.dtype)
@@ -272,19 +255,19 @@ class CudaBackend:
         gh = xp.empty((int(batch_sizes[0]) if len(batch_sizes) else 0, 3 * G), self.dtype)
         off = 0
         prev = None
-        gates = self._kernel("gru_gates_forward")
-        for B in batch_sizes.tolist():
+        stream = self._stream()
+        for B in batch_sizes.tolist():  # each step's B rows (row slices: contiguous views)
             if prev is not None:
                 xp.matmul(H[prev : prev + B], W_hh, out=gh[:B])
-            gates(Xi[off:].data.ptr, 0 if prev is None else gh.data.ptr, b_hh.data.ptr,
-                  0 if prev is None else H[prev:].data.ptr, H[off:].data.ptr, cache[off:].data.ptr,
-                  B, G, self._stream())
+            _cuda.gru_gates_forward(Xi[off : off + B], None if prev is None else gh[:B], b_hh,
+                                    None if prev is None else H[prev : prev + B], H[off : off + B],
+                                    cache[off : off + B], stream)
             prev, off = off, off + B
         return H, cache
 
     def gru_backward(self, dH, H, cache, batch_sizes, W_hh, gW_hh, gb_hh):
         xp = self.xp
-        dH = xp.ascontiguousarray(dH)
+        dH = xp.ascontiguousarray(dH, dtype=self.dtype)
         G = W_hh.shape[0]
         rows = dH.shape[0]
         bs = batch_sizes.tolist()
@@ -294,14 +277,14 @@ class CudaBackend:
         max_b = bs[0] if bs else 0
         d_next = xp.zeros((max_b, G), self.dtype)
         d_cur = xp.empty((max_b, G), self.dtype)
-        gates = self._kernel("gru_gates_backward")
-        for t in range(len(bs) - 1, -1, -1):
+        stream = self._stream()
+        for t in range(len(bs) - 1, -1, -1):  # each step's B rows (row slices: contiguous views)
             B, off = bs[t], int(offsets[t])
-            B_next = bs[t + 1] if t + 1 < len(bs) else 0
+            B_next = bs[t + 1] if t + 1 < len(bs) else 0  # the rows of d_next the next step wrote
             prev = int(offsets[t - 1]) if t > 0 else None
-            gates(dH[off:].data.ptr, d_next.data.ptr, B_next, cache[off:].data.ptr,
-                  0 if prev is None else H[prev:].data.ptr, dXi[off:].data.ptr, dGh[off:].data.ptr,
-                  d_cur.data.ptr, B, G, self._stream())
+            _cuda.gru_gates_backward(dH[off : off + B], d_next[:B_next], cache[off : off + B],
+                                     None if prev is None else H[prev : prev + B], dXi[off : off + B],
+                                     dGh[off : off + B], d_cur[:B], stream)
             if prev is not None:
                 d_cur[:B] += dGh[off : off + B] @ W_hh.T
             d_next, d_cur = d_cur, d_next
@@ -329,10 +312,9 @@ class CudaBackend:
         prefix = "s" if self.dtype == np.float32 else "d"
         stream = self._stream()
         indptr, indices = (cp.asarray(a) for a in csr_pattern(X))
-        data = cp.asarray(X.data)
+        data = cp.asarray(X.data, dtype=self.dtype)
         G = cp.zeros((n, n), dtype=self.dtype)
-        self._kernel("gram_upper")(indptr.data.ptr, indices.data.ptr, data.data.ptr, X.shape[0], n,
-                                   G.data.ptr, stream)
+        _cuda.gram_upper(indptr, indices, data, G, stream)
         del indptr, indices, data
         G.ravel()[:: n + 1] += self.dtype.type(l2)
         # Row-major upper triangle == column-major lower: cuSOLVER's LOWER fill mode.
@@ -356,7 +338,7 @@ class CudaBackend:
             getattr(cusolver, f"{prefix}potri")(handle, lower, n, G.data.ptr, n, work.data.ptr,
                                                 lwork, info.data.ptr)
             del work
-            self._kernel("symmetrize_from_upper")(G.data.ptr, n, stream)
+            _cuda.symmetrize_from_upper(G, stream)
             P, method = G, "cusolver potrf+potri"
         else:
             # This CuPy does not wrap potri: solve G P = I with the factor (potrs),
@@ -370,7 +352,7 @@ class CudaBackend:
         if status != 0:
             raise RuntimeError(f"cuSOLVER Cholesky inverse failed (info {status})")
         diag = cp.empty(n, dtype=self.dtype)
-        self._kernel("ease_weights_from_inverse")(P.data.ptr, n, diag.data.ptr, stream)
+        _cuda.ease_weights_from_inverse(P, diag, stream)
         cp.cuda.get_current_stream().synchronize()
         return P, method
 
@@ -381,8 +363,7 @@ class CudaBackend:
         scores = xp.ascontiguousarray(scores)
         if exclude is not None and exclude.nnz:
             indptr, indices = (xp.asarray(a) for a in csr_pattern(exclude))
-            self._kernel("fill_pattern")(scores.data.ptr, scores.shape[0], scores.shape[1], indptr.data.ptr,
-                                         indices.data.ptr, -math.inf, self._stream())
+            _cuda.fill_pattern(scores, indptr, indices, -math.inf, self._stream())
         part = xp.argpartition(-scores, k - 1, axis=1)[:, :k]
         vals = xp.take_along_axis(scores, part, axis=1)
         order = xp.argsort(-vals, axis=1, kind="stable")

@@ -7,17 +7,21 @@ namespace autorec::bind {
 namespace {
 
 template <typename T> void bind_typed(py::module_ &m) {
-  m.def(typed_name<T>("fill_pattern").c_str(),
-        [](std::uintptr_t scores, int64_t n_rows, int64_t n_items, std::uintptr_t indptr,
-           std::uintptr_t indices, double value, std::uintptr_t stream) {
-          py::gil_scoped_release release;
-          check(cuda::fill_pattern<T>(ptr<T>(scores), n_rows, n_items, ptr<const int64_t>(indptr),
-                                      ptr<const int32_t>(indices), static_cast<T>(value),
-                                      stream_of(stream)),
-                "fill_pattern");
-        },
-        py::arg("scores"), py::arg("n_rows"), py::arg("n_items"), py::arg("indptr"),
-        py::arg("indices"), py::arg("value"), py::arg("stream"));
+  m.def(
+      "fill_pattern",
+      [](const DeviceArrayOf<T> &scores, const DeviceArray &indptr, const DeviceArray &indices,
+         double value, std::uintptr_t stream) {
+        T *s = scores.data("scores", {kAnySize, kAnySize}, Use::Write);
+        const int64_t n_rows = scores.dim(0), n_items = scores.dim(1);
+        const auto P = device_csr<T>(indptr, indices, nullptr, {"indptr", "indices", ""});
+        if (P.n_rows != n_rows) fail("indptr", "must have one entry per row of scores, plus one");
+        py::gil_scoped_release release;
+        check(cuda::fill_pattern<T>(s, n_rows, n_items, P.indptr, P.indices, static_cast<T>(value),
+                                    stream_of(stream)),
+              "fill_pattern");
+      },
+      py::arg("scores"), py::arg("indptr"), py::arg("indices"), py::arg("value"), py::arg("stream"),
+      "scores[r, j] = value for every item j in row r of the CSR pattern (indptr, indices).");
 }
 
 }  // namespace

@@ -1,7 +1,4 @@
 // Bindings of the AutoRec / CDAE sparse layer pair (csrc/cuda/sparse_layer.h).
-#include <array>
-
-#include "common/optimizer.h"
 #include "cuda/bind.h"
 #include "cuda/sparse_layer.h"
 
@@ -9,94 +6,110 @@ namespace autorec::bind {
 
 namespace {
 
-// A tuple of 4 device pointers (Vt, mu, W, b), or None -> nullptrs.
-template <typename T> std::array<T *, 4> ptr4(const py::object &o) {
-  std::array<T *, 4> out{nullptr, nullptr, nullptr, nullptr};
-  if (o.is_none()) return out;
-  auto t = py::reinterpret_borrow<py::tuple>(o);
-  if (t.size() != 4) fail("params", "expected 4 device pointers (Vt, mu, W, b)");
-  for (int i = 0; i < 4; ++i) out[i] = ptr<T>(t[i].cast<std::uintptr_t>());
-  return out;
-}
-
+// params = (Vt, mu, W, b): Vt (n_in x k), mu (k), W (n_out x k), b (n_out), as the
+// CPU's AutoRec net; grads / state1 / state2: tuples of 4 arrays shaped like
+// params, or None. `use`: whether the kernel updates the parameters.
 template <typename T>
-cuda::AutoRecDeviceNet<T> device_net(int64_t n_in, int64_t n_out, int64_t k, const py::object &params,
-                                     const py::object &grads, const py::object &s1,
-                                     const py::object &s2, int hidden, int output) {
-  if (n_in <= 0 || n_out <= 0 || k <= 0) fail("shape", "n_in, n_out and k must be positive");
-  const auto p = ptr4<T>(params), g = ptr4<T>(grads), a = ptr4<T>(s1), b = ptr4<T>(s2);
+cuda::AutoRecDeviceNet<T> device_net(const ParamsOf<T> &params, const std::optional<DeviceArrays> &grads,
+                                     const std::optional<DeviceArrays> &s1,
+                                     const std::optional<DeviceArrays> &s2, int hidden, int output, Use use) {
+  static constexpr const char *names[4] = {"Vt", "mu", "W", "b"};
+  const char *what = "(Vt, mu, W, b)";
+  const std::vector<DeviceArray> p = device_tuple(params.tuple, 4, "params", what);
+  p[0].check_float(element_name("params", 0, names[0]));
+  p[0].data<T>(element_name("params", 0, names[0]), {kAnySize, kAnySize}, use);
+  p[2].data<T>(element_name("params", 2, names[2]), {kAnySize, kAnySize}, use);
   cuda::AutoRecDeviceNet<T> net;
-  net.n_in = n_in;
-  net.n_out = n_out;
-  net.k = k;
+  net.n_in = p[0].dim(0);
+  net.k = p[0].dim(1);
+  net.n_out = p[2].dim(0);
+  if (net.n_in <= 0 || net.k <= 0) fail("params[0] (Vt)", "must be (n_in x k) with n_in, k > 0");
+  if (net.n_out <= 0) fail("params[2] (W)", "must have n_out > 0 rows");
+  const std::vector<int64_t> shapes[4] = {{net.n_in, net.k}, {net.k}, {net.n_out, net.k}, {net.n_out}};
   Slot<T> *slots[4] = {&net.Vt, &net.mu, &net.W, &net.b};
-  for (int i = 0; i < 4; ++i) *slots[i] = Slot<T>{p[i], g[i], a[i], b[i]};
+  for (size_t i = 0; i < 4; ++i) slots[i]->param = p[i].data<T>(element_name("params", i, names[i]), shapes[i], use);
+  // The optional tuples: each array of its parameter's shape, written by the kernel.
+  const auto fill = [&](const std::optional<DeviceArrays> &arrays, const char *arg, T *Slot<T>::*member) {
+    if (!arrays) return;
+    const std::vector<DeviceArray> t = device_tuple(arrays->tuple, 4, arg, what);
+    for (size_t i = 0; i < 4; ++i)
+      slots[i]->*member = t[i].data<T>(element_name(arg, i, names[i]), shapes[i], Use::Write);
+  };
+  fill(grads, "grads", &Slot<T>::grad);
+  fill(s1, "state1", &Slot<T>::s1);
+  fill(s2, "state2", &Slot<T>::s2);
   net.hidden = act_of(hidden, "hidden_activation");
   net.output = act_of(output, "output_activation");
   return net;
 }
 
-std::uintptr_t item(const py::tuple &t, int i) { return t[i].cast<std::uintptr_t>(); }
-
-// (indptr, indices, data) device pointers.
-template <typename T> cuda::DeviceCsr<T> device_csr(const py::tuple &t) {
-  return {ptr<const int64_t>(item(t, 0)), ptr<const int32_t>(item(t, 1)), ptr<const T>(item(t, 2))};
-}
-
-// (colptr, row, entry) device pointers, as transpose_pattern returns them.
-cuda::DeviceTransposed device_transposed(const py::tuple &t) {
-  return {ptr<const int64_t>(item(t, 0)), ptr<const int32_t>(item(t, 1)), ptr<const int64_t>(item(t, 2))};
-}
-
 template <typename T> void bind_typed(py::module_ &m) {
-  m.def(typed_name<T>("autorec_batch").c_str(),
-        [](int64_t n_rows, py::tuple x, py::tuple y, py::tuple xt, py::tuple yt, int64_t n_in,
-           int64_t n_out, int64_t k, py::object params, py::object grads, py::object s1,
-           py::object s2, int hidden, int output, double l2_scale, int optimizer, double lr,
-           double beta1, double beta2, double eps, double momentum, int64_t step,
-           std::uintptr_t H, std::uintptr_t dZ, std::uintptr_t D, std::uintptr_t loss,
-           std::uintptr_t stream, int loss_kind) {
-          const OptConfig opt = make_opt_config(optimizer, lr, beta1, beta2, eps, momentum, step);
-          auto net = device_net<T>(n_in, n_out, k, params, grads, s1, s2, hidden, output);
-          if (loss_kind < 0 || loss_kind > 1) fail("loss", "unknown loss code");
-          net.loss = static_cast<Loss>(loss_kind);
-          if (x.size() != 3 || y.size() != 3 || xt.size() != 3 || yt.size() != 3)
-            fail("x", "x, y, xt, yt are (ptr, ptr, ptr) triples");
-          cuda::AutoRecBatch<T> bt;
-          bt.n_rows = n_rows;
-          bt.x = device_csr<T>(x);
-          bt.y = device_csr<T>(y);
-          bt.xt = device_transposed(xt);
-          bt.yt = device_transposed(yt);
-          py::gil_scoped_release release;
-          check(cuda::autorec_batch<T>(bt, net, static_cast<T>(l2_scale), opt, ptr<T>(H), ptr<T>(dZ),
-                                       ptr<T>(D), ptr<double>(loss), stream_of(stream)),
-                "autorec_batch");
-        },
-        py::arg("n_rows"), py::arg("x"), py::arg("y"), py::arg("xt"), py::arg("yt"), py::arg("n_in"),
-        py::arg("n_out"), py::arg("k"), py::arg("params"), py::arg("grads"), py::arg("state1"),
-        py::arg("state2"), py::arg("hidden_activation"), py::arg("output_activation"),
-        py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"),
-        py::arg("eps"), py::arg("momentum"), py::arg("step"), py::arg("H"), py::arg("dZ"),
-        py::arg("D"), py::arg("loss"), py::arg("stream"), py::arg("loss_kind") = 0);
-  m.def(typed_name<T>("autorec_predict").c_str(),
-        [](std::uintptr_t indptr, std::uintptr_t indices, std::uintptr_t data, int64_t n_rows,
-           int64_t n_in, int64_t n_out, int64_t k, py::object params, int hidden, int output,
-           std::uintptr_t rows, std::uintptr_t cols, int64_t n_pairs, std::uintptr_t H,
-           std::uintptr_t out, std::uintptr_t stream) {
-          auto net = device_net<T>(n_in, n_out, k, params, py::none(), py::none(), py::none(),
-                                   hidden, output);
-          py::gil_scoped_release release;
-          check(cuda::autorec_predict<T>(ptr<const int64_t>(indptr), ptr<const int32_t>(indices),
-                                         ptr<const T>(data), n_rows, net, ptr<const int64_t>(rows),
-                                         ptr<const int64_t>(cols), n_pairs, ptr<T>(H), ptr<T>(out),
-                                         stream_of(stream)),
-                "autorec_predict");
-        },
-        py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_rows"), py::arg("n_in"),
-        py::arg("n_out"), py::arg("k"), py::arg("params"), py::arg("hidden_activation"),
-        py::arg("output_activation"), py::arg("rows"), py::arg("cols"), py::arg("n_pairs"),
-        py::arg("H"), py::arg("out"), py::arg("stream"));
+  m.def(
+      "autorec_batch",
+      [](const DeviceArrays &x, const DeviceArrays &y, const DeviceArrays &xt, const DeviceArrays &yt,
+         const ParamsOf<T> &params, const std::optional<DeviceArrays> &grads,
+         const std::optional<DeviceArrays> &state1, const std::optional<DeviceArrays> &state2, int hidden, int output, double l2_scale, int optimizer, double lr,
+         double beta1, double beta2, double eps, double momentum, int64_t step, const DeviceArray &H,
+         const DeviceArray &dZ, const DeviceArray &D, const DeviceArray &loss, std::uintptr_t stream,
+         int loss_kind) {
+        const OptConfig opt = make_opt_config(optimizer, lr, beta1, beta2, eps, momentum, step);
+        auto net = device_net<T>(params, grads, state1, state2, hidden, output, Use::Write);
+        require_states(opt, net.Vt.grad != nullptr, net.Vt.s1 != nullptr, net.Vt.s2 != nullptr);
+        if (loss_kind < 0 || loss_kind > 1) fail("loss_kind", "unknown loss code " + std::to_string(loss_kind));
+        net.loss = static_cast<Loss>(loss_kind);
+        const char *csr = "(indptr, indices, data)", *csc = "(colptr, row, entry)";
+        const auto X = device_csr_tuple<T>(x, "x", {"indptr", "indices", "data"}, csr);
+        const auto Y = device_csr_tuple<T>(y, "y", {"indptr", "indices", "data"}, csr);
+        if (Y.n_rows != X.n_rows) fail("y", "must have as many rows as x");
+        // The transposed patterns: per input / output column, the entries of x / y.
+        const auto Xt = device_csr_tuple<int64_t>(xt, "xt", {"colptr", "row", "entry"}, csc);
+        const auto Yt = device_csr_tuple<int64_t>(yt, "yt", {"colptr", "row", "entry"}, csc);
+        if (Xt.n_rows != net.n_in || Xt.nnz != X.nnz) fail("xt", "must be x's transposed pattern (n_in columns)");
+        if (Yt.n_rows != net.n_out || Yt.nnz != Y.nnz) fail("yt", "must be y's transposed pattern (n_out columns)");
+        cuda::AutoRecBatch<T> bt;
+        bt.n_rows = X.n_rows;
+        bt.x = {X.indptr, X.indices, X.data};
+        bt.y = {Y.indptr, Y.indices, Y.data};
+        bt.xt = {Xt.indptr, Xt.indices, Xt.data};
+        bt.yt = {Yt.indptr, Yt.indices, Yt.data};
+        T *h = H.data<T>("H", {X.n_rows, net.k}, Use::Write);
+        T *dz = dZ.data<T>("dZ", {X.n_rows, net.k}, Use::Write);
+        T *d = D.data<T>("D", {Y.nnz}, Use::Write);
+        double *total = loss.data<double>("loss", {1}, Use::Write);
+        py::gil_scoped_release release;
+        check(cuda::autorec_batch<T>(bt, net, static_cast<T>(l2_scale), opt, h, dz, d, total, stream_of(stream)),
+              "autorec_batch");
+      },
+      py::arg("x"), py::arg("y"), py::arg("xt"), py::arg("yt"), py::arg("params"), py::arg("grads"),
+      py::arg("state1"), py::arg("state2"), py::arg("hidden_activation"), py::arg("output_activation"),
+      py::arg("l2_scale"), py::arg("optimizer"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"),
+      py::arg("eps"), py::arg("momentum"), py::arg("step"), py::arg("H"), py::arg("dZ"), py::arg("D"),
+      py::arg("loss"), py::arg("stream"), py::arg("loss_kind") = 0,
+      "One AutoRec mini-batch: forward, the loss at the targets y (added to loss[0], float64), "
+      "backward and the fused optimizer step. x, y: (indptr, indices, data) of the batch's rows; "
+      "xt, yt: their transposed patterns; scratch H, dZ (rows x k) and D (y's nnz).");
+  m.def(
+      "autorec_predict",
+      [](const DeviceArray &indptr, const DeviceArray &indices, const DeviceArray &data,
+         const ParamsOf<T> &params, int hidden, int output, const DeviceArray &rows, const DeviceArray &cols,
+         const DeviceArray &H, const DeviceArray &out, std::uintptr_t stream) {
+        const auto net = device_net<T>(params, std::nullopt, std::nullopt, std::nullopt, hidden, output, Use::Read);
+        const auto X = device_csr<T>(indptr, indices, &data, {"indptr", "indices", "data"});
+        const int64_t *r = rows.data<int64_t>("rows", {kAnySize}, Use::Read);
+        const int64_t n_pairs = rows.dim(0);
+        const int64_t *c = cols.data<int64_t>("cols", {n_pairs}, Use::Read);
+        T *h = H.data<T>("H", {X.n_rows, net.k}, Use::Write);
+        T *o = out.data<T>("out", {n_pairs}, Use::Write);
+        py::gil_scoped_release release;
+        check(cuda::autorec_predict<T>(X.indptr, X.indices, X.data, X.n_rows, net, r, c, n_pairs, h, o,
+                                       stream_of(stream)),
+              "autorec_predict");
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("params"), py::arg("hidden_activation"),
+      py::arg("output_activation"), py::arg("rows"), py::arg("cols"), py::arg("H"), py::arg("out"),
+      py::arg("stream"),
+      "Encode the CSR rows into H (rows x k), then out[p] = f(W[cols[p]]·H[rows[p]] + b[cols[p]]); "
+      "rows and cols (int64) must be in range (not checked: device memory).");
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 
 PYBIND11_MODULE(_cuda, m) {
   using namespace autorec::bind;
-  m.doc() = "autorec_fast CUDA kernels (device pointers from CuPy arrays)";
+  m.doc() = "autorec_fast CUDA kernels (on device arrays: CuPy arrays or any __cuda_array_interface__)";
   bind_codes(m);
   bind_runtime(m);
   bind_ease(m);

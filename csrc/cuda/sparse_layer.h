@@ -1,8 +1,9 @@
 // The masked sparse layer pair of AutoRec and CDAE on the GPU
 // (csrc/cuda/sparse_layer.cu), the same forward/backward as
 // csrc/cpu/sparse_layer.h with the optimizer step fused into the gradient
-// kernels. Pointers are device pointers owned by CuPy arrays; the Python layer
-// checks shapes, dtypes and index ranges before launching on its stream.
+// kernels. Pointers are device pointers of CuPy arrays; the bindings check their
+// shapes and dtypes (bind_sparse_layer.cpp), the Python layer the index ranges,
+// before launching on its stream.
 #pragma once
 
 #include <cuda_runtime.h>
