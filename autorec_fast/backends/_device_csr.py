@@ -9,15 +9,26 @@ import numpy as np
 
 
 class ResidentCSR:
-    """A training matrix kept on the device for the whole fit (one upload): its host
-    SciPy CSR (``host``) and device copies of indptr (int64), indices (int32), data."""
+    """A training matrix kept on the device for the whole fit: its host SciPy CSR
+    (``host``) and device copies of indptr (int64), indices (int32) and data,
+    uploaded once, on first use (models that slice their batches on the host
+    never upload it)."""
 
     def __init__(self, xp, X, dtype):
         self.host = X
         self.shape = X.shape
-        self.indptr = xp.asarray(X.indptr, dtype=np.int64)
-        self.indices = xp.asarray(X.indices, dtype=np.int32)
-        self.data = xp.asarray(X.data, dtype=dtype)
+        self._xp, self._dtype, self._device = xp, dtype, None
+
+    def _arrays(self):
+        if self._device is None:
+            xp, X = self._xp, self.host
+            self._device = (xp.asarray(X.indptr, dtype=np.int64), xp.asarray(X.indices, dtype=np.int32),
+                            xp.asarray(X.data, dtype=self._dtype))
+        return self._device
+
+    indptr = property(lambda self: self._arrays()[0])
+    indices = property(lambda self: self._arrays()[1])
+    data = property(lambda self: self._arrays()[2])
 
 
 def _row_of_positions(xp, indptr, n_positions):

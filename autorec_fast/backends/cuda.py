@@ -57,7 +57,8 @@ class CudaBackend:
         return DeviceLossMeter(self.xp)
 
     def training_matrix(self, X: sp.csr_matrix):
-        """The fit's training CSR, uploaded once (:class:`ResidentCSR`)."""
+        """The fit's training CSR, uploaded once when a batch is first sliced on the device
+        (:class:`ResidentCSR`)."""
         return ResidentCSR(self.xp, X, self.dtype)
 
     def rows(self, X, rows):
