@@ -85,7 +85,8 @@ def sequences_to_ordered_csr(sequences, n_items, dtype, name="history"):
     rows, cols, pos = np.concatenate(rows), np.concatenate(cols), np.concatenate(pos)
     key = rows * n_items + cols
     order = np.lexsort((pos, key))
-    last = order[np.r_[key[order][1:] != key[order][:-1], True]]  # each (user, item)'s last position
+    # each (user, item)'s last position (no entries at all: every sequence empty)
+    last = order[np.r_[key[order][1:] != key[order][:-1], True]] if key.size else order
     m = sp.csr_matrix((pos[last].astype(dtype), (rows[last], cols[last])), shape=(len(sequences), n_items))
     m.indptr = m.indptr.astype(np.int64)
     m.indices = m.indices.astype(np.int32)

@@ -248,3 +248,16 @@ def test_cuda_matches_cpu(device):
     for name, pa, pb in zip(PARAM_NAMES, a._params, b._params):
         np.testing.assert_allclose(pa, pb.get(), rtol=1e-7, atol=1e-9, err_msg=name)
     np.testing.assert_allclose(a.score(data), b.score(data).get(), rtol=1e-7, atol=1e-9)
+
+
+def test_empty_histories_score_from_the_initial_state():
+    """A user with no history yet gets the scores of the GRU's initial state, the same
+    whether or not other rows have items (the docstring's promise)."""
+    data = af.synthetic(n_users=60, n_items=40, density=0.2, implicit=True, seed=1)
+    model = af.train("svae", data, epochs=1, embedding=6, gru=5, hidden=4, latent=3, batch_size=8)
+    alone = model.score([[]])
+    mixed = model.score([[1, 2], []])
+    assert alone.shape == (1, 40) and np.isfinite(alone).all()
+    np.testing.assert_allclose(alone[0], mixed[1], rtol=1e-6)
+    items, _ = model.recommend([[], []], k=3)
+    assert items.shape == (2, 3) and (items >= 0).all()
