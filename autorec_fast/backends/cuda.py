@@ -34,6 +34,7 @@ class CudaBackend:
         self._csp = cupyx.scipy.sparse
         self.dtype = np.dtype(dtype)
         self._csr_cache = (None, None)  # (host CSR, its device copy): one upload per batch
+        self._sq_norm = None  # the squared-norm reduction kernel, compiled on first use
 
     def _stream(self):
         return self.xp.cuda.get_current_stream().ptr
@@ -48,7 +49,13 @@ class CudaBackend:
         return a.get()
 
     def squared_norm(self, x) -> float:
-        return float((x.reshape(-1).astype(np.float64) ** 2).sum())
+        """Σ x² in float64, one reduction over x without temporaries (EASE's n x n
+        weights must not be copied: a float64 square of them would triple the memory)."""
+        if self._sq_norm is None:
+            self._sq_norm = self.xp.ReductionKernel(
+                "T x", "float64 y", "static_cast<double>(x) * static_cast<double>(x)", "a + b", "y = a",
+                "0", "autorec_fast_squared_norm", reduce_type="double")
+        return float(self._sq_norm(x))
 
     def scalar(self, x):
         return x.astype(np.float64)  # stays on the device: no sync per batch

@@ -63,7 +63,16 @@ class EASE(Recommender):
         if n > np.iinfo(np.int32).max:
             raise ValueError(f"data has {n} items; LAPACK's 32-bit indices allow at most 2^31 - 1")
         t0 = time.perf_counter()
-        self.weights, method = self._backend.ease_fit(X, self.l2, self._log)
+        weights, method = self._backend.ease_fit(X, self.l2, self._log)
+        # one pass over B (Σ B² in float64 is finite exactly when every weight is, for
+        # float32 weights): overflow in XᵀX must not hand back NaN scores silently
+        if not np.isfinite(self._backend.squared_norm(weights)):
+            del weights
+            raise FloatingPointError(
+                f"EASE: the weights are not finite in {self.dtype.name}: XᵀX overflowed (the largest "
+                f"interaction value is {float(np.abs(X.data).max()):.3g}); scale the values down, "
+                f"binarise them, or use dtype='float64'")
+        self.weights = weights
         secs = time.perf_counter() - t0
         self._log(f"fitted in {secs:.2f} s ({method})")
         self.fit_info = {"seconds": secs, "inverse": method}

@@ -188,3 +188,14 @@ def test_save_replaces_the_file_atomically(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
     monkeypatch.undo()
     np.testing.assert_array_equal(af.load(path).weights, first.weights)
+
+
+@pytest.mark.parametrize("scale", [1e30, 3e38])
+def test_overflowing_values_raise_instead_of_nan_weights(scale):
+    X = sp.random(50, 20, density=0.3, format="csr", random_state=0, dtype=np.float32)
+    X.data = (X.data * scale).astype(np.float32)
+    model = af.EASE(l2=1.0)
+    with pytest.raises(FloatingPointError, match="float64"):
+        model.fit(X)
+    assert model.weights is None  # no half-fitted model left behind
+    assert np.isfinite(af.train("ease", X.astype(np.float64), l2=1.0, dtype="float64").weights).all()
