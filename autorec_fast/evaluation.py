@@ -62,6 +62,9 @@ def _topk_batches(model, X, k, exclude_seen, batch_size, want_scores=False):
     """Yield (top-k indices, top-k scores, scores or None) per batch of rows of X
     (host arrays for the indices and top-k scores; ``scores`` on the model's device)."""
     backend = model._backend
+    rows = min(batch_size, X.shape[0])  # a batch's scores and the top-k selection's workspace
+    backend.require_memory(2 * rows * model.n_items * np.dtype(model.dtype).itemsize,
+                           f"scoring batches of {rows:,} rows x {model.n_items:,} items (lower batch_size)")
     for start in range(0, X.shape[0], batch_size):
         Xb = X[start : start + batch_size]
         scores = model._score_csr(Xb)

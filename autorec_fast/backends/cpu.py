@@ -90,6 +90,11 @@ class CpuBackend:
     def squared_norm(self, x) -> float:
         return squared_norm_host(x)
 
+    def require_memory(self, nbytes: int, what: str) -> None:
+        """MemoryError naming ``what`` and the sizes when ``nbytes`` exceed the host's
+        available memory: refuse before allocating, not after the OOM killer."""
+        require(nbytes, what)
+
     def scalar(self, x) -> float:
         """A reduction's result as a float64 number (on the GPU: a device scalar, no sync)."""
         return float(x)

@@ -16,6 +16,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from .._memory import gib
 from . import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, _cuda
 from ._device_csr import ResidentCSR, csr_rows, transpose_pattern
 from .cpu import csr_pattern
@@ -56,6 +57,13 @@ class CudaBackend:
                 "T x", "float64 y", "static_cast<double>(x) * static_cast<double>(x)", "a + b", "y = a",
                 "0", "autorec_fast_squared_norm", reduce_type="double")
         return float(self._sq_norm(x))
+
+    def require_memory(self, nbytes: int, what: str) -> None:
+        """MemoryError naming ``what`` when ``nbytes`` exceed the device's free memory
+        (what the driver reports free plus the free blocks of CuPy's pool)."""
+        free = self.xp.cuda.runtime.memGetInfo()[0] + self.xp.get_default_memory_pool().free_bytes()
+        if nbytes > free:
+            raise MemoryError(f"{what} needs {gib(nbytes)} of GPU memory but only {gib(free)} is free")
 
     def scalar(self, x):
         return x.astype(np.float64)  # stays on the device: no sync per batch

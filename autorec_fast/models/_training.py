@@ -90,6 +90,19 @@ class GradientTrained(Recommender):
         self.history: list[dict] = []
         self.best_epoch = 0
 
+    def _require_memory(self, n_params: int, n_states: int, batch_floats: int, what: str,
+                        validation, init_float64: int = 0) -> None:
+        """Refuse to train, before anything is allocated, when the parameters, ``n_states``
+        parameter-sized arrays more (optimizer states, gradients), the best epoch's copy
+        (with ``validation``), ``batch_floats`` values of per-batch buffers and
+        ``init_float64`` float64 values drawn at once by the initialisation do not fit
+        the device's memory (MemoryError naming the sizes). An estimate, on the safe side."""
+        copies = 1 + n_states + (validation is not None)
+        nbytes = self.dtype.itemsize * (copies * n_params + batch_floats) + 8 * init_float64
+        self._backend.require_memory(
+            nbytes, f"{type(self).__name__} ({what}: {n_params:,} parameters, {n_states} optimizer "
+                    f"state(s) each, {batch_floats:,} values of batch buffers, {self.dtype.name})")
+
     def _begin_epoch(self, epoch: int) -> dict:
         return {}
 

@@ -114,9 +114,13 @@ class AutoRec(RatingModel, GradientTrained):
 
         rng = np.random.default_rng(self.seed)
         n_in, n_out, k = self._inputs.shape[1], examples.shape[1], self.hidden
+        stateful = self.optimizer in ("adam", "rprop")
+        batch = examples.shape[0] if self.optimizer == "rprop" else min(self.batch_size, examples.shape[0])
+        self._require_memory((n_in + n_out + 1) * k + n_out, 2 if stateful else int(self.momentum > 0),
+                             4 * batch * k + 2 * examples.nnz, f"{n_in:,} inputs x {k} hidden x {n_out:,} outputs",
+                             val)
         # parameters and optimizer state live on the backend's device
         self._params = tuple(self._backend.asarray(p) for p in self._init_params(rng, n_in, n_out, k))
-        stateful = self.optimizer in ("adam", "rprop")
         self._state1 = tuple(self._zeros_like_parameters()[0]) if stateful or self.momentum else None
         self._state2 = tuple(self._zeros_like_parameters()[0]) if stateful else None
         if self.optimizer == "rprop":  # torch.optim.Rprop: initial step = lr

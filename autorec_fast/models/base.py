@@ -50,6 +50,9 @@ class Recommender:
         self._check_fitted()
         batch_size = check_positive(batch_size, "batch_size", integer=True)
         X = self._as_history(history)
+        rows = X.shape[0]  # the dense result, and one batch's scores while they are computed
+        self._backend.require_memory((rows + min(batch_size, rows)) * self.n_items * self.dtype.itemsize,
+                                     f"scoring {rows:,} rows x {self.n_items:,} items")
         if X.shape[0] <= batch_size:
             return self._score_csr(X)
         return self._backend.xp.concatenate(

@@ -111,6 +111,11 @@ class CDAE(ImplicitModel, GradientTrained):
         self.n_train_users = n_users
         rng = np.random.default_rng(self.seed)
         k, n_in = self.hidden, self.n_items + n_users
+        batch = min(self.batch_size, n_users)
+        self._require_memory((n_in + self.n_items + 1) * k + self.n_items, 2 if self.optimizer == "adam" else 1,
+                             (4 * batch * self.n_items if self.negative_ratio == 0 else 0) + 4 * batch * k,
+                             f"{n_users:,} users x {self.n_items:,} items, hidden {k}", validation,
+                             init_float64=(n_in + self.n_items) * k)
         a_v, a_w = np.sqrt(6.0 / (n_in + k)), np.sqrt(6.0 / (self.n_items + k))
         params = (rng.uniform(-a_v, a_v, (n_in, k)), np.zeros(k), rng.uniform(-a_w, a_w, (self.n_items, k)),
                   np.zeros(self.n_items))

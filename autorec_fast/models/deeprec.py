@@ -145,6 +145,14 @@ class DeepRec(RatingModel, GradientTrained):
         R = self._ratings_matrix(data)
         self._R = R
         val = self._validation_data(validation)
+        dims = [self.n_items, *self.layers]
+        weights = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+        n_params = weights * (1 if self.constrained else 2) + 2 * sum(dims[1:]) + self.n_items
+        batch = min(self.batch_size, R.shape[0])
+        # two optimizer states and the gradients; the dense output, its target and gradient (re-feeding)
+        self._require_memory(n_params, 3, 6 * batch * (self.n_items + sum(dims[1:])),
+                             f"{self.n_items:,} items, layers {self.layers}", val,
+                             init_float64=max(a * b for a, b in zip(dims[:-1], dims[1:])))
         rng = np.random.default_rng(self.seed)
         self._init(rng, self.n_items)
         self._state1, self._state2 = self._zeros_like_parameters(2)

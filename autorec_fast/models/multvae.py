@@ -159,6 +159,14 @@ class MultVAE(ImplicitModel, GradientTrained):
         ``callback(model, entry)`` runs after every epoch; returning True stops.
         """
         X = self._binary_matrix(data)
+        enc, dec = self._dims(self.n_items)
+        shapes = list(zip(enc[:-1], enc[1:])) + list(zip(dec[:-1], dec[1:]))
+        batch = min(self.batch_size, X.shape[0])
+        # Adam's two states and the dense layers' gradients; logits, their gradient and the layer activations
+        self._require_memory(sum(a * b + b for a, b in shapes), 3,
+                             3 * batch * self.n_items + 4 * batch * sum(b for _, b in shapes),
+                             f"{self.n_items:,} items, layers {self.layers}", validation,
+                             init_float64=max(a * b for a, b in shapes))
         rng = np.random.default_rng(self.seed)
         self._init(rng, self.n_items)
         self._state1, self._state2 = self._zeros_like_parameters(2)

@@ -289,6 +289,14 @@ class SVAE(ImplicitModel, GradientTrained):
                              "autorec_fast.filter_min_counts(data, min_user_count=2))")
         self.item_ids = np.asarray(inter.item_ids)
         self.n_items = inter.n_items
+        shapes = self._shapes(self.n_items)
+        steps = int(np.sort(lengths)[::-1][: self.batch_size].sum())  # a batch's packed steps, at most
+        per_step = self.embedding + 11 * self.gru + 4 * self.hidden + 6 * self.latent
+        # Adam's two states and the gradients; the per-step activations and the logits in chunks
+        n_params = sum(int(np.prod(s)) for s in shapes.values())
+        self._require_memory(n_params, 3, steps * per_step + 2 * min(_LOGITS_CHUNK, steps * self.n_items),
+                             f"{self.n_items:,} items, {steps:,} steps per batch at most", validation,
+                             init_float64=n_params)
         rng = np.random.default_rng(self.seed)
         self._init(rng, self.n_items)
         self._state1, self._state2 = self._zeros_like_parameters(2)
