@@ -9,6 +9,8 @@ metrics over host top-k lists) lives here as module functions.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -284,7 +286,7 @@ class CpuBackend:
         log(f"{X.shape[0]:,} users x {n:,} items, {X.nnz:,} interactions, "
             f"n x n buffer {gib(n * n * itemsize)}")
         B = np.zeros((n, n), dtype=self.dtype)  # calloc: pages are zeroed lazily
-        _cpu.ease_fit(X.indptr, X.indices, X.data, l2, B)
+        _run_interruptibly(_cpu.ease_fit, X.indptr, X.indices, X.data, l2, B)
         return B, "lapack potrf+potri"
 
     # ---------------------------------------------------------------- ranking
@@ -293,6 +295,28 @@ class CpuBackend:
         the CSR ``exclude`` (None: none) never chosen, rows short of k padded with -1/-inf."""
         ex = csr_pattern(exclude) if exclude is not None else (None, None)
         return _cpu.topk_exclude(scores, ex[0], ex[1], k)
+
+
+def _run_interruptibly(kernel, *args):
+    """Run a long kernel (it releases the GIL) in a worker thread while this thread
+    waits in short sleeps, so Ctrl-C reaches the caller at once instead of after the
+    factorisation (LAPACK cannot be stopped: the worker finishes in the background,
+    and its result is dropped). The kernel's own exceptions are re-raised here."""
+    outcome = {}
+
+    def work():
+        try:
+            outcome["value"] = kernel(*args)
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="autorec_fast-kernel", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.05)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 class LossMeter:

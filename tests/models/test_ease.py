@@ -1,6 +1,9 @@
 """EASE against the NumPy float64 formula of REFERENCE.md, on every available backend.
 (The kernel stages one by one: tests/kernels/test_ease_kernels.py.)"""
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -199,3 +202,38 @@ def test_overflowing_values_raise_instead_of_nan_weights(scale):
         model.fit(X)
     assert model.weights is None  # no half-fitted model left behind
     assert np.isfinite(af.train("ease", X.astype(np.float64), l2=1.0, dtype="float64").weights).all()
+
+
+def test_ctrl_c_during_the_factorisation_reaches_the_caller_promptly():
+    """SIGINT while EASE factorises (seconds to minutes in LAPACK) interrupts the call
+    at once and leaves the model unfitted."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import numpy as np, scipy.sparse as sp, autorec_fast as af, time, sys\n"
+        "X = sp.random(3000, 7000, density=0.01, format='csr', random_state=0, dtype=np.float32)\n"
+        "m = af.EASE(l2=10.0)\n"
+        "print('ready', flush=True)\n"
+        "t0 = time.perf_counter()\n"
+        "try:\n"
+        "    m.fit(X)\n"
+        "    print('finished', flush=True)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', round(time.perf_counter() - t0, 2), m.weights is None, flush=True)\n"
+    )
+    # from a temporary folder: the child imports the installed package, not the source tree
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            cwd=tempfile.gettempdir())
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(0.5)  # inside the fit
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    if out.startswith("finished"):
+        pytest.skip("the fit ended before the signal (a fast machine)")
+    words = out.split()
+    assert words[0] == "interrupted" and words[2] == "True", out
+    # caught about 0.5 s into the fit (the whole fit takes several seconds on 2 cores)
+    assert float(words[1]) < 1.5, f"the interrupt reached the caller {words[1]} s into the fit"
