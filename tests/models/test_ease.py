@@ -1,7 +1,6 @@
 """EASE against the NumPy float64 formula of REFERENCE.md, on every available backend.
 (The kernel stages one by one: tests/kernels/test_ease_kernels.py.)"""
 
-import os
 import tempfile
 
 import numpy as np
