@@ -84,6 +84,8 @@ class GradientTrained(Recommender):
         self.patience = None if patience is None else check_positive(patience, "patience", integer=True)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"seed must be an integer, got {seed!r}")
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
         self.seed = int(seed)
         self.dtype = check_dtype(dtype)
         self.verbose = bool(verbose)

@@ -34,6 +34,7 @@ from ._shared import ACTIVATIONS, OPTIMIZERS, RatingModel, check_layers, choice
 from ._training import GradientTrained
 
 MILESTONES = (24, 36, 48, 66, 72)  # the reference's lr halvings (epochs)
+MAX_REFEED_STEPS = 10
 
 
 class DeepRec(RatingModel, GradientTrained):
@@ -80,6 +81,8 @@ class DeepRec(RatingModel, GradientTrained):
         self.dropout = check_fraction(dropout, "dropout")
         self.constrained = bool(constrained)
         self.refeed_steps = check_positive(refeed_steps, "refeed_steps", integer=True, allow_zero=True)
+        if self.refeed_steps > MAX_REFEED_STEPS:  # each multiplies the epoch's time; the reference uses 1
+            raise ValueError(f"refeed_steps must be at most {MAX_REFEED_STEPS}, got {refeed_steps}")
         self.optimizer = choice(optimizer, ("momentum", "sgd", "adam"), "optimizer")
         self.momentum = check_positive(momentum, "momentum", allow_zero=True)
         self.lr_schedule = choice(lr_schedule, ("deeprec", None), "lr_schedule")

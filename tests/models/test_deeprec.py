@@ -115,6 +115,7 @@ def test_without_refeeding_the_output_layer_runs_at_the_ratings_only(constrained
 @pytest.mark.parametrize("kwargs,match", [
     (dict(layers=[]), "layers"), (dict(dropout=1.0), "dropout"), (dict(activation="gelu"), "activation"),
     (dict(optimizer="rprop"), "optimizer"), (dict(refeed_steps=-1), "refeed_steps"), (dict(lr_schedule="cosine"), "lr_schedule"),
+    (dict(refeed_steps=10**6), "refeed_steps"), (dict(seed=-1), "seed"),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
