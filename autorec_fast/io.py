@@ -161,6 +161,9 @@ def load(path, *, device: str = "cpu"):
         except MemoryError as exc:
             raise ValueError(f"{path}: {exc}; refused before reading") from None
         files = {k: _read_member(zf, path, member[0]) for k, member in members.items()}
+    for key, arr in files.items():  # save() writes real, finite arrays only
+        if arr.dtype.kind == "c" or (arr.dtype.kind == "f" and not np.isfinite(arr).all()):
+            raise ValueError(f"{path}: array {key!r} holds complex or non-finite values")
     try:
         return MODELS[name]._from_state(files, params, device)
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:

@@ -41,6 +41,9 @@ def _as_id_array(values, name):
     return arr
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _as_values(values, name, n):
     """Return ``values`` as a finite float64 vector of length ``n``."""
     arr = _as_vector(values, name, n)
@@ -49,6 +52,10 @@ def _as_values(values, name, n):
     arr64 = arr.astype(np.float64, copy=False)
     if not np.isfinite(arr64).all():
         raise ValueError(f"{name} contains NaN or inf values")
+    # stored as float32: a larger value would silently become inf
+    if arr64.size and np.abs(arr64).max() > _FLOAT32_MAX:
+        raise ValueError(f"{name} has values beyond the float32 range (|value| <= {_FLOAT32_MAX:.4g}), "
+                         f"got {arr64[np.argmax(np.abs(arr64))]!r}")
     return arr64
 
 

@@ -234,7 +234,8 @@ class AutoRec(RatingModel, GradientTrained):
         model._observed_cols = np.bincount(model._targets.indices, minlength=n_out) > 0
         params = tuple(np.ascontiguousarray(arrays[k], dtype=model.dtype) for k in ("Vt", "mu", "W", "b"))
         k = model.hidden
-        if params[0].shape != (n_out + model._n_features, k) or params[2].shape != (n_out, k):
+        if (params[0].shape != (n_out + model._n_features, k) or params[1].shape != (k,)
+                or params[2].shape != (n_out, k) or params[3].shape != (n_out,)):
             raise ValueError("model file: parameter shapes do not match the metadata")
         model._params = tuple(model._backend.asarray(p) for p in params)
         return model

@@ -232,7 +232,8 @@ class CDAE(ImplicitModel, GradientTrained):
         model.item_ids = arrays["item_ids"]
         params = tuple(np.ascontiguousarray(arrays[k], dtype=model.dtype) for k in ("Vt", "mu", "W", "b"))
         k = model.hidden
-        if params[0].shape != (model.n_items + model.n_train_users, k) or params[2].shape != (model.n_items, k):
+        if (params[0].shape != (model.n_items + model.n_train_users, k) or params[1].shape != (k,)
+                or params[2].shape != (model.n_items, k) or params[3].shape != (model.n_items,)):
             raise ValueError("model file: parameter shapes do not match the metadata")
         model._params = tuple(model._backend.asarray(p) for p in params)
         model.best_epoch, model.history = int(meta["best_epoch"]), list(meta["history"])

@@ -1,0 +1,52 @@
+"""Regressions for bugs the Hypothesis fuzz suite (tests/fuzz) found."""
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import autorec_fast as af
+
+
+def test_values_beyond_float32_are_rejected_not_stored_as_inf():
+    with pytest.raises(ValueError, match="float32 range"):
+        af.as_interactions(sp.csr_matrix(np.array([[1e300]])))
+    with pytest.raises(ValueError, match="float32 range"):
+        af.Interactions.from_arrays([0], [0], [1e39])
+
+
+def _rewrite(path, key, arr):
+    with zipfile.ZipFile(path) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    members[key + ".npy"] = buf.getvalue()
+    with zipfile.ZipFile(path, "w") as zf:
+        for k, v in members.items():
+            zf.writestr(k, v)
+
+
+@pytest.mark.parametrize("name, options", [("autorec", {"hidden": 2, "epochs": 1}),
+                                           ("cdae", {"hidden": 2, "epochs": 1})])
+@pytest.mark.parametrize("key", ["mu", "b"])
+def test_load_rejects_bias_of_wrong_size(tmp_path, name, options, key):
+    data = af.Interactions.from_arrays([0, 0, 1, 1], [0, 1, 1, 2], [1.0, 2.0, 3.0, 4.0])
+    path = tmp_path / "m.npz"
+    af.train(name, data, **options).save(path)
+    _rewrite(path, key, np.zeros(1, np.float32))
+    with pytest.raises(ValueError, match="parameter shapes"):
+        af.load(path)
+
+
+@pytest.mark.parametrize("bad", [np.full((3, 3), np.nan, np.float32), np.zeros((3, 3), np.complex64)])
+def test_load_rejects_non_finite_or_complex_arrays(tmp_path, bad):
+    data = af.Interactions.from_arrays([0, 0, 1, 1, 2], [0, 1, 1, 2, 0])
+    path = tmp_path / "m.npz"
+    af.train("ease", data, l2=1.0).save(path)
+    with zipfile.ZipFile(path) as zf:
+        key = next(n[:-4] for n in zf.namelist() if n != "__metadata__.npy" and n.startswith("w"))
+    _rewrite(path, key, bad)
+    with pytest.raises(ValueError, match="complex or non-finite"):
+        af.load(path)
