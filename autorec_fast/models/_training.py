@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,17 +114,24 @@ class GradientTrained(Recommender):
         xp = self._backend.xp
         return [[xp.zeros_like(p) for p in self._parameters()] for _ in range(count)]
 
-    def _train_loop(self, examples, rng, *, validation=None, callback=None, batch_size=None):
+    def _train_loop(self, examples, rng, *, validation=None, callback=None, on_divergence="raise",
+                    batch_size=None):
         """Train epochs over ``examples`` (a count, or an array of example ids).
 
         Each epoch draws ``rng.permutation(examples)`` and walks it in batches of
         ``batch_size`` (the model's by default). ``validation`` is whatever the
         model's ``_validate`` takes. ``callback(model, entry)`` runs after every
         epoch; returning True stops training. Keeps the best validation epoch's
-        parameters (the last epoch's without validation).
+        parameters (the last epoch's without validation). A loss that turns NaN or
+        infinite raises FloatingPointError (``on_divergence="raise"``) or, with
+        ``"stop"``, warns and ends training with the best (without validation: the
+        last finite) epoch's parameters; a non-finite epoch never becomes the best.
         """
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+        if on_divergence not in ("raise", "stop"):
+            raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
+        last_finite = None  # with "stop" and no validation: the parameters after the last finite epoch
         n_examples = examples if isinstance(examples, (int, np.integer)) else len(examples)
         batch_size = min(batch_size or self.batch_size, n_examples)
         backend = self._backend
@@ -147,13 +155,23 @@ class GradientTrained(Recommender):
             entry = {"epoch": epoch, **self._epoch_summary(meter.value(), n_batches), **settings,
                      "seconds": time.perf_counter() - t0}
             if not math.isfinite(entry["loss"]):
-                raise FloatingPointError(
-                    f"{type(self).__name__}: the training loss is {entry['loss']} in epoch {epoch}: "
-                    f"training diverged (try a smaller lr, or check the data for extreme values)")
+                message = (f"{type(self).__name__}: the training loss is {entry['loss']} in epoch {epoch}: "
+                           f"training diverged (try a smaller lr, or check the data for extreme values)")
+                if validation is None:  # keep the last finite epoch
+                    tracker.best_state, tracker.best_epoch = last_finite, epoch - 1
+                if on_divergence == "raise" or tracker.best_state is None:
+                    raise FloatingPointError(message if on_divergence == "raise" else
+                                             message + "; no finite epoch to keep")
+                warnings.warn(f"{message}; stopped with the parameters of epoch {tracker.best_epoch}",
+                              RuntimeWarning, stacklevel=3)
+                self.history.append(entry)
+                break
             score = self._validate(validation, entry)
             stop = score is not None and tracker.update(epoch, score, self._copy_parameters)
             self.history.append(entry)
             self._log_epoch(entry)
+            if on_divergence == "stop" and validation is None:
+                last_finite = self._copy_parameters()
             if callback is not None and callback(self, dict(entry)):
                 stop = True
             if stop:

@@ -102,10 +102,13 @@ class CDAE(ImplicitModel, GradientTrained):
                                    patience=patience, seed=seed, dtype=dtype, verbose=verbose)
         self._params = None
 
-    def fit(self, data, validation=None, callback=None) -> "CDAE":
+    def fit(self, data, validation=None, callback=None,
+            on_divergence: str = "raise") -> "CDAE":
         """Train on implicit feedback (positive values binarised to 1).
 
-        ``callback(model, entry)`` runs after every epoch; returning True stops."""
+        ``callback(model, entry)`` runs after every epoch; returning True stops.
+        ``on_divergence``: "raise" (a FloatingPointError when the loss turns NaN/inf) or
+        "stop" (a warning; training ends with the best, or the last finite, epoch's parameters)."""
         X = self._binary_matrix(data)
         n_users = X.shape[0]
         self.n_train_users = n_users
@@ -124,7 +127,8 @@ class CDAE(ImplicitModel, GradientTrained):
         self._state1 = tuple(self._zeros_like_parameters()[0])
         self._state2 = tuple(self._zeros_like_parameters()[0]) if self.optimizer == "adam" else None
         self._X = self._backend.training_matrix(X)
-        return self._train_loop(n_users, rng, validation=validation, callback=callback)
+        return self._train_loop(n_users, rng, validation=validation, callback=callback,
+                                on_divergence=on_divergence)
 
     def _parameters(self):
         return list(self._params)

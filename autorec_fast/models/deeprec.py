@@ -142,9 +142,12 @@ class DeepRec(RatingModel, GradientTrained):
         return hs, mask
 
     # ---------------------------------------------------------------- training
-    def fit(self, data, validation=None, callback=None) -> "DeepRec":
+    def fit(self, data, validation=None, callback=None,
+            on_divergence: str = "raise") -> "DeepRec":
         """Train on ratings (users x items); ``validation``: ratings in the same index space.
-        ``callback(model, entry)`` runs after every epoch; returning True stops."""
+        ``callback(model, entry)`` runs after every epoch; returning True stops.
+        ``on_divergence``: "raise" (a FloatingPointError when the loss turns NaN/inf) or
+        "stop" (a warning; training ends with the best, or the last finite, epoch's parameters)."""
         R = self._ratings_matrix(data)
         self._R = R
         val = self._validation_data(validation)
@@ -161,7 +164,8 @@ class DeepRec(RatingModel, GradientTrained):
         self._state1, self._state2 = self._zeros_like_parameters(2)
         self._X = self._backend.training_matrix(R)
         users = np.flatnonzero(np.diff(R.indptr) > 0)  # users without ratings teach nothing
-        return self._train_loop(users, rng, validation=val, callback=callback)
+        return self._train_loop(users, rng, validation=val, callback=callback,
+                                on_divergence=on_divergence)
 
     def _begin_epoch(self, epoch):
         self._lr = self.lr * (0.5 ** sum(epoch > m for m in MILESTONES) if self.lr_schedule else 1.0)

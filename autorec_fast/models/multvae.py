@@ -151,12 +151,15 @@ class MultVAE(ImplicitModel, GradientTrained):
         return logits
 
     # ---------------------------------------------------------------- training
-    def fit(self, data, validation=None, callback=None) -> "MultVAE":
+    def fit(self, data, validation=None, callback=None,
+            on_divergence: str = "raise") -> "MultVAE":
         """Train on implicit feedback (positive values are binarised to 1).
 
         ``validation``: a FoldInOut of held-out users (e.g. ``split.validation``),
         scored every epoch with ``metric``; the best epoch's parameters are kept.
         ``callback(model, entry)`` runs after every epoch; returning True stops.
+        ``on_divergence``: "raise" (a FloatingPointError when the loss turns NaN/inf) or
+        "stop" (a warning; training ends with the best, or the last finite, epoch's parameters).
         """
         X = self._binary_matrix(data)
         enc, dec = self._dims(self.n_items)
@@ -171,7 +174,8 @@ class MultVAE(ImplicitModel, GradientTrained):
         self._init(rng, self.n_items)
         self._state1, self._state2 = self._zeros_like_parameters(2)
         self._X = self._backend.training_matrix(X)
-        return self._train_loop(X.shape[0], rng, validation=validation, callback=callback)
+        return self._train_loop(X.shape[0], rng, validation=validation, callback=callback,
+                                on_divergence=on_divergence)
 
     def _parameters(self):
         return self._weights + self._biases

@@ -63,3 +63,39 @@ def test_best_epoch_parameters_are_restored(datasets):
     best = min(h["val_rmse"] for h in model.history)
     assert model.history[model.best_epoch - 1]["val_rmse"] == best
     assert af.evaluate(model, val, ["rmse"])["rmse"] == pytest.approx(best, rel=1e-6)
+
+
+def test_divergence_can_stop_with_the_last_finite_epoch(datasets):
+    """on_divergence="stop": a warning, training ends, and the parameters are those
+    after the last finite epoch (bit for bit: a callback copies them each epoch)."""
+    ratings = datasets[0]
+    kept = {}
+
+    def remember(model, entry):
+        kept[entry["epoch"]] = [p.copy() for p in model._parameters()]
+
+    options = dict(epochs=30, optimizer="sgd", lr=0.3, hidden=8, batch_size=16, seed=0)  # NaN after ~6 epochs
+    with pytest.warns(RuntimeWarning, match="diverged.*stopped with the parameters of epoch"):
+        model = af.train("autorec", ratings, on_divergence="stop", callback=remember, **options)
+    last = model.best_epoch
+    assert not np.isfinite(model.history[-1]["loss"]) and len(model.history) == last + 1
+    assert all(np.isfinite(h["loss"]) for h in model.history[:-1])
+    if last == 0:  # diverged in the first epoch: nothing to keep is an error, not a NaN model
+        pytest.fail("use a learning rate that diverges after the first epoch")
+    for got, want in zip(model._parameters(), kept[last]):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        af.train("autorec", ratings, **options)
+    with pytest.raises(ValueError, match="on_divergence"):
+        af.train("autorec", ratings, on_divergence="ignore", **options)
+
+
+def test_divergence_with_validation_keeps_the_best_finite_epoch(datasets):
+    train, val = af.random_split(datasets[0], 0.2, seed=3)
+    options = dict(epochs=30, optimizer="sgd", lr=0.3, hidden=8, batch_size=16, seed=0)  # NaN after ~6 epochs
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        model = af.train("autorec", train, validation=val, on_divergence="stop", **options)
+    finite = [h for h in model.history if np.isfinite(h["loss"])]
+    best = min(h["val_rmse"] for h in finite)
+    assert model.history[model.best_epoch - 1]["val_rmse"] == best
+    assert af.evaluate(model, val, ["rmse"])["rmse"] == pytest.approx(best, rel=1e-6)
