@@ -51,8 +51,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     import autorec_fast as af
+    from autorec_fast.evaluation import parse_metric
+
+    # user errors are found before any work and reported in one line, not a traceback
+    if args.model.lower().replace("-", "").replace("_", "") not in af.MODELS:
+        parser.error(f"--model: unknown model {args.model!r}; choose one of {sorted(af.MODELS)}")
+    if args.heldout_users is not None and args.heldout_users <= 0:
+        parser.error(f"--heldout-users must be >= 1, got {args.heldout_users}")
+    for metric in args.metrics:
+        try:
+            parse_metric(metric)
+        except (ValueError, TypeError) as exc:
+            parser.error(f"--{exc}")
+    try:
+        return _run(args, af)
+    except (ValueError, TypeError, FileNotFoundError, MemoryError, FloatingPointError) as exc:
+        print(f"autorec-fast: error: {exc}", file=sys.stderr, flush=True)
+        return 2
+
+
+def _run(args, af) -> int:
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     t0 = time.perf_counter()
@@ -65,7 +86,7 @@ def main(argv=None) -> int:
     say(f"data: {source}: {data.n_users:,} users x {data.n_items:,} items, {data.nnz:,} interactions "
         f"({time.perf_counter() - t0:.1f} s)")
     n_users_kept = data.n_users
-    n_heldout = args.heldout_users or max(1, min(10_000, n_users_kept // 10))
+    n_heldout = args.heldout_users if args.heldout_users is not None else max(1, min(10_000, n_users_kept // 10))
     sequential = args.model.lower() == "svae"
     if sequential and data.has_ratings:
         split = af.sequential_split_from_ratings(data, n_heldout, min_user_count=args.min_user_count)

@@ -150,8 +150,10 @@ def load_movielens(path, *, min_rating=None, binarize=False):
             raise FileNotFoundError(
                 f"path {str(path)!r} is a directory without any of {_MOVIELENS_FILES}"
             )
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"path {str(path)!r} does not exist")
+    if not path.is_file():  # a device, a FIFO, a socket: reading could block or never end
+        raise ValueError(f"path {str(path)!r} is not a regular file")
     if min_rating is not None:
         _check_finite_number(min_rating, "min_rating")
     raw = path.read_bytes()

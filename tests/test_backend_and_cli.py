@@ -52,6 +52,27 @@ def test_cli_save(tmp_path, capsys):
     assert isinstance(af.load(path), af.EASE)
 
 
+@pytest.mark.parametrize("argv,message", [
+    (["--metrics", "hr@1O"], "unknown metric"),
+    (["--model", "word2vec"], "unknown model"),
+    (["--heldout-users", "0"], "--heldout-users must be >= 1"),
+    (["--heldout-users", "-3"], "--heldout-users must be >= 1"),
+])
+def test_cli_rejects_bad_options_before_any_work(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--synthetic", "ml-100k", "--quiet", *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path,message", [("/dev/null", "not a regular file"),
+                                          ("/nonexistent/ratings.csv", "does not exist")])
+def test_cli_reports_data_errors_in_one_line(path, message, capsys):
+    assert main(["--data", path, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("autorec-fast: error:") and message in err and "Traceback" not in err
+
+
 def popularity_recall(split, k):
     """Recall@k of recommending the most popular training items (fold-in excluded)."""
     pop = np.asarray(split.train.matrix.sum(0)).ravel().astype(np.float32)
