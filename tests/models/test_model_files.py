@@ -158,3 +158,35 @@ def test_decompression_bombs_are_refused_from_the_zip_directory(saved, tmp_path)
     assert os.path.getsize(p) < 1_000_000
     with pytest.raises(ValueError, match="inflate"):
         af.load(p)
+
+
+def test_a_save_killed_at_any_point_leaves_a_loadable_model(tmp_path):
+    """SIGKILL a process that saves a 36 MB model over and over at random moments:
+    the file at the path always loads (the previous or the new model, never a torn one)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "model.npz"
+    script = (
+        "import numpy as np, autorec_fast as af, sys\n"
+        "m = af.EASE(l2=1.0)\n"
+        "n = 3000\n"
+        "m.weights, m.n_items, m.item_ids = np.zeros((n, n), np.float32), n, np.arange(n)\n"
+        f"m.save({str(path)!r})\n"
+        "print('ready', flush=True)\n"
+        "for i in range(10**6):\n"
+        "    m.weights[0, 0] = i\n"
+        f"    m.save({str(path)!r})\n"
+    )
+    rng = np.random.default_rng()
+    for _ in range(6):
+        with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                              cwd=tmp_path) as proc:
+            assert proc.stdout.readline().strip() == "ready"
+            time.sleep(rng.uniform(0.0, 0.4))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        model = af.load(path)
+        assert model.weights.shape == (3000, 3000) and model.weights[1:, :].max() == 0
