@@ -69,10 +69,12 @@ void scatter_add_rows(const int64_t *idx, int64_t n, const T *src, int64_t d, T 
 }
 
 template <typename T> double squared_norm(const T *x, int64_t n) {
-  const int64_t piece = int64_t(1) << 16;
+  const int64_t piece = int64_t(1) << 16, n_pieces = (n + piece - 1) / piece;
+  std::vector<double> part(n_pieces);  // summed in order: the same bits for any thread count
+#pragma omp parallel for schedule(static) if (n > 4 * piece)
+  for (int64_t c = 0; c < n_pieces; ++c) part[c] = vec::sum_squares(std::min(piece, n - c * piece), x + c * piece);
   double total = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : total) if (n > 4 * piece)
-  for (int64_t i0 = 0; i0 < n; i0 += piece) total += vec::sum_squares(std::min(piece, n - i0), x + i0);
+  for (double v : part) total += v;
   return total;
 }
 

@@ -17,8 +17,8 @@ constexpr int64_t kParallelWork = 1 << 15;  // masked_mse_grad, logistic_loss_gr
 template <typename T>
 double multinomial_nll_grad(T *logits, const T *bias, const CsrView<T> &X, T scale) {
   const int64_t n = X.n_cols;
-  double total = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : total) if (X.n_rows * n > (1 << 16))
+  std::vector<double> row_loss(X.n_rows);  // summed in row order: the same bits for any thread count
+#pragma omp parallel for schedule(static) if (X.n_rows * n > (1 << 16))
   for (int64_t r = 0; r < X.n_rows; ++r) {
     T *l = logits + r * n;
     if (bias) vec::axpy(n, T(1), bias, l);
@@ -31,10 +31,12 @@ double multinomial_nll_grad(T *logits, const T *bias, const CsrView<T> &X, T sca
     }
     const double s = vec::exp_shift_sum(n, l, m);  // l <- exp(l - m)
     const double lse = double(m) + std::log(s);
-    total += double(x_sum) * lse - dot;
+    row_loss[r] = double(x_sum) * lse - dot;
     vec::scale(n, T(double(scale) * double(x_sum) / s), l);  // scale * softmax * Σx
     for (int64_t p = X.indptr[r]; p < X.indptr[r + 1]; ++p) l[X.indices[p]] -= scale * X.data[p];
   }
+  double total = 0.0;
+  for (double v : row_loss) total += v;
   return double(scale) * total;
 }
 
@@ -47,10 +49,12 @@ double masked_mse_grad(const T *out, const T *target, int64_t rows, int64_t n, A
   if (count == 0) count = 1;
   const T scale = T(2) / T(count);
   const ActGradCoef<T> c = act_grad_coef<T>(f);
-  double loss = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : loss) if (total > kParallelWork)
+  std::vector<double> row_loss(rows);  // summed in row order: the same bits for any thread count
+#pragma omp parallel for schedule(static) if (total > kParallelWork)
   for (int64_t r = 0; r < rows; ++r)
-    loss += vec::masked_sq_err_grad(n, out + r * n, target + r * n, scale, c, grad + r * n);
+    row_loss[r] = vec::masked_sq_err_grad(n, out + r * n, target + r * n, scale, c, grad + r * n);
+  double loss = 0.0;
+  for (double v : row_loss) loss += v;
   return loss / double(count);
 }
 

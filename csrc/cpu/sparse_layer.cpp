@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "cpu/optim.h"
@@ -34,6 +35,29 @@ constexpr int64_t kPrefetchRows = 2;
 // thread keep the load balanced.
 inline int64_t row_chunk(int64_t n_rows, int n_threads) {
   return std::max<int64_t>(16, n_rows / (8 * int64_t(n_threads)));
+}
+
+// Thread t's rows [lo, hi) of a loop over the columns of a transposed pattern
+// whose iterations scatter into per-thread partial sums. The partition is fixed
+// (not dynamic) so that which columns a thread adds up, and so the rounding of
+// the partial sums, does not depend on the scheduling: same inputs and thread
+// count, same bits. Contiguous ranges of about equal work, a column costing its
+// entries plus one (reading its parameter row) in the same units.
+inline std::pair<int64_t, int64_t> balanced_range(const std::vector<int64_t> &colptr, int64_t n, int t,
+                                                  int n_threads) {
+  const int64_t total = colptr[n] + n;
+  auto bound = [&](int s) -> int64_t {
+    if (s <= 0) return 0;
+    if (s >= n_threads) return n;
+    const int64_t target = total * s / n_threads;  // first i with work(0, i) >= target
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      if (colptr[mid] + mid < target) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  };
+  return {bound(t), bound(t + 1)};
 }
 
 // Scratch that lives across batches (per calling thread, per slot): fresh
@@ -72,23 +96,25 @@ void autorec_encode_t(const CsrView<T> &X, const Transposed &xt, const AutoRecNe
   T *partial = aligned_workspace<T, 0>(int64_t(n_threads) * B * ld);
 #pragma omp parallel num_threads(n_threads)
   {
-    T *acc = partial + int64_t(omp_get_thread_num()) * B * ld;
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    T *acc = partial + int64_t(t) * B * ld;
     std::fill(acc, acc + B * ld, T(0));  // each thread its own part: no barrier needed
-#pragma omp for schedule(dynamic, row_chunk(net.n_in, n_threads))
-    for (int64_t i = 0; i < net.n_in; ++i) {
+    const auto [i0, i1] = balanced_range(xt.colptr, net.n_in, t, nt);
+    for (int64_t i = i0; i < i1; ++i) {
       const T *v = net.Vt.param + i * k;
       // Vt rows are read in order: ask for the one kPrefetchRows ahead into L2 (~5 % per epoch)
       for (int64_t j = 0; j < k; j += 64 / sizeof(T)) __builtin_prefetch(v + kPrefetchRows * k + j, 0, 1);
       for (int64_t q = xt.colptr[i]; q < xt.colptr[i + 1]; ++q)
         vec::axpy(k, X.data[xt.entry[q]], v, acc + int64_t(xt.row[q]) * ld);
     }
+#pragma omp barrier
     std::vector<T> scratch(net.hidden == Act::Sigmoid ? k : 0);
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < B; ++r) {
       T *h = H + r * ld;
       std::copy(net.mu.param, net.mu.param + k, h);
       std::fill(h + k, h + ld, T(0));
-      for (int t = 0; t < n_threads; ++t) vec::axpy(k, T(1), partial + (int64_t(t) * B + r) * ld, h);
+      for (int s = 0; s < nt; ++s) vec::axpy(k, T(1), partial + (int64_t(s) * B + r) * ld, h);
       if (net.hidden == Act::Sigmoid) {
         vec::sigmoid(k, h, scratch.data());  // vectorised: libm's exp per element cost ~5 % of an epoch
       } else {
@@ -167,36 +193,39 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
   if (!shared) transpose_pattern_into(yt_own, Y.indptr, Y.indices, B, net.n_out);
   const Transposed &yt = shared ? xt : yt_own;
   T *dz_per_thread = aligned_workspace<T, 3>(int64_t(n_threads) * B * ld);
-  double loss = 0.0;
-#pragma omp parallel num_threads(n_threads) reduction(+ : loss)
+  double *row_loss = workspace<double, 4>(net.n_out);  // summed in row order: the same for any thread count
+#pragma omp parallel num_threads(n_threads)
   {
     std::vector<T> g(k), d;
-    T *dz = dz_per_thread + int64_t(omp_get_thread_num()) * B * ld;
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    T *dz = dz_per_thread + int64_t(t) * B * ld;
     std::fill(dz, dz + B * ld, T(0));  // each thread its own: no barrier needed
-#pragma omp for schedule(dynamic, row_chunk(net.n_out, n_threads))
-    for (int64_t u = 0; u < net.n_out; ++u) {
+    const auto [u0, u1] = balanced_range(yt.colptr, net.n_out, t, nt);
+    for (int64_t u = u0; u < u1; ++u) {
       T *w = net.W.param + u * k;
       const int64_t q0 = yt.colptr[u], m = yt.colptr[u + 1] - q0;
       d.resize(m);
       vec::dot_rows(k, w, m, yt.row.data() + q0, H, ld, d.data());
       T gb = T(0);
+      double loss = 0.0;
       for (int64_t j = 0; j < m; ++j) {
         loss += double(loss_and_grad(net.loss, net.output, d[j] + net.b.param[u], Y.data[yt.entry[q0 + j]], &d[j]));
         gb += d[j];
       }
+      row_loss[u] = loss;
       // g = l2 W_u + Σ d H_r, and dH_r += d W_u with the old W_u, before its update below
       vec::gather_axpy_scatter(k, m, d.data(), yt.row.data() + q0, H, w, dz, ld, l2_scale, g.data());
       opt_update_run(opt, net.W, u * k, g.data(), k, kPrefetchRows * k);
       opt_update(opt, net.b, u, gb);
     }
+#pragma omp barrier
     // dZ = (sum of the threads' dH) * g'(h), rows split across the threads
     const ActGradCoef<T> hidden_grad = act_grad_coef<T>(net.hidden);
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < B; ++r) {
       T *out = dZ + r * ld;
       std::copy(dz_per_thread + r * ld, dz_per_thread + (r + 1) * ld, out);
-      for (int t = 1; t < n_threads; ++t)
-        vec::axpy(ld, T(1), dz_per_thread + (int64_t(t) * B + r) * ld, out);
+      for (int s = 1; s < nt; ++s) vec::axpy(ld, T(1), dz_per_thread + (int64_t(s) * B + r) * ld, out);
       vec::mul_act_grad(ld, out, H + r * ld, hidden_grad);
     }
   }
@@ -209,6 +238,8 @@ double autorec_batch(const CsrView<T> &X, const CsrView<T> &Y, const AutoRecNet<
   }
 
   sparse_input_grad_step_t(X, xt, dZ, k, ld, net.Vt, l2_scale, opt);
+  double loss = 0.0;
+  for (int64_t u = 0; u < net.n_out; ++u) loss += row_loss[u];
   return loss;
 }
 
