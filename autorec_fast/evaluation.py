@@ -191,15 +191,37 @@ def _evaluate_ranking(model, data, names, parsed, batch_size, per_user, verbose)
     return result
 
 
+def _index_of_ids(ids, model_ids) -> np.ndarray:
+    """Each id's row in ``model_ids`` (int64), -1 where the model does not know it."""
+    model_ids = np.asarray(model_ids)
+    try:
+        order = np.argsort(model_ids, kind="stable")
+        sorted_ids = model_ids[order]
+        pos = np.clip(np.searchsorted(sorted_ids, ids), 0, max(len(sorted_ids) - 1, 0))
+        found = (sorted_ids[pos] == ids) if len(sorted_ids) else np.zeros(len(ids), bool)
+        return np.where(found, order[pos], -1).astype(np.int64)
+    except TypeError:  # ids of mixed types do not sort: a dictionary instead
+        where = {v: i for i, v in enumerate(model_ids.tolist())}
+        return np.array([where.get(v, -1) for v in np.asarray(ids).tolist()], dtype=np.int64)
+
+
 def _evaluate_ratings(model, data, names, parsed):
     if not getattr(model, "predicts_ratings", False):
         raise ValueError(f"metrics: {names} need a rating-prediction model; "
                          f"{type(model).__name__} ranks items")
-    from .interactions import as_interactions
+    from .interactions import Interactions, as_interactions
 
     inter = as_interactions(data)
     users, items, ratings, _ = inter.to_coo_arrays()
-    pred = np.asarray(model.predict(users, items), dtype=np.float64)
+    if isinstance(data, Interactions) or hasattr(data, "columns"):
+        # Data that carry their own ids (an Interactions, a DataFrame) are matched to the
+        # model's users and items by id, never by position in their own index; pairs
+        # whose user or item the model never saw get the training mean.
+        users = _index_of_ids(inter.user_ids[users], model.user_ids)
+        items = _index_of_ids(inter.item_ids[items], model.item_ids)
+        pred = np.asarray(model.predict(users, items, unknown="default"), dtype=np.float64)
+    else:  # a SciPy matrix or index arrays: already the model's index space
+        pred = np.asarray(model.predict(users, items), dtype=np.float64)
     err = pred - np.asarray(ratings, dtype=np.float64)
     result = {}
     for name, (base, _) in zip(names, parsed):

@@ -100,3 +100,26 @@ def test_bad_metric_names_and_data():
         af.evaluate(model, (sp.csr_matrix(np.eye(4)), pair[1]), ["ndcg@2"])
     with pytest.raises(ValueError, match="no user has fold-out"):
         af.evaluate(model, (pair[0], sp.csr_matrix((5, 5))), ["ndcg@2"])
+
+
+def test_rating_metrics_match_test_data_to_the_model_by_id():
+    """A test DataFrame (or Interactions) in original ids is matched to the model's users
+    and items by id, not by its own index: the RMSE equals the one computed by hand
+    through predict() on the model's indices; unknown users/items get the mean."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    users, items = rng.integers(100, 160, 2500), rng.integers(1000, 1060, 2500)
+    df = pd.DataFrame({"user": users, "item": items, "rating": rng.integers(1, 6, 2500).astype(float)})
+    df = df.drop_duplicates(["user", "item"])
+    cut = int(0.8 * len(df))
+    train, test = df.iloc[:cut], df.iloc[cut:].copy()
+    test.loc[test.index[0], "user"] = 9999  # a user the model never saw
+    model = af.train("autorec", train, epochs=3, hidden=8, seed=0)
+    uid = {u: i for i, u in enumerate(model.user_ids)}
+    iid = {v: i for i, v in enumerate(model.item_ids)}
+    u = np.array([uid.get(x, -1) for x in test["user"]])
+    i = np.array([iid.get(x, -1) for x in test["item"]])
+    want = np.sqrt(np.mean((model.predict(u, i, unknown="default") - test["rating"].to_numpy()) ** 2))
+    assert af.evaluate(model, test, ["rmse"])["rmse"] == pytest.approx(want, rel=1e-12)
+    assert af.evaluate(model, af.as_interactions(test), ["rmse"])["rmse"] == pytest.approx(want, rel=1e-12)

@@ -224,15 +224,17 @@ def test_ctrl_c_during_the_factorisation_reaches_the_caller_promptly():
         "    print('interrupted', round(time.perf_counter() - t0, 2), m.weights is None, flush=True)\n"
     )
     # from a temporary folder: the child imports the installed package, not the source tree
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            cwd=tempfile.gettempdir())
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(0.5)  # inside the fit
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=120)
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                          cwd=tempfile.gettempdir()) as proc:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.5)  # inside the fit
+        proc.send_signal(signal.SIGINT)
+        sent = time.perf_counter()
+        out = proc.stdout.readline()  # the caller's reaction, not the process's exit
+        latency = time.perf_counter() - sent
+        proc.kill()  # LAPACK would finish the factorisation in the background
     if out.startswith("finished"):
         pytest.skip("the fit ended before the signal (a fast machine)")
     words = out.split()
     assert words[0] == "interrupted" and words[2] == "True", out
-    # caught about 0.5 s into the fit (the whole fit takes several seconds on 2 cores)
-    assert float(words[1]) < 3.0, f"the interrupt reached the caller {words[1]} s into the fit"
+    assert latency < 2.0, f"the interrupt reached the caller {latency:.2f} s after the signal"
