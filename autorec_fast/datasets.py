@@ -160,9 +160,17 @@ def load_movielens(path, *, min_rating=None, binarize=False):
     fmt = _detect_format(path, raw[:4096])
     table = _parse_table(path, raw, fmt)
     users, items, ratings, timestamps = table.T
-    for arr, what in ((users, "user"), (items, "item"), (timestamps, "timestamp")):
-        if (arr != np.floor(arr)).any():
-            raise ValueError(f"path {str(path)!r}: non-integer {what} values")
+    # The fields are parsed as float64 (one fast pass): integers are exact only up to
+    # 2**53, so larger ids (which would merge) and non-finite or huge values are refused.
+    for arr, what in ((users, "user id"), (items, "item id"), (timestamps, "timestamp")):
+        bad = ~np.isfinite(arr) | (arr != np.floor(arr)) | (np.abs(arr) >= 2.0**53)
+        if bad.any():
+            line = int(np.flatnonzero(bad)[0]) + (2 if fmt == "csv" else 1)
+            raise ValueError(f"path {str(path)!r}, line {line}: {what} {arr[bad][0]!r} is not an "
+                             f"integer below 2**53")
+    if not np.isfinite(ratings).all():
+        line = int(np.flatnonzero(~np.isfinite(ratings))[0]) + (2 if fmt == "csv" else 1)
+        raise ValueError(f"path {str(path)!r}, line {line}: the rating is not a finite number")
     if min_rating is not None:
         keep = ratings >= min_rating
         if not keep.any():

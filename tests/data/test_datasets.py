@@ -334,3 +334,16 @@ def test_synthetic_explicit_ratings_carry_user_item_signal():
     )
     baseline = user_mean[rows] + item_mean[m.indices] - r.mean()
     assert np.sqrt(np.mean((r - baseline) ** 2)) < 0.95 * r.std()
+
+
+@pytest.mark.parametrize("row,what", [
+    (f"{2**53},1,4.0,100", "user id"), (f"1,{2**53 + 1},4.0,100", "item id"), ("1e20,1,4.0,100", "user id"),
+    ("2,1,3.0,inf", "timestamp"), ("2,1,nan,100", "rating"), ("2.5,1,3.0,100", "user id"),
+])
+def test_movielens_ids_that_float64_cannot_hold_are_refused(tmp_path, row, what):
+    """Fields are parsed through float64: ids at or beyond 2**53 would merge, 1e20 or
+    inf would become INT64_MIN; each is a ValueError naming the line instead."""
+    path = tmp_path / "ratings.csv"
+    path.write_text(f"userId,movieId,rating,timestamp\n1,1,5.0,99\n{row}\n")
+    with pytest.raises(ValueError, match=f"line 3: .*{what}"):
+        load_movielens(path)
