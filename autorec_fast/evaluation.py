@@ -193,13 +193,12 @@ def _evaluate_ranking(model, data, names, parsed, batch_size, per_user, verbose)
 
 def _index_of_ids(ids, model_ids) -> np.ndarray:
     """Each id's row in ``model_ids`` (int64), -1 where the model does not know it."""
+    from ._data.coerce import positions_in
+
     model_ids = np.asarray(model_ids)
     try:
-        order = np.argsort(model_ids, kind="stable")
-        sorted_ids = model_ids[order]
-        pos = np.clip(np.searchsorted(sorted_ids, ids), 0, max(len(sorted_ids) - 1, 0))
-        found = (sorted_ids[pos] == ids) if len(sorted_ids) else np.zeros(len(ids), bool)
-        return np.where(found, order[pos], -1).astype(np.int64)
+        pos, found, _ = positions_in(ids, model_ids)
+        return np.where(found, pos, -1)
     except TypeError:  # ids of mixed types do not sort: a dictionary instead
         where = {v: i for i, v in enumerate(model_ids.tolist())}
         return np.array([where.get(v, -1) for v in np.asarray(ids).tolist()], dtype=np.int64)

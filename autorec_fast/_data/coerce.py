@@ -86,6 +86,19 @@ def _as_timestamps(values, name, n):
     raise TypeError(f"{name} must be integer or datetime64, got dtype {arr.dtype}")
 
 
+def positions_in(values, ids):
+    """Each value's position in the array ``ids`` (one stable sort and a binary
+    search) and whether it is there: ``(positions, found, sorted ids)``; positions are
+    meaningless where not found. TypeError when the ids cannot be sorted or compared."""
+    sorter = np.argsort(ids, kind="stable")
+    sids = ids[sorter]
+    if sids.size == 0:
+        return np.zeros(len(values), np.int64), np.zeros(len(values), bool), sids
+    pos = np.searchsorted(sids, values)
+    np.minimum(pos, sids.size - 1, out=pos)
+    return sorter[pos].astype(np.int64, copy=False), sids[pos] == values, sids
+
+
 def _index_of(values, ids, name, ids_name):
     """Map ``values`` to positions in an index space.
 
@@ -106,28 +119,24 @@ def _index_of(values, ids, name, ids_name):
             f"{name} (dtype {np.asarray(values).dtype}) and {ids_name} "
             f"(dtype {ids.dtype}) mix numeric and string ids"
         )
+    if ids.size == 0:
+        raise ValueError(f"{ids_name} is empty but {name} is not")
     try:
-        sorter = np.argsort(ids, kind="stable")
-        sids = ids[sorter]
+        index, found, sids = positions_in(values, ids)
         if sids.size > 1 and (sids[1:] == sids[:-1]).any():
             raise ValueError(f"{ids_name} contains duplicate ids")
-        if sids.size == 0:
-            raise ValueError(f"{ids_name} is empty but {name} is not")
-        pos = np.searchsorted(sids, values)
     except TypeError as exc:
         raise TypeError(
             f"{name} (dtype {np.asarray(values).dtype}) cannot be compared with "
             f"{ids_name} (dtype {ids.dtype}): {exc}"
         ) from None
-    np.minimum(pos, sids.size - 1, out=pos)
-    found = sids[pos] == values
     if not np.all(found):
         missing = np.unique(np.asarray(values)[~found])[:5]
         raise ValueError(
             f"{name} contains {int((~found).sum())} entries whose ids are not in "
             f"{ids_name}, e.g. {missing.tolist()}"
         )
-    return sorter[pos].astype(np.int64, copy=False), ids.copy()
+    return index, ids.copy()
 
 
 def _check_ids(ids, n, name):
