@@ -106,9 +106,7 @@ class CDAE(ImplicitModel, GradientTrained):
             on_divergence: str = "raise") -> "CDAE":
         """Train on implicit feedback (positive values binarised to 1).
 
-        ``callback(model, entry)`` runs after every epoch; returning True stops.
-        ``on_divergence``: "raise" (a FloatingPointError when the loss turns NaN/inf) or
-        "stop" (a warning; training ends with the best, or the last finite, epoch's parameters)."""
+        ``callback`` and ``on_divergence``: as :meth:`MultVAE.fit`'s."""
         X = self._binary_matrix(data)
         n_users = X.shape[0]
         self.n_train_users = n_users

@@ -145,9 +145,7 @@ class DeepRec(RatingModel, GradientTrained):
     def fit(self, data, validation=None, callback=None,
             on_divergence: str = "raise") -> "DeepRec":
         """Train on ratings (users x items); ``validation``: ratings in the same index space.
-        ``callback(model, entry)`` runs after every epoch; returning True stops.
-        ``on_divergence``: "raise" (a FloatingPointError when the loss turns NaN/inf) or
-        "stop" (a warning; training ends with the best, or the last finite, epoch's parameters)."""
+        ``callback`` and ``on_divergence``: as :meth:`MultVAE.fit`'s."""
         R = self._ratings_matrix(data)
         self._R = R
         val = self._validation_data(validation)
