@@ -8,6 +8,8 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from ._memory import require_shape
+
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -59,7 +61,9 @@ def _check_shape(matrix, name: str) -> tuple:
     for n in shape:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
             raise ValueError(f"{name} must have a shape of two non-negative integers, got {shape}")
-    return int(shape[0]), int(shape[1])
+    shape = int(shape[0]), int(shape[1])
+    require_shape(shape, name)
+    return shape
 
 
 def _check_data(data, name: str, ndim: int = 1) -> np.ndarray:
@@ -155,6 +159,12 @@ def _scipy_layout(checked, raw, n_index) -> bool:
     )
 
 
+def _as_float(data: np.ndarray) -> np.ndarray:
+    """Integer or bool values as float64, before SciPy sums duplicates in their own dtype
+    (int64 sums wrap around silently; bool sums saturate at True)."""
+    return data if data.dtype.kind == "f" else data.astype(np.float64)
+
+
 def check_csr(matrix, name: str) -> sp.csr_matrix:
     """The one entry check of user sparse matrices: validate, then return a CSR matrix.
 
@@ -176,7 +186,8 @@ def check_csr(matrix, name: str) -> sp.csr_matrix:
     of another integer dtype are converted to int64); otherwise SciPy's
     ``tocsr`` of the validated input. Duplicates and unsorted indices are
     left as they are (``has_canonical_format`` is recomputed, not taken from
-    the input's flags). A non-numeric (object, complex, ...) ``data`` is a
+    the input's flags). Integer and bool values come back as float64, so that
+    summing duplicates later cannot wrap around. A non-numeric (object, complex, ...) ``data`` is a
     ``TypeError``.
     """
     if not sp.issparse(matrix):
@@ -185,21 +196,22 @@ def check_csr(matrix, name: str) -> sp.csr_matrix:
     fmt = matrix.format
     if fmt in _COMPRESSED_AXES:
         checked = _check_compressed(matrix, shape, name)
-        if _scipy_layout(checked, (matrix.indptr, matrix.indices, matrix.data), 2):
+        floating = checked[2].dtype.kind == "f"
+        if floating and _scipy_layout(checked, (matrix.indptr, matrix.indices, matrix.data), 2):
             if fmt == "csr":  # a new object sharing the arrays: no copy, no cached flags
                 return sp.csr_matrix(matrix)
         else:  # e.g. uint16 arrays set by hand: int64 arrays of the stored entries
             indptr, indices, data = checked
             nnz = int(indptr[-1])
-            rebuilt = (data[:nnz], indices[:nnz].astype(np.int64), indptr.astype(np.int64))
+            rebuilt = (_as_float(data[:nnz]), indices[:nnz].astype(np.int64), indptr.astype(np.int64))
             matrix = {"csr": sp.csr_matrix, "csc": sp.csc_matrix, "bsr": sp.bsr_matrix}[fmt](
                 rebuilt, shape=shape
             )
     elif fmt == "coo":
         row, col, data = checked = _check_coo(matrix, shape, name)
-        if not _scipy_layout(checked, (*_coo_coords(matrix), matrix.data), 2):
+        if data.dtype.kind != "f" or not _scipy_layout(checked, (*_coo_coords(matrix), matrix.data), 2):
             coords = (row.astype(np.int64), col.astype(np.int64))
-            matrix = sp.coo_matrix((data, coords), shape=shape)
+            matrix = sp.coo_matrix((_as_float(data), coords), shape=shape)
     else:  # LIL, DOK, DIA: no raw index arrays to check; SciPy converts, the result is checked
         try:
             matrix = matrix.tocsr()
@@ -215,7 +227,7 @@ def canonical_csr(matrix: sp.spmatrix, dtype, name: str) -> sp.csr_matrix:
     ``matrix`` goes through :func:`check_csr` first; more than 2**31 - 1
     columns (indices beyond int32) is a ``ValueError``.
     """
-    m = check_csr(matrix, name)
+    m = check_csr(matrix, name)  # the width check below runs on a validated shape
     if m.shape[1] > _INT32_MAX:
         raise ValueError(
             f"{name} has {m.shape[1]} columns; at most 2**31 - 1 are supported "

@@ -130,7 +130,10 @@ def test_unused_tail_is_trimmed_and_lying_flags_are_ignored():
     assert inter.matrix.indices.tolist() == [1, 3, 2] and inter.nnz == 3
 
 
-def test_int64_indices_beyond_int32_are_compared_not_wrapped():
+def test_int64_indices_beyond_int32_are_compared_not_wrapped(monkeypatch):
+    from autorec_fast import _memory
+
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 2**50)  # the shape check passes
     big = 2**33
     indices, indptr = np.array([3, big - 1], dtype=np.int64), np.array([0, 1, 2], dtype=np.int64)
     m = sp.csr_matrix((np.ones(2), indices, indptr), shape=(2, big))
@@ -142,6 +145,26 @@ def test_int64_indices_beyond_int32_are_compared_not_wrapped():
     wide = sp.csr_matrix((np.ones(1), indices, indptr), shape=(1, 2**31))
     with pytest.raises(ValueError, match="X has 2147483648 columns"):
         canonical_csr(wide, np.float32, "X")
+
+
+@pytest.mark.parametrize("shape", [(5, 2**40), (2**40, 5), (2**31, 2**31)])
+def test_huge_declared_shapes_are_refused_before_allocating(shape):
+    """A few entries in a huge declared shape: per-row / per-column arrays would not fit."""
+    m = sp.coo_matrix((np.ones(2), ([0, 1], [1, 0])), shape=shape)
+    with pytest.raises(MemoryError, match=r"X of shape .* needs .* GiB but only"):
+        check_csr(m, "X")
+    with pytest.raises(MemoryError, match=r"data of shape"):
+        as_interactions(m)
+
+
+def test_integer_values_are_summed_in_float64_not_wrapped():
+    """Duplicates of int64 values near 2**62 summed by SciPy in int64 would wrap around."""
+    m = sp.coo_matrix((np.full(5, 2**62, np.int64), ([0] * 5, [0] * 5)), shape=(1, 1))
+    out = check_csr(m, "X")
+    assert out.dtype == np.float64
+    assert as_interactions(m).matrix.toarray()[0, 0] == np.float32(5 * 2.0**62)
+    b = sp.coo_matrix((np.ones(3, bool), ([0] * 3, [1] * 3)), shape=(1, 2))
+    assert as_interactions(b).matrix.toarray().tolist() == [[0.0, 3.0]]  # counted, not or-ed
 
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,9 @@ examples than asked.
 The oracle (``attempt``): a call either succeeds, and the property then checks
 its output, or raises exactly ``ValueError`` / ``TypeError`` (plus, where the
 property allows them, ``FloatingPointError``, ``FileNotFoundError``, or
-``MemoryError`` with a message, for absurd sizes) with a non-empty message. Any other exception
+the library's own ``MemoryError``, refusing an absurd size before allocating) with a
+non-empty message. NumPy's "Unable to allocate" fails the example: the child runs under
+a data-segment limit (``CHILD_MEMORY_LIMIT``) and the library must check sizes first. Any other exception
 type, subclasses of the allowed ones included (``IndexError``, ``KeyError``,
 ``RuntimeError``, ``UnicodeDecodeError``, ``zipfile.BadZipFile``...), fails.
 """
@@ -66,8 +68,13 @@ def attempt(fn, *args, allowed=BASE, **kwargs):
     try:
         result = fn(*args, **kwargs)
     except BaseException as exc:
-        # exact types, except MemoryError: NumPy raises its subclass (with a message) for absurd sizes
-        if type(exc) not in allowed and not (MemoryError in allowed and isinstance(exc, MemoryError)):
+        # exact types; a MemoryError must be the library's own refusal ("... needs X GiB but
+        # only ..."), raised before allocating, not NumPy's failure to allocate part-way
+        if isinstance(exc, MemoryError) and MemoryError in allowed and "Unable to allocate" in str(exc):
+            raise AssertionError(
+                f"{getattr(fn, '__qualname__', fn)} allocated past the memory limit without "
+                f"checking first: {exc!r}") from exc
+        if type(exc) not in allowed:
             raise AssertionError(
                 f"{getattr(fn, '__qualname__', fn)} raised {type(exc).__module__}.{type(exc).__name__} "
                 f"(allowed: {[t.__name__ for t in allowed]}): {exc!r}") from exc
@@ -95,6 +102,7 @@ def child_main(module: str, prop: str, examples: int, timeout: float):
     import importlib
 
     faulthandler.dump_traceback_later(timeout, exit=True)  # a hang: every thread's stack, then exit 1
+    cap_memory()
     register_profiles()
     name = profile_name()
     settings.load_profile(name)
@@ -109,6 +117,21 @@ def child_main(module: str, prop: str, examples: int, timeout: float):
     test.hypothesis.inner_test = counted
     settings(settings.get_profile(name), max_examples=examples)(test)()
     print(SUMMARY + json.dumps({"examples": n["calls"], "outcomes": dict(OUTCOMES)}), flush=True)
+
+
+#: the child's data-segment limit (RLIMIT_DATA): an input that makes the library allocate
+#: beyond it fails the example with NumPy's MemoryError instead of summoning the OOM
+#: killer on the whole machine; the library's own checks read the limit and refuse first
+CHILD_MEMORY_LIMIT = 6 << 30
+
+
+def cap_memory():
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    cap = CHILD_MEMORY_LIMIT if hard == resource.RLIM_INFINITY else min(CHILD_MEMORY_LIMIT, hard)
+    if soft == resource.RLIM_INFINITY or soft > cap:
+        resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
 
 
 def run_in_child(module: str, prop: str, examples: int) -> dict:
