@@ -62,6 +62,11 @@ _MAX_METADATA_BYTES = 64 << 20  # the JSON metadata (history included) is small;
 _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
 
+#: what zipfile raises on a corrupt archive; RuntimeError covers its NotImplementedError
+#: (a version, compression method or encryption flag flipped in a header) and bad passwords
+_ZIP_ERRORS = (zipfile.BadZipFile, EOFError, OSError, zlib.error, RuntimeError)
+
+
 def _open_members(path):
     """The file's .npy members as {name: (ZipInfo, dtype, shape)} from the zip directory
     and each member's header only: nothing large is decompressed before the sizes are
@@ -74,7 +79,7 @@ def _open_members(path):
         raise ValueError(f"{path}: empty file, not an autorec_fast model")
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _ZIP_ERRORS as exc:
         raise ValueError(f"{path}: not an autorec_fast model file (not a readable .npz: {exc})") from None
     members = {}
     try:
@@ -104,7 +109,7 @@ def _open_members(path):
         if str(exc).startswith(path):
             raise
         raise ValueError(f"{path}: corrupt member header ({exc})") from None
-    except (zipfile.BadZipFile, EOFError, OSError, zlib.error, RuntimeError) as exc:
+    except _ZIP_ERRORS as exc:
         zf.close()
         raise ValueError(f"{path}: corrupt model file ({type(exc).__name__}: {exc})") from None
     return zf, members
@@ -114,7 +119,7 @@ def _read_member(zf, path, info):
     try:
         with zf.open(info) as f:
             return np.lib.format.read_array(f, allow_pickle=False)
-    except (zipfile.BadZipFile, EOFError, OSError, zlib.error, ValueError) as exc:
+    except (*_ZIP_ERRORS, ValueError) as exc:
         raise ValueError(f"{path}: member {info.filename!r} is corrupt ({type(exc).__name__}: {exc})") from None
 
 

@@ -50,3 +50,27 @@ def test_load_rejects_non_finite_or_complex_arrays(tmp_path, bad):
     _rewrite(path, key, bad)
     with pytest.raises(ValueError, match="complex or non-finite"):
         af.load(path)
+
+
+def test_load_rejects_unsupported_zip_versions(tmp_path):
+    """A flipped 'version needed to extract' byte in the central directory makes zipfile
+    raise NotImplementedError (a RuntimeError), not a BadZipFile."""
+    data = af.Interactions.from_arrays([0, 0, 1, 1], [0, 1, 1, 2], [1.0, 2.0, 3.0, 4.0])
+    path = tmp_path / "m.npz"
+    af.train("autorec", data, hidden=2, epochs=1).save(path)
+    raw = bytearray(path.read_bytes())
+    for at in range(len(raw)):  # every central directory entry
+        if raw[at:at + 4] == b"PK\x01\x02":
+            raw[at + 6] = 0x6D  # version 10.9
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=str(path)):
+        af.load(path)
+
+
+def test_duplicates_last_keeps_the_latest_timestamp_then_the_last_position():
+    """The fuzz oracle, not the library, was wrong here: 'last' with timestamps picks the
+    latest timestamp (ties: the last in input order), as documented."""
+    inter = af.Interactions.from_arrays([0, 0, 0], [0, 0, 0], [0.0, 0.0, 1.0], [0, 0, -1])
+    assert inter.matrix.toarray().tolist() == [[0.0]]
+    inter = af.Interactions.from_arrays([0, 0, 0], [0, 0, 0], [2.0, 3.0, 1.0], [5, 5, -1])
+    assert inter.matrix.toarray().tolist() == [[3.0]]

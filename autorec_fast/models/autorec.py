@@ -23,6 +23,7 @@ from ._training import GradientTrained
 
 VARIANTS = ("item", "user")
 CORRUPTIONS = (None, "dropout", "gaussian")
+INITS = ("glorot", "fan_in")
 
 
 class AutoRec(RatingModel, GradientTrained):
@@ -69,10 +70,11 @@ class AutoRec(RatingModel, GradientTrained):
                  output_activation: str = "identity", l2: float = 1.0, epochs: int = 50,
                  batch_size: int = 256, lr: float = 1e-3, optimizer: str = "adam",
                  momentum: float = 0.0, corruption: str | None = None, noise: float = 0.0,
-                 patience: int | None = None, clip: bool = True, seed: int = 0,
+                 patience: int | None = None, clip: bool = True, init: str = "glorot", seed: int = 0,
                  dtype="float32", device: str = "cpu", verbose: bool = False):
         super().__init__(device)
         self.variant = choice(variant, VARIANTS, "variant")
+        self.init = choice(init, INITS, "init")
         self.hidden = check_positive(hidden, "hidden", integer=True)
         self.hidden_activation = choice(hidden_activation, ACTIVATIONS, "hidden_activation")
         self.output_activation = choice(output_activation, ACTIVATIONS, "output_activation")
@@ -149,18 +151,24 @@ class AutoRec(RatingModel, GradientTrained):
         return {"loss": float(sse + reg), "train_rmse": float(np.sqrt(sse / self._train_nnz))}
 
     def _init_params(self, rng, n_in, n_out, k):
-        """Glorot-uniform V and W, zero biases (V stored transposed: n_in x k)."""
+        """V and W uniform (V stored transposed: n_in x k): "glorot" U(±sqrt(6/(fan_in+fan_out)))
+        with zero biases; "fan_in" U(±1/sqrt(fan_in)) for weights and biases (PyTorch's nn.Linear)."""
         dt = self.dtype
-        a_v = np.sqrt(6.0 / (n_in + k))
-        a_w = np.sqrt(6.0 / (n_out + k))
-        # drawn in the model's dtype and scaled in place: no float64 temporaries
-        # (halves the set-up of a train() call on ML-1M-sized data)
-        Vt = rng.random((n_in, k), dtype=dt)
-        W = rng.random((n_out, k), dtype=dt)
-        for P, a in ((Vt, a_v), (W, a_w)):
+
+        def uniform(shape, a):
+            # drawn in the model's dtype and scaled in place: no float64 temporaries
+            # (halves the set-up of a train() call on ML-1M-sized data)
+            P = rng.random(shape, dtype=dt)
             P *= dt.type(2 * a)
             P -= dt.type(a)
-        return (Vt, np.zeros(k, dt), W, np.zeros(n_out, dt))
+            return P
+
+        if self.init == "glorot":
+            return (uniform((n_in, k), np.sqrt(6.0 / (n_in + k))), np.zeros(k, dt),
+                    uniform((n_out, k), np.sqrt(6.0 / (n_out + k))), np.zeros(n_out, dt))
+        a_enc, a_dec = 1 / np.sqrt(n_in), 1 / np.sqrt(k)
+        Vt, W = uniform((n_in, k), a_enc), uniform((n_out, k), a_dec)
+        return Vt, uniform(k, a_enc), W, uniform(n_out, a_dec)
 
     def _train_batch(self, rows, ts):
         corrupt = self.corruption is not None and self.noise > 0
@@ -209,7 +217,7 @@ class AutoRec(RatingModel, GradientTrained):
     # ---------------------------------------------------------------- save/load
     _HYPER = ("variant", "hidden", "hidden_activation", "output_activation", "l2", "epochs",
               "batch_size", "lr", "optimizer", "momentum", "corruption", "noise", "patience",
-              "clip", "seed")
+              "clip", "init", "seed")
 
     def _state(self):
         Vt, mu, W, b = (self._backend.to_host(p) for p in self._params)
@@ -223,6 +231,7 @@ class AutoRec(RatingModel, GradientTrained):
 
     @classmethod
     def _from_state(cls, arrays, meta, device):
+        meta = {"init": "glorot", **meta}  # files written before the option existed
         model = cls._rating_model_from_state(arrays, meta, device)
         model._n_features = int(meta["n_features"])
         n_ex, n_out = (model.n_items, model.n_users) if model.variant == "item" else (model.n_users, model.n_items)

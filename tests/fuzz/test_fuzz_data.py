@@ -86,19 +86,23 @@ def prop_dense(arr):
     np.testing.assert_allclose(inter.matrix.toarray(), arr.astype(np.float32), rtol=1e-6)
 
 
-def _check_entries(inter, users, items, ratings, duplicates):
-    """Every input (user, item) pair is an entry holding the last (or summed) rating."""
+def _check_entries(inter, users, items, ratings, duplicates, timestamps=None):
+    """Every input (user, item) pair is an entry holding the kept (latest, or summed) rating."""
     u_index = {v: k for k, v in enumerate(inter.user_ids.tolist())}
     i_index = {v: k for k, v in enumerate(inter.item_ids.tolist())}
     dense = inter.matrix.toarray()
     users, items = np.asarray(users).tolist(), np.asarray(items).tolist()
-    expected = {}
+    expected, when = {}, {}
     for k, (u, i) in enumerate(zip(users, items)):
         assert u in u_index and i in i_index, f"input id ({u!r}, {i!r}) missing from the ids"
         key = (u_index[u], i_index[i])
         r = 1.0 if ratings is None else float(ratings[k])
-        # "sum" adds ratings; implicit data stays 1.0 (documented)
-        expected[key] = expected.get(key, 0.0) + r if duplicates == "sum" and ratings is not None else r
+        if duplicates == "sum" and ratings is not None:  # "sum" adds ratings; implicit data stays 1.0
+            expected[key] = expected.get(key, 0.0) + r
+        elif timestamps is None or key not in when or timestamps[k] >= when[key]:
+            # "last": the latest timestamp wins, ties (and no timestamps) the last in input order
+            expected[key] = r
+            when[key] = None if timestamps is None else timestamps[k]
     assert inter.nnz == len(expected)
     for (r, c), v in expected.items():
         np.testing.assert_allclose(dense[r, c], np.float32(v), rtol=1e-5)
@@ -118,7 +122,7 @@ def prop_arrays(case):
     if inter is REJECTED:
         return
     check_interactions(inter)
-    _check_entries(inter, users, items, ratings, duplicates)
+    _check_entries(inter, users, items, ratings, duplicates, timestamps)
 
 
 @given(st.integers(0, 5).flatmap(lambda n: st.tuples(
