@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from .._validation import check_positive
 from ..interactions import Interactions, as_interactions
 from ._shared import OPTIMIZERS, ImplicitModel
-from ._training import GradientTrained
+from ._training import GradientTrained, check_anneal_steps, kl_weight
 
 #: parameter names, in the order of the arrays in ``_params``
 PARAM_NAMES = ("embedding", "W_ih", "b_ih", "W_hh", "b_hh", "W_enc", "b_enc", "W_lat", "b_lat",
@@ -153,8 +153,9 @@ class SVAE(ImplicitModel, GradientTrained):
         around the latent code (150) and the latent size (64).
     next_k : int
         Each step predicts the next ``next_k`` items (reference: 4).
-    beta_cap, anneal_steps : KL annealing, β = min(beta_cap, step / anneal_steps)
-        with one step per batch (reference: 0.2, 200,000).
+    beta_cap, anneal_steps : KL annealing, β = min(beta_cap, step / anneal_steps) with one
+        step per batch (reference: 0.2, 200,000). The default ``anneal_steps="auto"``
+        reaches ``beta_cap`` after 80 % of the run's batches, as :class:`~autorec_fast.MultVAE`'s.
     epochs, batch_size, lr : Adam schedule (reference: 25 epochs, lr 1e-3; the
         reference trains one user per batch, the default here packs 32).
     l2 : float
@@ -176,7 +177,7 @@ class SVAE(ImplicitModel, GradientTrained):
     _sort_batches = False  # a batch's users in their shuffled order (packing sorts by length)
 
     def __init__(self, embedding: int = 256, gru: int = 200, hidden: int = 150, latent: int = 64,
-                 next_k: int = 4, beta_cap: float = 0.2, anneal_steps: int = 200_000,
+                 next_k: int = 4, beta_cap: float = 0.2, anneal_steps="auto",
                  epochs: int = 25, batch_size: int = 32, lr: float = 1e-3, l2: float = 5e-3,
                  metric: str = "ndcg@100", patience: int | None = None, seed: int = 0,
                  dtype="float32", device: str = "cpu", verbose: bool = False):
@@ -187,7 +188,7 @@ class SVAE(ImplicitModel, GradientTrained):
         self.latent = check_positive(latent, "latent", integer=True)
         self.next_k = check_positive(next_k, "next_k", integer=True)
         self.beta_cap = check_positive(beta_cap, "beta_cap", allow_zero=True)
-        self.anneal_steps = check_positive(anneal_steps, "anneal_steps", integer=True)
+        self.anneal_steps = check_anneal_steps(anneal_steps)
         self.metric = self._check_metric(metric)
         self._set_training_options(epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
                                    patience=patience, seed=seed, dtype=dtype, verbose=verbose)
@@ -314,7 +315,7 @@ class SVAE(ImplicitModel, GradientTrained):
 
     def _train_batch(self, users, ts):
         indptr, items, n_steps_of = self._sequences
-        beta = min(self.beta_cap, ts.step / self.anneal_steps)
+        beta = kl_weight(self.beta_cap, self.anneal_steps, ts)
         batch = pack_batch(indptr, items, users, n_steps_of, self.next_k)
         noise = ts.rng.standard_normal((batch[0].size, self.latent)).astype(self.dtype)
         loss, grads = self._loss_and_grads(batch, noise, beta, n_steps_of)

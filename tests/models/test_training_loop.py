@@ -99,3 +99,33 @@ def test_divergence_with_validation_keeps_the_best_finite_epoch(datasets):
     best = min(h["val_rmse"] for h in finite)
     assert model.history[model.best_epoch - 1]["val_rmse"] == best
     assert af.evaluate(model, val, ["rmse"])["rmse"] == pytest.approx(best, rel=1e-6)
+
+
+def test_auto_annealing_reaches_the_cap_at_80_percent_of_the_run(monkeypatch):
+    """anneal_steps="auto": β rises linearly to beta_cap over 80 % of the run's batches,
+    whatever the data's size; a fixed anneal_steps keeps the reference's formula."""
+    from autorec_fast.models import _training
+    from autorec_fast.models.multvae import MultVAE
+
+    seen = []
+    original = _training.kl_weight
+
+    def spy(beta_cap, anneal_steps, ts):
+        beta = original(beta_cap, anneal_steps, ts)
+        seen.append((ts.step, ts.total_batches, beta))
+        return beta
+
+    monkeypatch.setattr("autorec_fast.models.multvae.kl_weight", spy)
+    data = af.synthetic(n_users=50, n_items=30, density=0.2, implicit=True, seed=1)
+    af.train("multvae", data, layers=[8, 4], batch_size=16, epochs=5, beta_cap=0.3)
+    steps, totals, betas = map(np.array, zip(*seen))
+    assert (totals == 5 * 4).all() and steps.tolist() == list(range(1, 21))  # 50 users: 4 batches
+    np.testing.assert_allclose(betas, 0.3 * np.minimum(1, steps / 16))
+    assert betas[-1] == 0.3 and betas[14] < 0.3
+    seen.clear()
+    af.train("multvae", data, layers=[8, 4], batch_size=16, epochs=2, beta_cap=0.3, anneal_steps=100)
+    np.testing.assert_allclose([b for *_, b in seen], np.minimum(0.3, np.arange(1, 9) / 100))
+    with pytest.raises(ValueError, match="anneal_steps must be 'auto' or a positive integer"):
+        MultVAE(anneal_steps="fast")
+    with pytest.raises(ValueError, match="anneal_steps"):
+        MultVAE(anneal_steps=0)
