@@ -38,7 +38,20 @@ from .datasets import binarize, filter_min_counts, load_movielens, synthetic  # 
 from .evaluation import evaluate  # noqa: E402
 from .interactions import Interactions, as_interactions  # noqa: E402
 from .io import load  # noqa: E402
-from .models import CDAE, EASE, MODELS, SVAE, AutoRec, DeepRec, MultDAE, MultVAE, train  # noqa: E402
+from .models import (  # noqa: E402
+    CDAE,
+    EASE,
+    MODELS,
+    SVAE,
+    AutoRec,
+    BiasBaseline,
+    DeepRec,
+    ItemKNN,
+    MultDAE,
+    MultVAE,
+    Popularity,
+    train,
+)
 from .splits import (
     FoldInOut,
     StrongGeneralizationSplit,
@@ -58,7 +71,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "AutoRec", "CDAE", "DeepRec", "EASE", "MultDAE", "MultVAE", "SVAE", "FoldInOut", "HAS_CUDA", "Interactions", "MODELS", "StrongGeneralizationSplit",
+    "AutoRec", "BiasBaseline", "CDAE", "DeepRec", "EASE", "ItemKNN", "MultDAE", "MultVAE", "Popularity", "SVAE",
+    "FoldInOut", "HAS_CUDA", "Interactions", "MODELS", "StrongGeneralizationSplit",
     "as_interactions", "binarize", "cuda_available", "cuda_device_count", "evaluate",
     "filter_min_counts", "get_num_threads", "load", "load_movielens", "per_user_split",
     "random_split", "sequential_split_from_ratings", "set_num_threads", "strong_generalization_from_ratings",

@@ -26,7 +26,7 @@ def imports_of(path):
 
 
 def test_the_models_are_found():
-    assert {"autorec", "cdae", "deeprec", "ease", "multvae", "svae"} <= MODEL_NAMES
+    assert {"autorec", "bias", "cdae", "deeprec", "ease", "itemknn", "multvae", "popularity", "svae"} <= MODEL_NAMES
 
 
 @pytest.mark.parametrize("path", MODELS, ids=lambda p: p.stem)

@@ -12,15 +12,20 @@ import inspect
 
 from .base import Recommender
 from .autorec import AutoRec
+from .bias import BiasBaseline
 from .cdae import CDAE
 from .deeprec import DeepRec
 from .ease import EASE
+from .itemknn import ItemKNN
 from .multvae import MultDAE, MultVAE
+from .popularity import Popularity
 from .svae import SVAE
 
 MODELS: dict[str, type[Recommender]] = {"ease": EASE, "autorec": AutoRec, "multvae": MultVAE,
                                         "multdae": MultDAE, "cdae": CDAE, "deeprec": DeepRec,
-                                        "svae": SVAE}
+                                        "svae": SVAE,
+                                        # baselines (NumPy/SciPy, CPU only)
+                                        "popularity": Popularity, "bias": BiasBaseline, "itemknn": ItemKNN}
 
 
 def train(model: str, data, **params) -> Recommender:
@@ -61,4 +66,5 @@ def train(model: str, data, **params) -> Recommender:
     return model.fit(data, **{k: v for k, v in params.items() if k in fit_args})
 
 
-__all__ = ["MODELS", "Recommender", "AutoRec", "CDAE", "DeepRec", "EASE", "MultDAE", "MultVAE", "SVAE", "train"]
+__all__ = ["MODELS", "Recommender", "AutoRec", "BiasBaseline", "CDAE", "DeepRec", "EASE", "ItemKNN", "MultDAE",
+           "MultVAE", "Popularity", "SVAE", "train"]

@@ -89,6 +89,11 @@ class RatingModel:
         model.best_epoch, model.history = int(meta["best_epoch"]), list(meta["history"])
         return model
 
+    def _predict_unknown(self, users, items):
+        """Predictions for pairs whose user or item is unknown (out of range, or without
+        training ratings): the training mean; a model may use what it knows of either."""
+        return np.full(users.shape, self.mean_, dtype=np.float64)
+
     def _validation_data(self, validation):
         """(users, items, ratings) of validation ratings in the training index space, or None."""
         if validation is None:
@@ -142,6 +147,10 @@ class RatingModel:
         idx = idx[user_known[users[idx]] & item_known[items[idx]]]
         if idx.size:
             out[idx] = self._predict_known(users[idx], items[idx], **options)
+        if idx.size < out.size:
+            rest = np.ones(out.size, bool)
+            rest[idx] = False
+            out[rest] = self._predict_unknown(users[rest], items[rest])
         if self.clip if clip is None else bool(clip):
             np.clip(out, *self.rating_range_, out=out)
         return out
@@ -160,9 +169,10 @@ class ImplicitModel:
             raise ValueError(f"metric must be a ranking metric such as 'ndcg@100', got {metric!r}")
         return metric
 
-    def _binary_matrix(self, data, name="data") -> sp.csr_matrix:
+    def _binary_matrix(self, data, name="data", *, allow_empty_users: bool = False) -> sp.csr_matrix:
         """Interactions -> canonical binary CSR (positive values become 1; negative values
-        are an error); sets ``item_ids`` and ``n_items``."""
+        are an error); sets ``item_ids`` and ``n_items``. Users without interactions are
+        an error unless ``allow_empty_users`` (models that do not iterate over users)."""
         inter = as_interactions(data)
         X = canonical_csr(inter.matrix, self.dtype, name)
         if X.nnz == 0:
@@ -172,7 +182,7 @@ class ImplicitModel:
         X = X.copy()
         X.data[:] = 1  # binarised: any positive value is one interaction
         X.eliminate_zeros()
-        empty = int(np.sum(np.diff(X.indptr) == 0))
+        empty = 0 if allow_empty_users else int(np.sum(np.diff(X.indptr) == 0))
         if empty:
             raise ValueError(f"{name} has {empty} users without interactions; remove them first "
                              "(e.g. autorec_fast.filter_min_counts(data, min_user_count=1))")

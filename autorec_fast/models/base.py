@@ -19,8 +19,14 @@ class Recommender:
     name: str = ""
     #: models that predict ratings (AutoRec, DeepRec) set this
     predicts_ratings: bool = False
+    #: the devices the model runs on; host-only models (the NumPy/SciPy baselines)
+    #: narrow it, and any other device is a ValueError naming the supported ones
+    devices: tuple[str, ...] = backends.DEVICES
 
     def __init__(self, device: str = "cpu"):
+        if isinstance(device, str) and device in backends.DEVICES and device not in self.devices:
+            raise ValueError(f"device: {type(self).__name__} runs on {' or '.join(self.devices)} only "
+                             f"(NumPy/SciPy code), got {device!r}")
         self.device = backends.check_device(device)
         self.item_ids: np.ndarray | None = None
         self.n_items: int = 0

@@ -22,7 +22,8 @@ _TMP = tempfile.mkdtemp(prefix="autorec_fuzz_files_")
 _OPTIONS = {"ease": {"l2": 10.0}, "autorec": {"hidden": 2, "epochs": 1}, "deeprec": {"layers": [2], "epochs": 1},
             "cdae": {"hidden": 2, "epochs": 1}, "multvae": {"layers": [2], "epochs": 1},
             "multdae": {"layers": [2], "epochs": 1},
-            "svae": {"embedding": 2, "gru": 2, "hidden": 2, "latent": 2, "epochs": 1, "next_k": 1}}
+            "svae": {"embedding": 2, "gru": 2, "hidden": 2, "latent": 2, "epochs": 1, "next_k": 1},
+            "popularity": {}, "bias": {"iterations": 3}, "itemknn": {"neighbors": 2}}
 
 
 def _saved(name):

@@ -30,8 +30,11 @@ TINY = {
     "multdae": {"layers": [[2], [4, 2]], "epochs": [1], "batch_size": [2]},
     "svae": {"embedding": [2], "gru": [2], "hidden": [2], "latent": [2], "next_k": [1, 2], "epochs": [1],
              "batch_size": [2], "anneal_steps": [1]},
+    "popularity": {"dtype": ["float32", "float64"]},
+    "bias": {"reg_items": [0.0, 10.0], "reg_users": [0.0, 15.0], "iterations": [1, 3], "dtype": ["float32", "float64"]},
+    "itemknn": {"neighbors": [1, 2, 200], "dtype": ["float32", "float64"]},
 }
-RATING_MODELS = {"autorec", "deeprec"}
+RATING_MODELS = {"autorec", "deeprec", "bias"}
 #: bad values tried for any option, plus a few option-specific ones
 EXTRA_BAD = {"layers": [[], [0], [-1], [2.5], "4", [True], [2**40]], "variant": ["both", None],
              "dtype": ["float16", "int32", None, np.float16], "hidden": [2**40]}

@@ -9,9 +9,10 @@ from autorec_fast import _memory
 OPTIONS = {
     "autorec": dict(hidden=8), "cdae": dict(hidden=8), "multvae": dict(layers=[8, 4]),
     "multdae": dict(layers=[8]), "deeprec": dict(layers=[8]), "ease": dict(l2=1.0),
-    "svae": dict(embedding=4, gru=4, hidden=4, latent=2),
+    "svae": dict(embedding=4, gru=4, hidden=4, latent=2), "bias": dict(), "itemknn": dict(neighbors=5),
 }
-RATING = {"autorec", "deeprec"}
+RATING = {"autorec", "deeprec", "bias"}
+NOT_EPOCHS = {"ease", "bias", "itemknn"}  # closed forms and baselines: no epochs option
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def data():
 @pytest.mark.parametrize("name", sorted(OPTIONS))
 def test_training_that_does_not_fit_is_refused_up_front(name, data, monkeypatch):
     train = data[0] if name in RATING else data[1]
-    extra = {} if name == "ease" else dict(epochs=1)
+    extra = {} if name in NOT_EPOCHS else dict(epochs=1)
     monkeypatch.setattr(_memory, "available_bytes", lambda: 1000)
     with pytest.raises(MemoryError, match="needs .* GiB but only"):
         af.train(name, train, **extra, **OPTIONS[name])

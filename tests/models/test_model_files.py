@@ -22,7 +22,10 @@ def saved(tmp_path_factory):
               "autorec": af.train("autorec", ratings, epochs=1, hidden=4),
               "deeprec": af.train("deeprec", ratings, epochs=1, layers=[4]),
               "multvae": af.train("multvae", implicit, epochs=1, layers=[6, 3]),
-              "cdae": af.train("cdae", implicit, epochs=1, hidden=4)}
+              "cdae": af.train("cdae", implicit, epochs=1, hidden=4),
+              "popularity": af.train("popularity", implicit),
+              "bias": af.train("bias", ratings, iterations=3),
+              "itemknn": af.train("itemknn", implicit, neighbors=5)}
     paths = {}
     for name, model in models.items():
         model.save(root / name)
@@ -46,7 +49,7 @@ def meta_blob(meta):
     return np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("name", ["ease", "autorec", "deeprec", "multvae", "cdae"])
+@pytest.mark.parametrize("name", ["ease", "autorec", "deeprec", "multvae", "cdae", "popularity", "bias", "itemknn"])
 def test_good_files_load(saved, name):
     assert type(af.load(saved[name])).__name__.lower().startswith(name[:4])
 
@@ -123,6 +126,13 @@ def test_contradicting_arrays(saved, tmp_path):
         "targets": (saved["autorec"], dict(targets_indices=ar["targets_indices"] + 10**6)),
         "weights": (saved["ease"], dict(weights=np.zeros((3, 4), np.float32))),
         "params": (saved["autorec"], dict(W=ar["W"][:-1])),
+        "counts": (saved["popularity"], dict(counts=np.r_[1, 2, -1])),
+        "user_bias": (saved["bias"], dict(user_bias=np.zeros(3))),
+        "item_bias": (saved["bias"], dict(item_bias=np.zeros(30, np.int64))),
+        "knn_indices": (saved["itemknn"], dict(similarity_indices=members(saved["itemknn"])["similarity_indices"]
+                                               + 10**6)),
+        "knn_self": (saved["itemknn"], dict(similarity_indptr=np.arange(31), similarity_indices=np.arange(30),
+                                            similarity_data=np.ones(30, np.float32))),
     }
     for label, (source, change) in cases.items():
         p = rewrite(source, tmp_path / f"{label}.npz", **change)
