@@ -44,16 +44,20 @@ def have_ours():
     return "autorec" in af.MODELS
 
 
-def train_ours(train, variant, hidden, l2, lr, epochs, batch_size, seed, validation=None):
+#: the same initialisation on both sides: ours' name -> the baseline's
+INITS = {"fan_in": "torch", "glorot": "glorot"}
+
+
+def train_ours(train, variant, hidden, l2, lr, epochs, batch_size, seed, validation=None, init="fan_in"):
     return af.train("autorec", train, variant=variant, hidden=hidden,
                     hidden_activation="sigmoid", output_activation="identity", l2=l2,
                     epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", seed=seed,
-                    device="cpu", validation=validation)
+                    device="cpu", validation=validation, init=init, patience=None)
 
 
-def train_torch(train, variant, hidden, l2, lr, epochs, batch_size, seed, validation=None):
+def train_torch(train, variant, hidden, l2, lr, epochs, batch_size, seed, validation=None, init="fan_in"):
     return TorchAutoRec.trained(train, epochs, validation=validation, variant=variant, hidden=hidden,
-                                l2=l2, batch_size=batch_size, lr=lr, seed=seed)
+                                l2=l2, batch_size=batch_size, lr=lr, seed=seed, init=INITS[init])
 
 
 def rmse_ours(model, test):
@@ -75,7 +79,7 @@ def compare(args, data):
         for seed in args.seeds:
             train, test = af.random_split(data, test_fraction=0.1, seed=seed)
             hp = dict(hidden=args.hidden, l2=args.l2, lr=args.lr, epochs=args.epochs,
-                      batch_size=args.batch_size, seed=seed)
+                      batch_size=args.batch_size, seed=seed, init=args.init)
             r_o = ep_o = math.nan
             if ours_ok:
                 t0 = time.perf_counter()
@@ -138,7 +142,7 @@ def tune(args, data):
                 rows = []
                 for l2, lr in grid:
                     hp = dict(hidden=args.hidden, l2=l2, lr=lr, batch_size=args.batch_size,
-                              seed=seed)
+                              seed=seed, init=args.init)
                     t0 = time.perf_counter()
                     m = trainers[impl](fit, variant, epochs=args.max_epochs, validation=val, **hp)
                     secs = time.perf_counter() - t0
@@ -165,11 +169,13 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=ml100k_path(), help="MovieLens u.data / ratings file")
-    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--hidden", type=int, default=500)
     p.add_argument("--l2", type=float, default=100.0)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--init", choices=sorted(INITS), default="fan_in",
+                   help="both sides: fan_in (PyTorch's nn.Linear default) or glorot")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--variants", nargs="+", choices=["item", "user"], default=["item", "user"])
     add_run_options(p, "baseline")

@@ -45,6 +45,8 @@ This module imports no pytest; the speed suite, ``autorec_paired.py`` and
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
@@ -55,20 +57,30 @@ __all__ = ["AutoRecNet", "TorchAutoRec"]
 
 
 class AutoRecNet(nn.Module):
-    """output = f(W g(V x + mu) + b): ``encoder`` holds V and mu, ``decoder`` W and b;
-    Glorot/Xavier-uniform weights drawn from ``generator``, zero biases."""
+    """output = f(W g(V x + mu) + b): ``encoder`` holds V and mu, ``decoder`` W and b.
+
+    ``init="glorot"``: Glorot/Xavier-uniform weights, zero biases; ``init="torch"``:
+    ``nn.Linear``'s own default (weights and biases U(±1/sqrt(fan_in))); both drawn
+    from ``generator``."""
 
     def __init__(self, n_inputs, hidden, activation="sigmoid", output_activation="identity",
-                 generator=None):
+                 generator=None, init="glorot"):
         super().__init__()
+        if init not in ("glorot", "torch"):
+            raise ValueError(f"init must be 'glorot' or 'torch', got {init!r}")
         self.g = activation_fn(activation)
         self.f = activation_fn(output_activation)
         self.encoder = nn.Linear(n_inputs, hidden)   # V, mu
         self.decoder = nn.Linear(hidden, n_inputs)   # W, b
         with torch.no_grad():
             for lin in (self.encoder, self.decoder):
-                nn.init.xavier_uniform_(lin.weight, generator=generator)
-                nn.init.zeros_(lin.bias)
+                if init == "glorot":
+                    nn.init.xavier_uniform_(lin.weight, generator=generator)
+                    nn.init.zeros_(lin.bias)
+                else:  # nn.Linear.reset_parameters, from the seeded generator
+                    bound = 1 / math.sqrt(lin.in_features)
+                    nn.init.uniform_(lin.weight, -bound, bound, generator=generator)
+                    nn.init.uniform_(lin.bias, -bound, bound, generator=generator)
 
     def forward(self, x):
         return self.f(self.decoder(self.g(self.encoder(x))))
@@ -84,7 +96,7 @@ class TorchAutoRec(RatingTrainer):
 
     def __init__(self, train, variant="item", hidden=500, l2=1.0, batch_size=256, lr=1e-3,
                  seed=0, activation="sigmoid", output_activation="identity",
-                 clip=(1.0, 5.0), device="cpu"):
+                 clip=(1.0, 5.0), device="cpu", init="glorot"):
         if variant not in ("item", "user"):
             raise ValueError(f"variant must be 'item' or 'user', got {variant!r}")
         super().__init__(batch_size=batch_size, seed=seed, device=device)
@@ -99,7 +111,7 @@ class TorchAutoRec(RatingTrainer):
         self.mask = self.X != 0
         self.n_examples, self.n_inputs = self.X.shape
         self.net = AutoRecNet(self.n_inputs, self.hidden, activation, output_activation,
-                              generator=self.gen).to(self.device)  # initialised on the CPU
+                              generator=self.gen, init=init).to(self.device)  # initialised on the CPU
         self.optimizer = self.build_optimizer("adam", self.lr)
 
     def epoch_order(self):
