@@ -48,8 +48,9 @@ class MultVAE(ImplicitModel, GradientTrained):
     metric : str
         Validation metric (with ``validation=`` in fit), e.g. "ndcg@100".
     patience : int or None
-        Stop after this many epochs without a better validation metric; the
-        best epoch's parameters are kept either way.
+        With ``validation``: stop after this many epochs without a better validation
+        metric (default 50, a quarter of the default run; None trains every epoch);
+        the best epoch's parameters are kept either way.
     seed, dtype, device, verbose : as everywhere. With ``device="cuda"`` the
         parameters live on the GPU; the random draws (shuffling, dropout, the
         VAE's noise) come from the same seeded host generator as on the CPU.
@@ -62,7 +63,7 @@ class MultVAE(ImplicitModel, GradientTrained):
     def __init__(self, layers=(600, 200), dropout: float = 0.5, beta_cap: float = 0.2,
                  anneal_steps="auto", epochs: int = 200, batch_size: int = 500,
                  lr: float = 1e-3, l2: float = 0.0, metric: str = "ndcg@100",
-                 patience: int | None = None, seed: int = 0, dtype="float32", device: str = "cpu",
+                 patience: int | None = 50, seed: int = 0, dtype="float32", device: str = "cpu",
                  verbose: bool = False):
         self._setup(layers, dropout, epochs, batch_size, lr, l2, metric, patience, seed, dtype,
                     device, verbose)
@@ -288,7 +289,7 @@ class MultDAE(MultVAE):
 
     def __init__(self, layers=(200,), dropout: float = 0.5, epochs: int = 200,
                  batch_size: int = 500, lr: float = 1e-3, l2: float = 0.01 / 500,
-                 metric: str = "ndcg@100", patience: int | None = None, seed: int = 0,
+                 metric: str = "ndcg@100", patience: int | None = 50, seed: int = 0,
                  dtype="float32", device: str = "cpu", verbose: bool = False):
         self._setup(layers, dropout, epochs, batch_size, lr, l2, metric, patience, seed, dtype,
                     device, verbose)

@@ -161,7 +161,8 @@ class SVAE(ImplicitModel, GradientTrained):
     l2 : float
         Weight decay added to every parameter's gradient (reference: 5e-3).
     metric, patience : validation (``fit(..., validation=split.validation)``):
-        the best epoch by ``metric`` is kept.
+        the best epoch by ``metric`` is kept; training stops after ``patience``
+        epochs (default 10; None: never) without a better one.
     seed, dtype, device, verbose : as everywhere.
 
     Data: an ``Interactions`` with timestamps (see
@@ -179,7 +180,7 @@ class SVAE(ImplicitModel, GradientTrained):
     def __init__(self, embedding: int = 256, gru: int = 200, hidden: int = 150, latent: int = 64,
                  next_k: int = 4, beta_cap: float = 0.2, anneal_steps="auto",
                  epochs: int = 25, batch_size: int = 32, lr: float = 1e-3, l2: float = 5e-3,
-                 metric: str = "ndcg@100", patience: int | None = None, seed: int = 0,
+                 metric: str = "ndcg@100", patience: int | None = 10, seed: int = 0,
                  dtype="float32", device: str = "cpu", verbose: bool = False):
         super().__init__(device)
         self.embedding = check_positive(embedding, "embedding", integer=True)
