@@ -121,7 +121,9 @@ class RatingModel:
         ``users`` and ``items`` are row / column indices of the training matrix
         (``model.user_ids`` / ``model.item_ids`` hold the original ids). Pairs
         whose user or item had no training ratings get the training mean
-        (``model.mean_``). Indices outside the training range raise a
+        (``model.mean_``), or what the model knows of the other side (AutoRec:
+        its output for an empty input when the output unit was trained; the bias
+        baseline: μ plus the known bias). Indices outside the training range raise a
         ValueError, or get the training mean with ``unknown="default"``.
         """
         self._check_fitted()
