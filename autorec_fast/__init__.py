@@ -52,6 +52,7 @@ from .models import (  # noqa: E402
     Popularity,
     train,
 )
+from .models._shared import ExplicitRatingsWarning  # noqa: E402
 from .splits import (
     FoldInOut,
     StrongGeneralizationSplit,
@@ -72,7 +73,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "AutoRec", "BiasBaseline", "CDAE", "DeepRec", "EASE", "ItemKNN", "MultDAE", "MultVAE", "Popularity", "SVAE",
-    "FoldInOut", "HAS_CUDA", "Interactions", "MODELS", "StrongGeneralizationSplit",
+    "ExplicitRatingsWarning", "FoldInOut", "HAS_CUDA", "Interactions", "MODELS", "StrongGeneralizationSplit",
     "as_interactions", "binarize", "cuda_available", "cuda_device_count", "evaluate",
     "filter_min_counts", "get_num_threads", "load", "load_movielens", "per_user_split",
     "random_split", "sequential_split_from_ratings", "set_num_threads", "strong_generalization_from_ratings",

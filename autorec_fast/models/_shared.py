@@ -3,6 +3,8 @@ implicit-feedback mixins. Models import from here, never from each other."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -158,6 +160,24 @@ class RatingModel:
         return out
 
 
+class ExplicitRatingsWarning(UserWarning):
+    """Explicit ratings given to a model of implicit feedback (filter it to silence)."""
+
+
+def warn_if_explicit(inter, model: str, effect: str) -> None:
+    """Warn (once per message, Python's default filter) when ``inter`` holds explicit
+    ratings: which values ``effect`` describes, and how to choose what counts as a positive."""
+    if not inter.has_ratings or inter.nnz == 0:
+        return
+    values = inter.matrix.data
+    warnings.warn(
+        f"{model}: data holds explicit ratings ({values.min():g} to {values.max():g}); {effect}. "
+        f"To count only liked items as positives, binarize first, e.g. "
+        f"autorec_fast.binarize(data, threshold=3.5) (Liang et al.'s recipe keeps ratings > 3.5); "
+        f"pass the binarized data to silence this warning",
+        ExplicitRatingsWarning, stacklevel=4)
+
+
 class ImplicitModel:
     """Top-N models on implicit feedback (CDAE, Mult-VAE/DAE, SVAE): binary input,
     validation by a ranking metric on held-out users every epoch."""
@@ -181,6 +201,8 @@ class ImplicitModel:
             raise ValueError(f"{name} has no interactions")
         if (X.data < 0).any():
             raise ValueError(f"{name} has negative values; implicit-feedback models need counts or 0/1")
+        warn_if_explicit(inter, type(self).__name__,
+                         f"every one of its {X.nnz:,} ratings, the lowest included, became a positive (1)")
         X = X.copy()
         X.data[:] = 1  # binarised: any positive value is one interaction
         X.eliminate_zeros()
