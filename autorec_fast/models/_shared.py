@@ -13,7 +13,10 @@ from ..backends import ACTIVATIONS, LOSSES, OPTIMIZERS
 from ..interactions import as_interactions
 
 __all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "ImplicitModel", "RatingModel", "check_layers",
-           "choice", "features_csr"]
+           "choice", "features_csr", "item_offsets", "user_offsets"]
+
+#: shrinkage of the rating offsets (as surprise's BaselineOnly ALS: reg_i 10, reg_u 15)
+ITEM_SHRINKAGE, USER_SHRINKAGE = 10.0, 15.0
 
 
 def choice(value, options, name):
@@ -50,6 +53,33 @@ def features_csr(features, n_rows, dtype, name):
     if m.shape[0] != n_rows:
         raise ValueError(f"{name} has {m.shape[0]} rows but the data has {n_rows}")
     return canonical_csr(m, dtype, name)
+
+
+def user_offsets(X: sp.csr_matrix, item_offset: np.ndarray) -> np.ndarray:
+    """Per row of the ratings X, the regularised mean of its ratings minus ``item_offset``:
+    Σ (r − item_offset[i]) / (USER_SHRINKAGE + count) (0 for an empty row), float64."""
+    resid = X.data.astype(np.float64) - item_offset[X.indices]
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    return np.bincount(rows, resid, X.shape[0]) / (USER_SHRINKAGE + np.diff(X.indptr))
+
+
+def item_offsets(R: sp.csr_matrix, with_users: bool, iterations: int = 10) -> np.ndarray:
+    """Per item, the global mean plus its regularised bias, float64: Σ (r − mean) /
+    (ITEM_SHRINKAGE + count) alone, or (``with_users``) alternated ``iterations``
+    times with the users' biases (:func:`user_offsets`), the baseline predictor
+    mean + b_u + b_i of Koren's SVD++ paper / surprise's BaselineOnly."""
+    R = R.tocsr()
+    mu = float(R.data.astype(np.float64).mean())
+    cols, n_items = R.indices, R.shape[1]
+    counts = np.bincount(cols, minlength=n_items)
+    rows = np.repeat(np.arange(R.shape[0]), np.diff(R.indptr))
+    r = R.data.astype(np.float64)
+    b_user = np.zeros(R.shape[0])
+    for _ in range(iterations if with_users else 1):
+        b_item = np.bincount(cols, r - mu - b_user[rows], n_items) / (ITEM_SHRINKAGE + counts)
+        if with_users:
+            b_user = user_offsets(R, mu + b_item)
+    return mu + b_item
 
 
 class RatingModel:

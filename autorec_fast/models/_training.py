@@ -139,11 +139,13 @@ class GradientTrained(Recommender):
         return [[xp.zeros_like(p) for p in self._parameters()] for _ in range(count)]
 
     def _train_loop(self, examples, rng, *, validation=None, callback=None, on_divergence="raise",
-                    batch_size=None):
+                    batch_size=None, epochs=None):
         """Train epochs over ``examples`` (a count, or an array of example ids).
 
         Each epoch draws ``rng.permutation(examples)`` and walks it in batches of
-        ``batch_size`` (the model's by default). ``validation`` is whatever the
+        ``batch_size`` (the model's by default), ``epochs`` times (the model's by
+        default: a model whose ``epochs`` is derived from the data passes the
+        number). ``validation`` is whatever the
         model's ``_validate`` takes. ``callback(model, entry)`` runs after every
         epoch; returning True stops training. Keeps the best validation epoch's
         parameters (the last epoch's without validation). A loss that turns NaN or
@@ -158,12 +160,13 @@ class GradientTrained(Recommender):
         last_finite = None  # with "stop" and no validation: the parameters after the last finite epoch
         n_examples = examples if isinstance(examples, (int, np.integer)) else len(examples)
         batch_size = min(batch_size or self.batch_size, n_examples)
+        epochs = epochs or self.epochs
         backend = self._backend
         tracker = BestEpochTracker(self.patience)
         ts = TrainingStep(epoch=0, step=0, n_examples=n_examples, rng=rng,
-                          total_batches=self.epochs * -(-n_examples // batch_size))
+                          total_batches=epochs * -(-n_examples // batch_size))
         self.history = []
-        for epoch in range(1, self.epochs + 1):
+        for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             ts.epoch = epoch
             settings = self._begin_epoch(epoch)
