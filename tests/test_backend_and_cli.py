@@ -1,4 +1,5 @@
-"""The compiled backends, the CLI main job, and EASE end to end on real data."""
+"""The compiled backends, and EASE end to end on real data (through the API and the CLI;
+the CLI itself is tested in test_cli.py)."""
 
 import numpy as np
 import pytest
@@ -26,51 +27,6 @@ def test_cuda_extension_reports_its_device_state():
         assert backends._cuda.device_error() != ""
         assert not af.cuda_available()
         assert "no CUDA device" in backends.cuda_unavailable_reason()
-
-
-def test_cli_on_synthetic_data(capsys):
-    assert main(["--synthetic", "ml-100k", "--heldout-users", "50", "--metrics", "recall@20",
-                 "ndcg@100", "--quiet"]) == 0
-    out = capsys.readouterr().out
-    assert "validation: recall@20" in out and "test: recall@20" in out
-
-
-def test_cli_svae_uses_its_temporal_protocol(capsys):
-    assert main(["--model", "svae", "--synthetic", "ml-100k", "--synthetic-users", "150",
-                 "--heldout-users", "15", "--epochs", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "SVAE's temporal held-out protocol" in out
-    test_line = [line for line in out.splitlines() if line.strip().startswith("test:")][0]
-    values = dict(zip(test_line.split()[1::2], map(float, test_line.split()[2::2])))
-    assert set(values) == {"ndcg@100", "recall_nout@100", "recall_nout@10"}
-    assert all(0.0 <= v <= 1.0 for v in values.values())
-
-
-def test_cli_save(tmp_path, capsys):
-    path = tmp_path / "model.npz"
-    assert main(["--synthetic", "ml-100k", "--heldout-users", "50", "--quiet", "--save", str(path)]) == 0
-    assert isinstance(af.load(path), af.EASE)
-
-
-@pytest.mark.parametrize("argv,message", [
-    (["--metrics", "hr@1O"], "unknown metric"),
-    (["--model", "word2vec"], "unknown model"),
-    (["--heldout-users", "0"], "--heldout-users must be >= 1"),
-    (["--heldout-users", "-3"], "--heldout-users must be >= 1"),
-])
-def test_cli_rejects_bad_options_before_any_work(argv, message, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["--synthetic", "ml-100k", "--quiet", *argv])
-    assert exc.value.code == 2
-    assert message in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("path,message", [("/dev/null", "not a regular file"),
-                                          ("/nonexistent/ratings.csv", "does not exist")])
-def test_cli_reports_data_errors_in_one_line(path, message, capsys):
-    assert main(["--data", path, "--quiet"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("autorec-fast: error:") and message in err and "Traceback" not in err
 
 
 def popularity_recall(split, k):
