@@ -143,7 +143,7 @@ class DeepRec(RatingModel, GradientTrained):
 
     # ---------------------------------------------------------------- training
     def fit(self, data, validation=None, callback=None,
-            on_divergence: str = "raise") -> "DeepRec":
+            on_divergence: str = "raise", callbacks=None) -> "DeepRec":
         """Train on ratings (users x items); ``validation``: ratings in the same index space.
         ``callback`` and ``on_divergence``: as :meth:`MultVAE.fit`'s."""
         R = self._ratings_matrix(data)
@@ -162,7 +162,7 @@ class DeepRec(RatingModel, GradientTrained):
         self._state1, self._state2 = self._zeros_like_parameters(2)
         self._X = self._backend.training_matrix(R)
         users = np.flatnonzero(np.diff(R.indptr) > 0)  # users without ratings teach nothing
-        return self._train_loop(users, rng, validation=val, callback=callback,
+        return self._train_loop(users, rng, validation=val, callback=callback, callbacks=callbacks,
                                 on_divergence=on_divergence)
 
     def _begin_epoch(self, epoch):
