@@ -30,10 +30,12 @@ _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from .backends import (  # noqa: E402
     HAS_CUDA,
+    blas_num_threads,
     cuda_available,
     cuda_device_count,
     get_num_threads,
     set_num_threads,
+    threads,
 )
 from .datasets import binarize, filter_min_counts, load_movielens, synthetic  # noqa: E402
 from .evaluation import evaluate  # noqa: E402
@@ -53,6 +55,7 @@ from .models import (  # noqa: E402
     Popularity,
     train,
 )
+from .models._shared import ExplicitRatingsWarning  # noqa: E402
 from .splits import (
     FoldInOut,
     StrongGeneralizationSplit,
@@ -76,9 +79,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "AutoRec", "BiasBaseline", "CDAE", "DeepRec", "EASE", "ItemKNN", "MultDAE", "MultVAE", "Popularity", "SVAE",
-    "FoldInOut", "HAS_CUDA", "Interactions", "MODELS", "StrongGeneralizationSplit",
-    "as_interactions", "binarize", "cuda_available", "cuda_device_count", "evaluate",
+    "ExplicitRatingsWarning", "FoldInOut", "HAS_CUDA", "Interactions", "MODELS", "StrongGeneralizationSplit",
+    "as_interactions", "binarize", "blas_num_threads", "cuda_available", "cuda_device_count", "evaluate",
     "filter_min_counts", "get_num_threads", "load", "load_movielens", "per_user_split",
     "random_split", "sequential_split_from_ratings", "set_num_threads", "strong_generalization_from_ratings",
-    "strong_generalization_split", "synthetic", "temporal_heldout_split", "temporal_split", "time_split", "train", "__version__",
+    "strong_generalization_split", "synthetic", "temporal_heldout_split", "temporal_split", "threads", "time_split", "train", "__version__",
 ]

@@ -1,5 +1,8 @@
 """Dataset loaders, preprocessing helpers and a synthetic data generator.
 
+* :func:`fetch` downloads a MovieLens archive from GroupLens once (checked
+  against a pinned SHA-256) and returns its ratings file's path
+  (implemented in :mod:`autorec_fast._data.fetch`).
 * :func:`load_movielens` reads the MovieLens rating files (ML-100K ``u.data``,
   ML-1M/10M ``ratings.dat``, ML-20M/25M/latest ``ratings.csv``).
 * :func:`binarize` and :func:`filter_min_counts` implement the preprocessing
@@ -19,6 +22,7 @@ import numpy as np
 
 from ._data.coerce import _check_finite_number, _check_int
 from ._data.csr import _row_of_entries
+from ._data.fetch import ARCHIVES, DownloadError, fetch
 from ._data.synthetic import (  # noqa: F401
     SYNTHETIC_PRESETS,
     _segment_first_k,
@@ -28,6 +32,9 @@ from ._data.synthetic import (  # noqa: F401
 from .interactions import Interactions, as_interactions
 
 __all__ = [
+    "fetch",
+    "ARCHIVES",
+    "DownloadError",
     "load_movielens",
     "binarize",
     "filter_min_counts",

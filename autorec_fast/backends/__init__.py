@@ -29,6 +29,8 @@ except ImportError as exc:  # pragma: no cover - depends on how the package was 
 
 _cpu._init_blas(cython_lapack.__pyx_capi__, cython_blas.__pyx_capi__)
 
+from .threads import blas_num_threads, get_num_threads, set_num_threads, threads  # noqa: E402, F401
+
 try:
     from .. import _cuda  # noqa: F401
 except ImportError as exc:  # built without a CUDA compiler
@@ -75,16 +77,6 @@ def check_device(device: str) -> str:
         if reason:
             raise RuntimeError(f"device='cuda' requested but {reason}")
     return device
-
-
-def get_num_threads() -> int:
-    """Threads used by the OpenMP kernels."""
-    return _cpu.get_num_threads()
-
-
-def set_num_threads(n: int) -> None:
-    """Set the threads used by the OpenMP kernels (BLAS keeps its own setting)."""
-    _cpu.set_num_threads(int(n))
 
 
 def get_backend(device: str, dtype):

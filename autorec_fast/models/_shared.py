@@ -3,6 +3,8 @@ implicit-feedback mixins. Models import from here, never from each other."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -11,7 +13,10 @@ from ..backends import ACTIVATIONS, LOSSES, OPTIMIZERS
 from ..interactions import as_interactions
 
 __all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "ImplicitModel", "RatingModel", "check_layers",
-           "choice", "features_csr"]
+           "choice", "features_csr", "item_offsets", "user_offsets"]
+
+#: shrinkage of the rating offsets (as surprise's BaselineOnly ALS: reg_i 10, reg_u 15)
+ITEM_SHRINKAGE, USER_SHRINKAGE = 10.0, 15.0
 
 
 def choice(value, options, name):
@@ -48,6 +53,33 @@ def features_csr(features, n_rows, dtype, name):
     if m.shape[0] != n_rows:
         raise ValueError(f"{name} has {m.shape[0]} rows but the data has {n_rows}")
     return canonical_csr(m, dtype, name)
+
+
+def user_offsets(X: sp.csr_matrix, item_offset: np.ndarray) -> np.ndarray:
+    """Per row of the ratings X, the regularised mean of its ratings minus ``item_offset``:
+    Σ (r − item_offset[i]) / (USER_SHRINKAGE + count) (0 for an empty row), float64."""
+    resid = X.data.astype(np.float64) - item_offset[X.indices]
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    return np.bincount(rows, resid, X.shape[0]) / (USER_SHRINKAGE + np.diff(X.indptr))
+
+
+def item_offsets(R: sp.csr_matrix, with_users: bool, iterations: int = 10) -> np.ndarray:
+    """Per item, the global mean plus its regularised bias, float64: Σ (r − mean) /
+    (ITEM_SHRINKAGE + count) alone, or (``with_users``) alternated ``iterations``
+    times with the users' biases (:func:`user_offsets`), the baseline predictor
+    mean + b_u + b_i of Koren's SVD++ paper / surprise's BaselineOnly."""
+    R = R.tocsr()
+    mu = float(R.data.astype(np.float64).mean())
+    cols, n_items = R.indices, R.shape[1]
+    counts = np.bincount(cols, minlength=n_items)
+    rows = np.repeat(np.arange(R.shape[0]), np.diff(R.indptr))
+    r = R.data.astype(np.float64)
+    b_user = np.zeros(R.shape[0])
+    for _ in range(iterations if with_users else 1):
+        b_item = np.bincount(cols, r - mu - b_user[rows], n_items) / (ITEM_SHRINKAGE + counts)
+        if with_users:
+            b_user = user_offsets(R, mu + b_item)
+    return mu + b_item
 
 
 class RatingModel:
@@ -121,7 +153,9 @@ class RatingModel:
         ``users`` and ``items`` are row / column indices of the training matrix
         (``model.user_ids`` / ``model.item_ids`` hold the original ids). Pairs
         whose user or item had no training ratings get the training mean
-        (``model.mean_``). Indices outside the training range raise a
+        (``model.mean_``), or what the model knows of the other side (AutoRec:
+        its output for an empty input when the output unit was trained; the bias
+        baseline: μ plus the known bias). Indices outside the training range raise a
         ValueError, or get the training mean with ``unknown="default"``.
         """
         self._check_fitted()
@@ -156,6 +190,24 @@ class RatingModel:
         return out
 
 
+class ExplicitRatingsWarning(UserWarning):
+    """Explicit ratings given to a model of implicit feedback (filter it to silence)."""
+
+
+def warn_if_explicit(inter, model: str, effect: str) -> None:
+    """Warn (once per message, Python's default filter) when ``inter`` holds explicit
+    ratings: which values ``effect`` describes, and how to choose what counts as a positive."""
+    if not inter.has_ratings or inter.nnz == 0:
+        return
+    values = inter.matrix.data
+    warnings.warn(
+        f"{model}: data holds explicit ratings ({values.min():g} to {values.max():g}); {effect}. "
+        f"To count only liked items as positives, binarize first, e.g. "
+        f"autorec_fast.binarize(data, threshold=3.5) (Liang et al.'s recipe keeps ratings > 3.5); "
+        f"pass the binarized data to silence this warning",
+        ExplicitRatingsWarning, stacklevel=4)
+
+
 class ImplicitModel:
     """Top-N models on implicit feedback (CDAE, Mult-VAE/DAE, SVAE): binary input,
     validation by a ranking metric on held-out users every epoch."""
@@ -179,6 +231,8 @@ class ImplicitModel:
             raise ValueError(f"{name} has no interactions")
         if (X.data < 0).any():
             raise ValueError(f"{name} has negative values; implicit-feedback models need counts or 0/1")
+        warn_if_explicit(inter, type(self).__name__,
+                         f"every one of its {X.nnz:,} ratings, the lowest included, became a positive (1)")
         X = X.copy()
         X.data[:] = 1  # binarised: any positive value is one interaction
         X.eliminate_zeros()

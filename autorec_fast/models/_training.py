@@ -150,12 +150,13 @@ class GradientTrained(Recommender):
         return [[xp.zeros_like(p) for p in self._parameters()] for _ in range(count)]
 
     def _train_loop(self, examples, rng, *, validation=None, callback=None, callbacks=None,
-                    on_divergence="raise", batch_size=None):
+                    on_divergence="raise", batch_size=None, epochs=None):
         """Train epochs over ``examples`` (a count, or an array of example ids).
 
         Each epoch draws ``rng.permutation(examples)`` and walks it in batches of
-        ``batch_size`` (the model's by default). ``validation`` is whatever the
-        model's ``_validate`` takes. After every epoch each of ``callbacks`` runs as
+        ``batch_size`` (the model's by default), ``epochs`` times (the model's by
+        default: a model whose ``epochs`` is derived from the data passes the
+        number). ``validation`` is whatever the model's ``_validate`` takes. After every epoch each of ``callbacks`` runs as
         ``f(model, entry)``: returning False stops training; the legacy single
         ``callback`` stops on True instead (see ``_progress.run_callbacks``; an
         exception from either propagates with a note naming the epoch). Keeps the
@@ -172,20 +173,21 @@ class GradientTrained(Recommender):
         last_finite = None  # with "stop" and no validation: the parameters after the last finite epoch
         n_examples = examples if isinstance(examples, (int, np.integer)) else len(examples)
         batch_size = min(batch_size or self.batch_size, n_examples)
+        epochs = epochs or self.epochs
         backend = self._backend
         tracker = BestEpochTracker(self.patience)
         n_batches_per_epoch = -(-n_examples // batch_size)
         ts = TrainingStep(epoch=0, step=0, n_examples=n_examples, rng=rng,
-                          total_batches=self.epochs * n_batches_per_epoch)
+                          total_batches=epochs * n_batches_per_epoch)
         self.history = []
         self.fit_info = {}
         reason = "epochs"
         t_start = time.perf_counter()
         logger.debug("%s: training on %d examples, %d batches of up to %d per epoch, up to %d epochs%s",
-                     type(self).__name__, n_examples, n_batches_per_epoch, batch_size, self.epochs,
+                     type(self).__name__, n_examples, n_batches_per_epoch, batch_size, epochs,
                      "" if validation is None else ", validating every epoch")
-        with EpochProgress(self, self.epochs, n_batches_per_epoch, self.verbose) as progress:
-            for epoch in range(1, self.epochs + 1):
+        with EpochProgress(self, epochs, n_batches_per_epoch, self.verbose) as progress:
+            for epoch in range(1, epochs + 1):
                 t0 = time.perf_counter()
                 ts.epoch = epoch
                 settings = self._begin_epoch(epoch)
@@ -233,7 +235,7 @@ class GradientTrained(Recommender):
                 if run_callbacks(self, entry, callbacks, callback) and not stop:
                     stop, reason = True, "callback"
                 if stop:
-                    if epoch < self.epochs:
+                    if epoch < epochs:
                         progress.stopped(reason, epoch)
                     else:
                         reason = "epochs"

@@ -19,6 +19,7 @@ import numpy as np
 from .._progress import check_verbose, report
 from .._validation import canonical_csr, check_dtype, check_positive
 from ..interactions import as_interactions
+from ._shared import warn_if_explicit
 from .base import Recommender
 
 
@@ -61,6 +62,8 @@ class EASE(Recommender):
     def fit(self, data) -> "EASE":
         """Fit on interactions (anything ``autorec_fast.as_interactions`` accepts)."""
         inter = as_interactions(data)
+        warn_if_explicit(inter, "EASE", "the Gram matrix is built from the rating values as given "
+                                        "(EASE is defined on 0/1 data)")
         X = canonical_csr(inter.matrix, self.dtype, "data")
         n = X.shape[1]
         if X.nnz == 0:

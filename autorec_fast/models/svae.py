@@ -33,7 +33,7 @@ import scipy.sparse as sp
 
 from .._validation import check_positive
 from ..interactions import Interactions, as_interactions
-from ._shared import OPTIMIZERS, ImplicitModel
+from ._shared import OPTIMIZERS, ImplicitModel, warn_if_explicit
 from ._training import GradientTrained, check_anneal_steps, kl_weight
 
 #: parameter names, in the order of the arrays in ``_params``
@@ -291,6 +291,8 @@ class SVAE(ImplicitModel, GradientTrained):
             raise ValueError(f"data has {short} users with fewer than 2 interactions; SVAE learns "
                              "from sequences of length >= 2 (filter them out first, e.g. "
                              "autorec_fast.filter_min_counts(data, min_user_count=2))")
+        warn_if_explicit(inter, "SVAE", f"every one of its {items.size:,} ratings, the lowest included, "
+                                        "became a step of its user's sequence")
         self.item_ids = np.asarray(inter.item_ids)
         self.n_items = inter.n_items
         shapes = self._shapes(self.n_items)

@@ -64,7 +64,9 @@ def main(argv=None):
     for seed in args.seeds:
         train, test = split_for(data, args.protocol, seed)
         t0 = time.perf_counter()
-        ours = af.train("deeprec", train, momentum=0.9, lr_schedule="deeprec", seed=seed, **hp)
+        ours = af.train("deeprec", train, momentum=0.9, lr_schedule="deeprec", seed=seed,
+                        optimizer="momentum", center=None, last_layer_activation=True, init_scale=1.0,
+                        **hp)  # the baseline's model: the reference's, not issue 13's defaults
         ep_o = (time.perf_counter() - t0) / args.epochs
         r_o = float(af.evaluate(ours, test, ["rmse"])["rmse"])
         t0 = time.perf_counter()

@@ -31,7 +31,10 @@ CASES = {
     "cdae_full": ("cdae", "implicit", dict(epochs=4, negative_ratio=0)),
     "multvae": ("multvae", "implicit", dict(epochs=4)),
     "multdae": ("multdae", "implicit", dict(epochs=4)),
-    "deeprec": ("deeprec", "ml1m", dict(epochs=3)),
+    # the reference's settings, spelled out (DeepRec's defaults changed in issue 13; builds
+    # before it have no center / last_layer_activation / init_scale: their old defaults apply)
+    "deeprec": ("deeprec", "ml1m", dict(epochs=3, layers=[512, 512, 1024], dropout=0.8, refeed_steps=1,
+                                        optimizer="momentum", lr=0.005, lr_schedule="deeprec")),
     "svae": ("svae", "sequences", dict(epochs=3, batch_size=64)),
     "ease": ("ease", "implicit", dict()),
 }

@@ -26,7 +26,8 @@ SETTINGS = {
     "multvae": (lambda: af.synthetic("ml-20m", n_users=20000, seed=0), {}),
     "multdae": (lambda: af.synthetic("ml-20m", n_users=20000, seed=0), {}),
     "cdae": (lambda: af.synthetic("ml-20m", n_users=20000, seed=0), {}),
-    "deeprec": (lambda: af.random_split(af.synthetic("ml-1m", seed=0), test_fraction=0.1, seed=0)[0], {}),
+    "deeprec": (lambda: af.random_split(af.synthetic("ml-1m", seed=0), test_fraction=0.1, seed=0)[0],
+                {k: v for k, v in af.DeepRec.REFERENCE.items() if k != "epochs"}),
     "svae": (lambda: af.synthetic("ml-1m", n_users=800, seed=0), {}),
 }
 

@@ -102,7 +102,10 @@ def describe(benchmark, dataset, impl, train):
 
 
 def ours(train, epochs):
+    # the reference's schedule and raw ratings in and out (DeepRec's defaults since issue 13
+    # are others: af.DeepRec.REFERENCE)
     return af.train("deeprec", train, layers=LAYERS, activation="selu", optimizer="momentum",
+                    lr_schedule="deeprec", center=None, last_layer_activation=True, init_scale=1.0,
                     **HP, epochs=epochs, seed=0, device=DEVICE)
 
 

@@ -84,12 +84,23 @@ def test_predict_defaults_clipping_and_errors():
     data = low_rank_ratings(rng)
     lil = data.matrix.tolil()
     lil[:, 5] = 0  # item 5 has no training ratings
+    lil[7, :] = 0  # user 7 neither
     X = lil.tocsr()
     X.eliminate_zeros()
     model = af.train("autorec", X, hidden=8, epochs=2)
-    pred = model.predict(np.array([0, 1, 2]), np.array([5, 0, 1]))
-    assert pred[0] == pytest.approx(model.mean_)
+    pred = model.predict(np.array([0, 1, 2, 7]), np.array([5, 0, 1, 0]))
+    # an item without ratings, a trained user: the network's output for an empty input vector
+    Vt, mu, W, b = (np.asarray(p, np.float64) for p in model._params)
+    h = 1 / (1 + np.exp(-mu))
+    assert pred[0] == pytest.approx(np.clip(W[0] @ h + b[0], *model.rating_range_), rel=1e-5)
+    assert pred[3] == pytest.approx(model.mean_)  # an untrained output unit: the training mean
     assert np.all((pred >= 1) & (pred <= 5))
+    user_model = af.train("autorec", X, variant="user", hidden=8, epochs=2)
+    pred = user_model.predict(np.array([7, 0]), np.array([0, 5]))  # U-AutoRec: the roles swap
+    Vt, mu, W, b = (np.asarray(p, np.float64) for p in user_model._params)
+    h = 1 / (1 + np.exp(-mu))
+    assert pred[0] == pytest.approx(np.clip(W[0] @ h + b[0], *user_model.rating_range_), rel=1e-5)
+    assert pred[1] == pytest.approx(user_model.mean_)
     with pytest.raises(ValueError, match="users.*outside"):
         model.predict(np.array([1000]), np.array([0]))
     with pytest.raises(ValueError, match="items.*outside"):

@@ -390,3 +390,23 @@ def test_movielens_100k_sanity(ml100k_path):
     # measured: popularity 0.26 and item-kNN 0.37 (EASE, l2=500: 0.47); recall@20 0.19 and 0.32
     assert 0.2 < pop["ndcg@100"] < knn["ndcg@100"] - 0.05 < 0.6
     assert knn["recall@20"] > pop["recall@20"] + 0.05
+
+
+@pytest.mark.parametrize("name, options", [
+    ("multvae", dict(layers=[8, 4], epochs=1)), ("multdae", dict(layers=[8], epochs=1)),
+    ("cdae", dict(hidden=4, epochs=1)), ("ease", dict(l2=10.0)), ("popularity", {}),
+    ("itemknn", dict(neighbors=5)), ("svae", dict(embedding=4, gru=4, hidden=4, latent=2, epochs=1)),
+])
+def test_implicit_models_warn_about_explicit_ratings(name, options):
+    """Explicit ratings into an implicit model: a warning saying what became positives and how
+    to binarize; binarized data trains silently."""
+    import warnings
+
+    from autorec_fast import ExplicitRatingsWarning
+
+    ratings = af.synthetic(n_users=40, n_items=25, density=0.3, implicit=False, seed=2)
+    with pytest.warns(ExplicitRatingsWarning, match=r"explicit ratings \(1 to 5\).*binarize"):
+        af.train(name, ratings, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExplicitRatingsWarning)
+        af.train(name, af.filter_min_counts(af.binarize(ratings, 2.5), min_user_count=2), **options)

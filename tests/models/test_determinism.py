@@ -38,11 +38,11 @@ def data():
 
 @pytest.fixture(params=[None, 2, 3], ids=["default_threads", "2_threads", "3_threads"])
 def threads(request):
-    before = af.get_num_threads()
-    if request.param is not None:
-        af.set_num_threads(request.param)
-    yield request.param
-    af.set_num_threads(before)
+    if request.param is None:
+        yield None
+        return
+    with af.threads(request.param):  # OpenMP and BLAS, restored afterwards
+        yield request.param
 
 
 def trained(name, data, path, full_output_dense=True):

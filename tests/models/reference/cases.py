@@ -22,6 +22,11 @@ def data():
 
 #: AutoRec's defaults when the reference outputs were stored (issue 13 changed them)
 AUTOREC_BEFORE = dict(init="glorot", l2=1.0, lr=1e-3)
+#: DeepRec's defaults when the reference was stored (NVIDIA's settings; issue 13 changed them)
+DEEPREC_OLD_DEFAULTS = dict(activation="selu", dropout=0.8, constrained=True, refeed_steps=1,
+                            optimizer="momentum", lr=0.005, momentum=0.9, lr_schedule="deeprec",
+                            batch_size=128, l2=0.0, last_layer_activation=True, center=None,
+                            init_scale=1.0)
 
 CASES = {
     # name: (model, explicit data?, options)
@@ -40,12 +45,13 @@ CASES = {
                                                 output_activation="identity", optimizer="adagrad")),
     "multvae": ("multvae", False, dict(layers=[20, 8], batch_size=16, anneal_steps=5)),
     "multdae": ("multdae", False, dict(layers=[12], batch_size=16)),
-    "deeprec_refeed": ("deeprec", True, dict(layers=[16, 8], batch_size=16, dropout=0.3)),
-    "deeprec_sampled_untied_adam": ("deeprec", True, dict(layers=[16, 8], batch_size=16, dropout=0.3,
-                                                           refeed_steps=0, constrained=False,
-                                                           optimizer="adam", lr=1e-3)),
-    "deeprec_untied_refeed": ("deeprec", True, dict(layers=[16], batch_size=16, constrained=False,
-                                                    activation="elu", l2=1e-3)),
+    "deeprec_refeed": ("deeprec", True, dict(DEEPREC_OLD_DEFAULTS, layers=[16, 8], batch_size=16,
+                                             dropout=0.3)),
+    "deeprec_sampled_untied_adam": ("deeprec", True, dict(DEEPREC_OLD_DEFAULTS, layers=[16, 8], batch_size=16,
+                                                          dropout=0.3, refeed_steps=0, constrained=False,
+                                                          optimizer="adam", lr=1e-3)),
+    "deeprec_untied_refeed": ("deeprec", True, dict(DEEPREC_OLD_DEFAULTS, layers=[16], batch_size=16,
+                                                    constrained=False, activation="elu", l2=1e-3)),
     "svae": ("svae", False, dict(embedding=8, gru=6, hidden=5, latent=4, batch_size=8,
                                  anneal_steps=5)),
     "ease": ("ease", False, dict(l2=10.0)),
