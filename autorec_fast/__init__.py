@@ -11,6 +11,7 @@ Quick start::
     items, scores = model.recommend(split.test.fold_in, k=10)
 """
 
+import logging as _logging
 import os as _os
 from importlib.metadata import PackageNotFoundError, version as _version
 
@@ -67,6 +68,9 @@ from .splits import (
     temporal_split,
     time_split,
 )
+
+# progress records go to the "autorec_fast" logger; the application configures handlers
+_logging.getLogger("autorec_fast").addHandler(_logging.NullHandler())
 
 try:
     __version__ = _version("autorec_fast")

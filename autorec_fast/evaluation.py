@@ -80,7 +80,7 @@ def _fold_pair(data):
     return None
 
 
-def evaluate(model, data, metrics=DEFAULT_METRICS, *, batch_size: int = 1024,
+def evaluate(model, data, metrics=None, *, batch_size: int = 1024,
              per_user: bool = False, verbose: bool = False) -> dict:
     """Evaluate a fitted model; returns ``{metric name: value}``.
 
@@ -97,13 +97,18 @@ def evaluate(model, data, metrics=DEFAULT_METRICS, *, batch_size: int = 1024,
         ratings, in the training data's user and item index space.
     metrics
         Names such as ``"recall@20"``, ``"ndcg@100"``, ``"mrr"`` (see the
-        module docstring for the definitions).
+        module docstring for the definitions). Default: ``rmse`` and ``mae``
+        for rating-prediction models (``model.predicts_ratings``: AutoRec,
+        DeepRec, the bias baseline), ``DEFAULT_METRICS`` (recall@20,
+        recall@50, ndcg@100) for the others.
     per_user
         Also return each user's values (key ``"per_user"``: {metric: array}),
         e.g. for standard errors.
     verbose
         Print progress.
     """
+    if metrics is None:
+        metrics = RATING_METRICS if getattr(model, "predicts_ratings", False) else DEFAULT_METRICS
     if isinstance(metrics, str):
         metrics = [metrics]
     metrics = list(metrics)

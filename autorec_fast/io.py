@@ -38,6 +38,9 @@ def save_model(model, path) -> None:
         "library_version": __version__,
         "params": params,
         "arrays": sorted(arrays),
+        # every model's last fit: kept through load whatever the model's own state holds
+        "fit_info": getattr(model, "fit_info", {}) or {},
+        "history": getattr(model, "history", []) or [],
     }
     blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     path = os.fspath(path)
@@ -169,9 +172,17 @@ def load(path, *, device: str = "cpu"):
     for key, arr in files.items():  # save() writes real, finite arrays only
         if arr.dtype.kind == "c" or (arr.dtype.kind == "f" and not np.isfinite(arr).all()):
             raise ValueError(f"{path}: array {key!r} holds complex or non-finite values")
+    fit_info, history = meta.get("fit_info", {}), meta.get("history")
+    if not isinstance(fit_info, dict) or not (history is None or (isinstance(history, list) and
+                                                               all(isinstance(e, dict) for e in history))):
+        raise ValueError(f"{path}: corrupt metadata ('fit_info' must be an object, 'history' a list of objects)")
     try:
-        return MODELS[name]._from_state(files, params, device)
+        model = MODELS[name]._from_state(files, params, device)
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
         if isinstance(exc, ValueError) and str(exc).startswith(path):
             raise
         raise ValueError(f"{path}: inconsistent {name} model file ({type(exc).__name__}: {exc})") from exc
+    model.fit_info = fit_info
+    if history is not None:  # files written before it was stored here keep what the model restored
+        model.history = history
+    return model

@@ -41,7 +41,8 @@ def train(model: str, data, **params) -> Recommender:
         DataFrame with ``user``/``item`` (and ``rating``/``timestamp``) columns.
     **params
         The model's hyper-parameters (see its class, e.g. ``autorec_fast.EASE``)
-        plus ``device`` ("cpu" or "cuda").
+        plus ``device`` ("cpu" or "cuda"), and its ``fit`` options (e.g.
+        ``validation``, ``callbacks``): each goes where its name is a parameter.
 
     Examples
     --------

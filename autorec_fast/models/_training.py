@@ -3,8 +3,9 @@
 :class:`GradientTrained` owns the epoch loop: the seeded permutation, the
 batches, the optimizer step counter, the epoch's loss (summed on the device on
 the GPU, read once per epoch), validation every epoch, the best epoch with
-patience, restoring the best parameters, ``history``, progress lines, a
-per-epoch callback and the check that the loss stays finite. A model supplies
+patience, restoring the best parameters, ``history`` and ``fit_info``, progress
+(bars, lines and log records: ``_progress.py``), the per-epoch callbacks and the
+check that the loss stays finite. A model supplies
 its batch step and its parameters through five small methods (see the class).
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._progress import EpochProgress, check_callbacks, check_verbose, logger, run_callbacks
 from .._validation import check_dtype, check_positive
 from .base import Recommender
 
@@ -95,6 +97,15 @@ class GradientTrained(Recommender):
       (the rating and implicit mixins in ``_shared.py`` provide it);
     - optionally ``_begin_epoch(epoch)``: a dict of per-epoch settings (e.g. a
       learning-rate schedule) merged into the history entry.
+
+    Every such model takes ``verbose``: 0/False (the default) is silent; 1/True
+    draws a progress bar over the epochs on stderr (loss, validation metric,
+    ETA); 2 adds a line per epoch and a bar over each epoch's batches. The bars
+    are tqdm's; without tqdm, verbose > 0 writes one line per epoch to stderr
+    instead. Each epoch is also an INFO record on the ``"autorec_fast"`` logger.
+    After ``fit``, ``history`` has one entry per epoch and ``fit_info`` the
+    seconds, the epochs run, the best epoch and why training stopped
+    ("epochs", "patience", "callback" or "divergence").
     """
 
     #: batches hold their example ids sorted (row slices in storage order); SVAE keeps the shuffled order
@@ -113,7 +124,7 @@ class GradientTrained(Recommender):
             raise ValueError(f"seed must be >= 0, got {seed}")
         self.seed = int(seed)
         self.dtype = check_dtype(dtype)
-        self.verbose = bool(verbose)
+        self.verbose = check_verbose(verbose)
         self.history: list[dict] = []
         self.best_epoch = 0
 
@@ -138,23 +149,25 @@ class GradientTrained(Recommender):
         xp = self._backend.xp
         return [[xp.zeros_like(p) for p in self._parameters()] for _ in range(count)]
 
-    def _train_loop(self, examples, rng, *, validation=None, callback=None, on_divergence="raise",
-                    batch_size=None, epochs=None):
+    def _train_loop(self, examples, rng, *, validation=None, callback=None, callbacks=None,
+                    on_divergence="raise", batch_size=None, epochs=None):
         """Train epochs over ``examples`` (a count, or an array of example ids).
 
         Each epoch draws ``rng.permutation(examples)`` and walks it in batches of
         ``batch_size`` (the model's by default), ``epochs`` times (the model's by
         default: a model whose ``epochs`` is derived from the data passes the
-        number). ``validation`` is whatever the
-        model's ``_validate`` takes. ``callback(model, entry)`` runs after every
-        epoch; returning True stops training. Keeps the best validation epoch's
-        parameters (the last epoch's without validation). A loss that turns NaN or
-        infinite raises FloatingPointError (``on_divergence="raise"``) or, with
-        ``"stop"``, warns and ends training with the best (without validation: the
-        last finite) epoch's parameters; a non-finite epoch never becomes the best.
+        number). ``validation`` is whatever the model's ``_validate`` takes. After every epoch each of ``callbacks`` runs as
+        ``f(model, entry)``: returning False stops training; the legacy single
+        ``callback`` stops on True instead (see ``_progress.run_callbacks``; an
+        exception from either propagates with a note naming the epoch). Keeps the
+        best validation epoch's parameters (the last epoch's without validation). A
+        loss that turns NaN or infinite raises FloatingPointError
+        (``on_divergence="raise"``) or, with ``"stop"``, warns and ends training with
+        the best (without validation: the last finite) epoch's parameters; a
+        non-finite epoch never becomes the best. Progress: ``self.verbose`` (bars or
+        lines on stderr) and the ``"autorec_fast"`` logger (``_progress.py``).
         """
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+        callbacks = check_callbacks(callbacks, callback)
         if on_divergence not in ("raise", "stop"):
             raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
         last_finite = None  # with "stop" and no validation: the parameters after the last finite epoch
@@ -163,61 +176,80 @@ class GradientTrained(Recommender):
         epochs = epochs or self.epochs
         backend = self._backend
         tracker = BestEpochTracker(self.patience)
+        n_batches_per_epoch = -(-n_examples // batch_size)
         ts = TrainingStep(epoch=0, step=0, n_examples=n_examples, rng=rng,
-                          total_batches=epochs * -(-n_examples // batch_size))
+                          total_batches=epochs * n_batches_per_epoch)
         self.history = []
-        for epoch in range(1, epochs + 1):
-            t0 = time.perf_counter()
-            ts.epoch = epoch
-            settings = self._begin_epoch(epoch)
-            order = rng.permutation(examples)
-            meter = backend.loss_meter()
-            n_batches = 0
-            for start in range(0, n_examples, batch_size):
-                ids = order[start : start + batch_size]
-                if self._sort_batches:
-                    ids = np.sort(ids)
-                ts.step += 1
-                meter.add(self._train_batch(ids, ts))
-                n_batches += 1
-            entry = {"epoch": epoch, **self._epoch_summary(meter.value(), n_batches), **settings,
-                     "seconds": time.perf_counter() - t0}
-            if not math.isfinite(entry["loss"]):
-                message = (f"{type(self).__name__}: the training loss is {entry['loss']} in epoch {epoch}: "
-                           f"training diverged (try a smaller lr, or check the data for extreme values)")
-                if validation is None:  # keep the last finite epoch
-                    tracker.best_state, tracker.best_epoch = last_finite, epoch - 1
-                if on_divergence == "raise" or tracker.best_state is None:
-                    raise FloatingPointError(message if on_divergence == "raise" else
-                                             message + "; no finite epoch to keep")
-                warnings.warn(f"{message}; stopped with the parameters of epoch {tracker.best_epoch}",
-                              RuntimeWarning, stacklevel=3)
+        self.fit_info = {}
+        reason = "epochs"
+        t_start = time.perf_counter()
+        logger.debug("%s: training on %d examples, %d batches of up to %d per epoch, up to %d epochs%s",
+                     type(self).__name__, n_examples, n_batches_per_epoch, batch_size, epochs,
+                     "" if validation is None else ", validating every epoch")
+        with EpochProgress(self, epochs, n_batches_per_epoch, self.verbose) as progress:
+            for epoch in range(1, epochs + 1):
+                t0 = time.perf_counter()
+                ts.epoch = epoch
+                settings = self._begin_epoch(epoch)
+                order = rng.permutation(examples)
+                meter = backend.loss_meter()
+                n_batches = 0
+                bar = progress.batch_bar(epoch)
+                for start in range(0, n_examples, batch_size):
+                    ids = order[start : start + batch_size]
+                    if self._sort_batches:
+                        ids = np.sort(ids)
+                    ts.step += 1
+                    meter.add(self._train_batch(ids, ts))
+                    n_batches += 1
+                    if bar is not None:
+                        bar.update(1)
+                if bar is not None:
+                    bar.close()
+                entry = {"epoch": epoch, **self._epoch_summary(meter.value(), n_batches), **settings,
+                         "seconds": time.perf_counter() - t0}
+                if not math.isfinite(entry["loss"]):
+                    message = (f"{type(self).__name__}: the training loss is {entry['loss']} in epoch {epoch}: "
+                               f"training diverged (try a smaller lr, or check the data for extreme values)")
+                    if validation is None:  # keep the last finite epoch
+                        tracker.best_state, tracker.best_epoch = last_finite, epoch - 1
+                    if on_divergence == "raise" or tracker.best_state is None:
+                        raise FloatingPointError(message if on_divergence == "raise" else
+                                                 message + "; no finite epoch to keep")
+                    warnings.warn(f"{message}; stopped with the parameters of epoch {tracker.best_epoch}",
+                                  RuntimeWarning, stacklevel=3)
+                    self.history.append(entry)
+                    reason = "divergence"
+                    progress.stopped(reason, epoch)
+                    break
+                keys = set(entry)
+                score = self._validate(validation, entry)
+                stop = score is not None and tracker.update(epoch, score, self._copy_parameters)
+                if score is not None and tracker.best_epoch == epoch:
+                    logger.debug("%s: epoch %d is the best so far (%.6g)", type(self).__name__, epoch, score)
                 self.history.append(entry)
-                break
-            score = self._validate(validation, entry)
-            stop = score is not None and tracker.update(epoch, score, self._copy_parameters)
-            self.history.append(entry)
-            self._log_epoch(entry)
-            if on_divergence == "stop" and validation is None:
-                last_finite = self._copy_parameters()
-            if callback is not None and callback(self, dict(entry)):
-                stop = True
-            if stop:
-                break
+                progress.end_epoch(entry, [k for k in entry if k not in keys])
+                if on_divergence == "stop" and validation is None:
+                    last_finite = self._copy_parameters()
+                reason = "patience" if stop else reason
+                if run_callbacks(self, entry, callbacks, callback) and not stop:
+                    stop, reason = True, "callback"
+                if stop:
+                    if epoch < epochs:
+                        progress.stopped(reason, epoch)
+                    else:
+                        reason = "epochs"
+                    break
         if tracker.best_state is not None:
             for p, best in zip(self._parameters(), tracker.best_state):
                 p[...] = best
             self.best_epoch = tracker.best_epoch
+            logger.debug("%s: restored the parameters of epoch %d", type(self).__name__, self.best_epoch)
         else:
             self.best_epoch = len(self.history)
+        self.fit_info = {"seconds": time.perf_counter() - t_start, "epochs": len(self.history),
+                         "best_epoch": self.best_epoch, "stopped": reason}
         return self
 
     def _copy_parameters(self):
         return [p.copy() for p in self._parameters()]
-
-    def _log_epoch(self, entry: dict) -> None:
-        """One line of progress per epoch when verbose."""
-        if self.verbose:
-            print(f"[autorec_fast] {type(self).__name__} " + "  ".join(
-                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()),
-                flush=True)

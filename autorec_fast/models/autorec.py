@@ -111,12 +111,13 @@ class AutoRec(RatingModel, GradientTrained):
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data, validation=None, user_features=None, item_features=None,
-            callback=None, on_divergence: str = "raise") -> "AutoRec":
+            callback=None, on_divergence: str = "raise", callbacks=None) -> "AutoRec":
         """Train on ratings; ``validation``: Interactions in the same index space.
 
         ``item_features`` (I-AutoRec) or ``user_features`` (U-AutoRec): one row
         per example, concatenated to its input vector (the hybrid extension).
-        ``callback(model, entry)`` runs after every epoch; returning True stops.
+        ``callbacks`` and ``callback`` (after every epoch: False, resp. True, stops): as
+        :meth:`MultVAE.fit`'s.
         ``on_divergence``: "raise" (a FloatingPointError when the loss turns NaN/inf) or
         "stop" (a warning; training ends with the best, or the last finite, epoch's parameters).
         """
@@ -157,7 +158,7 @@ class AutoRec(RatingModel, GradientTrained):
         self._train_matrices = (targets if self._inputs is self._targets else
                                 self._backend.training_matrix(self._inputs), targets)
         try:
-            return self._train_loop(n_ex, rng, validation=val, callback=callback, on_divergence=on_divergence,
+            return self._train_loop(n_ex, rng, validation=val, callback=callback, callbacks=callbacks, on_divergence=on_divergence,
                                     batch_size=n_ex if self.optimizer == "rprop" else None)
         finally:
             del self._train_matrices

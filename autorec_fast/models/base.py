@@ -2,10 +2,57 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
+
 import numpy as np
 
 from .. import backends
 from .._validation import as_history, check_k, check_positive
+
+_MISSING = object()
+
+
+def _same(a, b) -> bool:
+    """Equality that never raises and treats arrays, dtypes and NaN sensibly."""
+    if a is b:
+        return True
+    try:
+        return bool(np.array_equal(a, b)) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else bool(a == b)
+    except Exception:
+        return False
+
+
+def _plain(value):
+    """An attribute's value as the constructor accepts it back (np.dtype -> its name,
+    NumPy scalars -> Python numbers, tuples -> lists)."""
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _records_arguments(cls, init):
+    """Wrap a subclass's ``__init__`` so that the outermost constructor call records
+    its arguments (for ``get_params``) and the attributes it set from them."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if type(self).__init__ is __init__:  # not a super().__init__ call of a subclass
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            raw = {k: v for k, v in bound.arguments.items() if k in self._param_names()}
+            self.__dict__["_init_arguments"] = raw
+            self.__dict__["_init_attributes"] = {k: copy.deepcopy(getattr(self, k, _MISSING)) for k in raw}
+
+    __init__._records_arguments = True
+    return __init__
 
 
 class Recommender:
@@ -23,6 +70,12 @@ class Recommender:
     #: narrow it, and any other device is a ValueError naming the supported ones
     devices: tuple[str, ...] = backends.DEVICES
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_records_arguments", False):
+            cls.__init__ = _records_arguments(cls, init)
+
     def __init__(self, device: str = "cpu"):
         if isinstance(device, str) and device in backends.DEVICES and device not in self.devices:
             raise ValueError(f"device: {type(self).__name__} runs on {' or '.join(self.devices)} only "
@@ -31,6 +84,88 @@ class Recommender:
         self.item_ids: np.ndarray | None = None
         self.n_items: int = 0
         self.dtype = np.dtype(np.float32)
+        #: per epoch (or iteration) of the last fit; empty for closed-form models
+        self.history: list[dict] = []
+        #: what the last fit measured (seconds, and per model e.g. epochs run, why it stopped)
+        self.fit_info: dict = {}
+
+    # ---------------------------------------------------- estimator conventions
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        """The constructor's parameters (scikit-learn's convention: each one is also an
+        attribute of the same name)."""
+        return [p.name for p in inspect.signature(cls.__init__).parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor's parameters and their values: ``type(m)(**m.get_params())``
+        builds an unfitted copy (``sklearn.base.clone`` works too).
+
+        A value is the argument the constructor was given while the attribute still
+        holds what the constructor made of it (so ``clone``'s identity check holds),
+        else the attribute's current value in a form the constructor accepts (a
+        dtype as its name, a tuple as a list). ``deep`` is accepted for
+        scikit-learn; no model holds nested estimators."""
+        raw = self.__dict__.get("_init_arguments", {})
+        made = self.__dict__.get("_init_attributes", {})
+        params = {}
+        for name in self._param_names():
+            value = getattr(self, name, _MISSING)
+            if value is _MISSING:
+                raise AttributeError(f"{type(self).__name__} does not keep its constructor argument {name!r} "
+                                     "as an attribute of that name")
+            params[name] = raw[name] if name in raw and _same(value, made.get(name, _MISSING)) else _plain(value)
+        return params
+
+    def set_params(self, **params) -> "Recommender":
+        """Set constructor parameters (scikit-learn's convention); returns the model.
+
+        The values go through the constructor's checks (a fresh model is built with
+        them, and its checked values are copied), so a bad value raises as the
+        constructor would and leaves the model unchanged; an unknown name is a
+        ValueError naming it. The new values apply to the next ``fit``: a fitted
+        model's parameters are not converted (e.g. to a new ``dtype`` or ``device``)."""
+        names = self._param_names()
+        unknown = sorted(set(params) - set(names))
+        if unknown:
+            raise ValueError(f"set_params: unknown parameter(s) {unknown} for {type(self).__name__}; "
+                             f"it takes {names}")
+        if not params:
+            return self
+        fresh = type(self)(**{**self.get_params(), **params})
+        for name in names:
+            setattr(self, name, getattr(fresh, name))
+        self.__dict__["_init_arguments"] = fresh.__dict__.get("_init_arguments", {})
+        self.__dict__["_init_attributes"] = fresh.__dict__.get("_init_attributes", {})
+        return self
+
+    def __repr__(self) -> str:
+        """The class and its parameters that differ from the defaults, e.g. ``AutoRec(hidden=100)``."""
+        try:
+            default = type(self)()
+        except Exception:  # a class without defaults for every parameter: compare with the signature
+            default = None
+        signature = inspect.signature(type(self).__init__).parameters
+        shown = []
+        for name, value in self.get_params().items():
+            if default is not None:
+                same = _same(_plain(getattr(self, name)), _plain(getattr(default, name)))
+            else:
+                same = _same(value, signature[name].default)
+            if not same:
+                shown.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def plot_history(self, metrics=None, ax=None):
+        """Plot the training history per epoch with matplotlib; returns the Axes.
+
+        ``metrics``: history keys to draw (default: ``loss`` and the validation
+        metric); the loss is drawn on ``ax`` and the other keys on a second y axis,
+        with the best epoch marked. Needs the ``plot`` extra
+        (``pip install 'autorec_fast[plot]'``, i.e. matplotlib)."""
+        from .._plotting import plot_history
+
+        return plot_history(self, metrics, ax)
 
     @property
     def _backend(self):

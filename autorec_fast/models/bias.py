@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from .._progress import check_verbose, report
 from .._validation import check_dtype, check_positive
 from ..interactions import as_interactions
 from ._shared import RatingModel
@@ -67,8 +68,9 @@ class BiasBaseline(RatingModel, Recommender):
         dtype of ``score``; the biases are fitted and kept in float64.
     device : {"cpu"}
         NumPy only: ``device="cuda"`` is a ValueError.
-    verbose : bool
-        Print the training RMSE after every iteration.
+    verbose : {0, 1, 2} or bool
+        Write the training RMSE after every iteration to stderr (each iteration is
+        also an INFO record on the ``"autorec_fast"`` logger).
 
     Attributes
     ----------
@@ -114,7 +116,7 @@ class BiasBaseline(RatingModel, Recommender):
             raise ValueError(f"iterations must be at most {MAX_ITERATIONS:,}, got {iterations}")
         self.clip = bool(clip)
         self.dtype = check_dtype(dtype)
-        self.verbose = bool(verbose)
+        self.verbose = check_verbose(verbose)
         self.user_bias = self.item_bias = None
         self.history: list[dict] = []
         self.best_epoch = 0
@@ -159,15 +161,14 @@ class BiasBaseline(RatingModel, Recommender):
             self.history.append(entry)
             if best is None or (score is not None and score > best[0]):
                 best = (score, it, b_u, b_i)
-            if self.verbose:
-                extra = f", val_rmse {entry['val_rmse']:.4f}" if "val_rmse" in entry else ""
-                print(f"[autorec_fast] bias: iteration {it}: train_rmse {entry['train_rmse']:.4f}{extra}",
-                      flush=True)
+            extra = f", val_rmse {entry['val_rmse']:.4f}" if "val_rmse" in entry else ""
+            report(self, f"iteration {it}: train_rmse {entry['train_rmse']:.4f}{extra}", self.verbose)
         if val is None:
             best = (None, self.iterations, b_u, b_i)
         _, self.best_epoch, self.user_bias, self.item_bias = best
-        if self.verbose:
-            print(f"[autorec_fast] bias: fitted in {time.perf_counter() - t0:.2f} s", flush=True)
+        seconds = time.perf_counter() - t0
+        self.fit_info = {"seconds": seconds, "iterations": len(self.history), "best_epoch": self.best_epoch}
+        report(self, f"fitted in {seconds:.2f} s", self.verbose)
         return self
 
     # --------------------------------------------------------------- prediction

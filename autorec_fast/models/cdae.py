@@ -116,10 +116,10 @@ class CDAE(ImplicitModel, GradientTrained):
         self._params = None
 
     def fit(self, data, validation=None, callback=None,
-            on_divergence: str = "raise") -> "CDAE":
+            on_divergence: str = "raise", callbacks=None) -> "CDAE":
         """Train on implicit feedback (positive values binarised to 1).
 
-        ``callback`` and ``on_divergence``: as :meth:`MultVAE.fit`'s."""
+        ``callbacks``, ``callback`` and ``on_divergence``: as :meth:`MultVAE.fit`'s."""
         X = self._binary_matrix(data)
         n_users = X.shape[0]
         self.n_train_users = n_users
@@ -138,7 +138,7 @@ class CDAE(ImplicitModel, GradientTrained):
         self._state1 = tuple(self._zeros_like_parameters()[0])
         self._state2 = tuple(self._zeros_like_parameters()[0]) if self.optimizer == "adam" else None
         self._X = self._backend.training_matrix(X)
-        return self._train_loop(n_users, rng, validation=validation, callback=callback,
+        return self._train_loop(n_users, rng, validation=validation, callback=callback, callbacks=callbacks,
                                 on_divergence=on_divergence)
 
     def _parameters(self):

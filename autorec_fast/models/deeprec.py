@@ -233,7 +233,7 @@ class DeepRec(RatingModel, GradientTrained):
 
     # ---------------------------------------------------------------- training
     def fit(self, data, validation=None, callback=None,
-            on_divergence: str = "raise") -> "DeepRec":
+            on_divergence: str = "raise", callbacks=None) -> "DeepRec":
         """Train on ratings (users x items); ``validation``: ratings in the same index space.
         ``callback`` and ``on_divergence``: as :meth:`MultVAE.fit`'s."""
         R = self._ratings_matrix(data)
@@ -254,7 +254,7 @@ class DeepRec(RatingModel, GradientTrained):
         self._X = self._backend.training_matrix(self._Rc)
         users = np.flatnonzero(np.diff(R.indptr) > 0)  # users without ratings teach nothing
         epochs = auto_epochs(len(users), self.batch_size) if self.epochs == "auto" else self.epochs
-        return self._train_loop(users, rng, validation=val, callback=callback,
+        return self._train_loop(users, rng, validation=val, callback=callback, callbacks=callbacks,
                                 on_divergence=on_divergence, epochs=epochs)
 
     def _begin_epoch(self, epoch):

@@ -11,10 +11,12 @@ CuPy). On the CPU the n x n weight buffer is the only large allocation.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
 
+from .._progress import check_verbose, report
 from .._validation import canonical_csr, check_dtype, check_positive
 from ..interactions import as_interactions
 from ._shared import warn_if_explicit
@@ -31,8 +33,11 @@ class EASE(Recommender):
     dtype : {"float32", "float64"}
         Precision of the Gram matrix, its inverse and the weights.
     device : {"cpu", "cuda"}
-    verbose : bool
-        Print the time of each stage.
+    verbose : {0, 1, 2} or bool
+        0/False (default): silent; 1/True or 2: the time of each stage on stderr.
+        The stages are also DEBUG records, and the fit's total an INFO record, on the
+        ``"autorec_fast"`` logger. (One LAPACK/cuSOLVER call does the work, so there is
+        no bar to draw.)
 
     Attributes
     ----------
@@ -50,7 +55,7 @@ class EASE(Recommender):
         super().__init__(device)
         self.l2 = check_positive(l2, "l2")
         self.dtype = check_dtype(dtype)
-        self.verbose = bool(verbose)
+        self.verbose = check_verbose(verbose)
         self.weights = None
         self.fit_info: dict = {}
 
@@ -77,15 +82,15 @@ class EASE(Recommender):
                 f"binarise them, or use dtype='float64'")
         self.weights = weights
         secs = time.perf_counter() - t0
-        self._log(f"fitted in {secs:.2f} s ({method})")
+        report(self, f"fitted in {secs:.2f} s ({method})", self.verbose)
         self.fit_info = {"seconds": secs, "inverse": method}
         self.item_ids = np.asarray(inter.item_ids)
         self.n_items = n
         return self
 
     def _log(self, msg: str) -> None:
-        if self.verbose:
-            print(f"[autorec_fast] EASE: {msg}", flush=True)
+        """A stage of the fit (the backend reports them)."""
+        report(self, msg, self.verbose, log=logging.DEBUG)
 
     # ------------------------------------------------------------------ scoring
     def _score_csr(self, X):

@@ -28,6 +28,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from .._progress import check_verbose, report
 from .._validation import canonical_csr, check_dtype, check_positive
 from ._shared import ImplicitModel
 from .base import Recommender
@@ -104,8 +105,9 @@ class ItemKNN(ImplicitModel, Recommender):
         dtype of the stored similarities and the scores (they are computed in float64).
     device : {"cpu"}
         NumPy/SciPy only: ``device="cuda"`` is a ValueError.
-    verbose : bool
-        Print the fitting time.
+    verbose : {0, 1, 2} or bool
+        Write the fitting time to stderr (it is also an INFO record on the
+        ``"autorec_fast"`` logger).
 
     Attributes
     ----------
@@ -130,7 +132,7 @@ class ItemKNN(ImplicitModel, Recommender):
         super().__init__(device)
         self.neighbors = check_positive(neighbors, "neighbors", integer=True)
         self.dtype = check_dtype(dtype)
-        self.verbose = bool(verbose)
+        self.verbose = check_verbose(verbose)
         self.similarity = None
         self.counts = None
 
@@ -174,9 +176,9 @@ class ItemKNN(ImplicitModel, Recommender):
                            indptr), shape=(n, n))
         self.similarity = canonical_csr(S, self.dtype, "similarity")  # sorts each row's columns
         self.counts = counts
-        if self.verbose:
-            print(f"[autorec_fast] ItemKNN: {n:,} items, {self.similarity.nnz:,} similarities kept "
-                  f"in {time.perf_counter() - t0:.2f} s", flush=True)
+        seconds = time.perf_counter() - t0
+        self.fit_info = {"seconds": seconds}
+        report(self, f"{n:,} items, {self.similarity.nnz:,} similarities kept in {seconds:.2f} s", self.verbose)
         return self
 
     # ------------------------------------------------------------------ scoring

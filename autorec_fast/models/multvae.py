@@ -159,12 +159,15 @@ class MultVAE(ImplicitModel, GradientTrained):
 
     # ---------------------------------------------------------------- training
     def fit(self, data, validation=None, callback=None,
-            on_divergence: str = "raise") -> "MultVAE":
+            on_divergence: str = "raise", callbacks=None) -> "MultVAE":
         """Train on implicit feedback (positive values are binarised to 1).
 
         ``validation``: a FoldInOut of held-out users (e.g. ``split.validation``),
         scored every epoch with ``metric``; the best epoch's parameters are kept.
-        ``callback(model, entry)`` runs after every epoch; returning True stops.
+        ``callbacks``: functions ``f(model, entry)`` called after every epoch with its
+        history entry; one returning False stops training (an exception propagates
+        with a note naming the epoch). ``callback``: the single callback of earlier
+        versions, kept as it was: returning True stops.
         ``on_divergence``: "raise" (a FloatingPointError when the loss turns NaN/inf) or
         "stop" (a warning; training ends with the best, or the last finite, epoch's parameters).
         """
@@ -181,7 +184,7 @@ class MultVAE(ImplicitModel, GradientTrained):
         self._init(rng, self.n_items)
         self._state1, self._state2 = self._zeros_like_parameters(2)
         self._X = self._backend.training_matrix(X)
-        return self._train_loop(X.shape[0], rng, validation=validation, callback=callback,
+        return self._train_loop(X.shape[0], rng, validation=validation, callback=callback, callbacks=callbacks,
                                 on_divergence=on_divergence)
 
     def _parameters(self):

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from .._progress import check_verbose, report
 from .._validation import check_dtype
 from ._shared import ImplicitModel
 from .base import Recommender
@@ -36,8 +37,9 @@ class Popularity(ImplicitModel, Recommender):
         dtype of the scores (float32 holds counts exactly up to 2**24 users).
     device : {"cpu"}
         NumPy only: ``device="cuda"`` is a ValueError.
-    verbose : bool
-        Print the fitting time.
+    verbose : {0, 1, 2} or bool
+        Write the fitting time to stderr (it is also an INFO record on the
+        ``"autorec_fast"`` logger).
 
     Attributes
     ----------
@@ -60,7 +62,7 @@ class Popularity(ImplicitModel, Recommender):
     def __init__(self, *, dtype="float32", device: str = "cpu", verbose: bool = False):
         super().__init__(device)
         self.dtype = check_dtype(dtype)
-        self.verbose = bool(verbose)
+        self.verbose = check_verbose(verbose)
         self.counts = None
         self.n_users = 0
 
@@ -71,9 +73,9 @@ class Popularity(ImplicitModel, Recommender):
         X = self._binary_matrix(data, allow_empty_users=True)
         self.counts = np.bincount(X.indices, minlength=self.n_items).astype(np.int64)
         self.n_users = X.shape[0]
-        if self.verbose:
-            print(f"[autorec_fast] Popularity: {self.n_users:,} users x {self.n_items:,} items "
-                  f"counted in {time.perf_counter() - t0:.2f} s", flush=True)
+        seconds = time.perf_counter() - t0
+        self.fit_info = {"seconds": seconds}
+        report(self, f"{self.n_users:,} users x {self.n_items:,} items counted in {seconds:.2f} s", self.verbose)
         return self
 
     # ------------------------------------------------------------------ scoring

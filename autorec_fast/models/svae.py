@@ -273,14 +273,14 @@ class SVAE(ImplicitModel, GradientTrained):
 
     # ------------------------------------------------------------ training
     def fit(self, data, validation=None, callback=None,
-            on_divergence: str = "raise") -> "SVAE":
+            on_divergence: str = "raise", callbacks=None) -> "SVAE":
         """Train on time-stamped interactions (users x items, values > 0 count).
 
         ``validation``: a FoldInOut of held-out users whose Interactions keep
         their timestamps (``split.validation`` of
         :func:`~autorec_fast.splits.temporal_heldout_split`), scored every
         epoch with ``metric``; the best epoch's parameters are kept.
-        ``callback`` and ``on_divergence``: as :meth:`MultVAE.fit`'s.
+        ``callbacks``, ``callback`` and ``on_divergence``: as :meth:`MultVAE.fit`'s.
         """
         indptr, items, inter = ordered_sequences(data)
         lengths = np.diff(indptr)
@@ -307,7 +307,7 @@ class SVAE(ImplicitModel, GradientTrained):
         self._init(rng, self.n_items)
         self._state1, self._state2 = self._zeros_like_parameters(2)
         self._sequences = (indptr, items, lengths - 1)  # the last item is only a target
-        return self._train_loop(inter.n_users, rng, validation=validation, callback=callback,
+        return self._train_loop(inter.n_users, rng, validation=validation, callback=callback, callbacks=callbacks,
                                 on_divergence=on_divergence)
 
     def _parameters(self):
