@@ -175,7 +175,7 @@ def _model_options(args, cls, name):
                 raise UsageError(f"--{key}: {name} has no {key} option")
             options[key] = value
     init = {k: v for k, v in options.items() if k in init_args}
-    init.update(dtype=args.dtype, device=args.device, verbose=not args.quiet)
+    init.update(dtype=args.dtype, device=args.device, verbose=0 if args.quiet else 2)  # lines per epoch
     if "seed" in init_args:
         init["seed"] = args.seed
     fit = {k: v for k, v in options.items() if k in fit_args and k not in init_args}

@@ -62,10 +62,10 @@ def test_every_model_runs_with_its_protocol(model, capsys):
 def test_gradient_models_get_the_validation_part(model, marker, capsys):
     """Progress is on by default: one line per epoch, with the validation metric in it."""
     assert main([*TINY, "--model", model, "--epochs", "2"]) == 0
-    out = capsys.readouterr().out
-    epochs = [line for line in out.splitlines() if " epoch " in line]
+    captured = capsys.readouterr()
+    epochs = [line for line in captured.err.splitlines() if " epoch " in line]  # progress: stderr
     assert len(epochs) == 2 and all(marker in line for line in epochs)
-    assert "test:" in out
+    assert "test:" in captured.out
 
 
 def test_rating_model_stops_early_on_its_validation_ratings(capsys):
