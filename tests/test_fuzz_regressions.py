@@ -74,3 +74,20 @@ def test_duplicates_last_keeps_the_latest_timestamp_then_the_last_position():
     assert inter.matrix.toarray().tolist() == [[0.0]]
     inter = af.Interactions.from_arrays([0, 0, 0], [0, 0, 0], [2.0, 3.0, 1.0], [5, 5, -1])
     assert inter.matrix.toarray().tolist() == [[3.0]]
+
+
+@pytest.mark.parametrize("bad", ["float16", [1.0], [5.0, 1.0], [1.0, float("nan")], [True, 5], None])
+@pytest.mark.parametrize("name", ["deeprec", "autorec", "bias"])
+def test_load_rejects_a_broken_rating_range(tmp_path, name, bad):
+    """Found by the nightly fuzz run: rating_range "float16" loaded, then scoring failed."""
+    import json
+
+    data = af.Interactions.from_arrays([0, 0, 1, 1, 2], [0, 1, 1, 2, 0], [1.0, 2.0, 3.0, 4.0, 5.0])
+    path = tmp_path / "m.npz"
+    af.train(name, data, **({} if name == "bias" else {"epochs": 1})).save(path)
+    with zipfile.ZipFile(path) as zf:
+        meta = json.loads(np.load(io.BytesIO(zf.read("__metadata__.npy"))).tobytes())
+    meta["params"]["rating_range"] = bad
+    _rewrite(path, "__metadata__", np.frombuffer(json.dumps(meta).encode(), np.uint8))
+    with pytest.raises(ValueError, match="rating_range"):
+        af.load(path)

@@ -117,7 +117,7 @@ class RatingModel:
         model = cls(**{k: meta[k] for k in cls._HYPER}, dtype=meta["dtype"], device=device)
         model.n_users, model.n_items = int(meta["n_users"]), int(meta["n_items"])
         model.user_ids, model.item_ids = arrays["user_ids"], arrays["item_ids"]
-        model.mean_, model.rating_range_ = float(meta["mean"]), tuple(meta["rating_range"])
+        model.mean_, model.rating_range_ = _finite(meta["mean"], "mean"), _rating_range(meta["rating_range"])
         model.best_epoch, model.history = int(meta["best_epoch"]), list(meta["history"])
         return model
 
@@ -188,6 +188,23 @@ class RatingModel:
         if self.clip if clip is None else bool(clip):
             np.clip(out, *self.rating_range_, out=out)
         return out
+
+
+def _finite(value, name: str) -> float:
+    """A finite number from a model file's metadata (bool and strings refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise ValueError(f"model file: {name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _rating_range(value) -> tuple:
+    """(lowest, highest) training rating from a model file: two finite numbers in order."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise ValueError(f"model file: rating_range must be [lowest, highest], got {value!r}")
+    lo, hi = (_finite(v, "rating_range") for v in value)
+    if lo > hi:
+        raise ValueError(f"model file: rating_range must be [lowest, highest], got {value!r}")
+    return lo, hi
 
 
 class ExplicitRatingsWarning(UserWarning):
