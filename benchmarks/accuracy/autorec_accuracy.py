@@ -172,8 +172,8 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--hidden", type=int, default=500)
     p.add_argument("--l2", type=float, default=100.0)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--init", choices=sorted(INITS), default="fan_in",
                    help="both sides: fan_in (PyTorch's nn.Linear default) or glorot")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
