@@ -56,6 +56,7 @@ from .models import (  # noqa: E402
     train,
 )
 from .models._shared import ExplicitRatingsWarning  # noqa: E402
+from ._data.original_ids import UnknownIdsWarning  # noqa: E402
 from .splits import (
     FoldInOut,
     StrongGeneralizationSplit,
@@ -83,5 +84,6 @@ __all__ = [
     "as_interactions", "binarize", "blas_num_threads", "cuda_available", "cuda_device_count", "evaluate",
     "filter_min_counts", "get_num_threads", "load", "load_movielens", "per_user_split",
     "random_split", "sequential_split_from_ratings", "set_num_threads", "strong_generalization_from_ratings",
-    "strong_generalization_split", "synthetic", "temporal_heldout_split", "temporal_split", "threads", "time_split", "train", "__version__",
+    "strong_generalization_split", "synthetic", "temporal_heldout_split", "temporal_split", "threads", "time_split", "train", "UnknownIdsWarning",
+    "__version__",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 import time
+import warnings
 
 import numpy as np
 
@@ -125,11 +126,30 @@ def evaluate(model, data, metrics=None, *, batch_size: int = 1024,
     return _evaluate_ranking(model, data, metrics, parsed, batch_size, per_user, verbose)
 
 
+def _frames_to_histories(model, pair):
+    """A (fold_in, fold_out) pair of DataFrames in original ids -> two Interactions with
+    the same rows (users in order of first appearance, fold-in then fold-out) over the
+    model's items; rows naming items the model never saw are dropped with a warning."""
+    from ._data.original_ids import first_appearance, frame_columns, history_from_frame, is_frame
+
+    if not (is_frame(pair[0]) and is_frame(pair[1])):
+        raise TypeError("data: a (fold_in, fold_out) pair must be two DataFrames in original ids, or two "
+                        "matrices in the model's index space, not one of each")
+    users = [frame_columns(df, f"data.{name}", values=False)[0] for df, name in zip(pair, ("fold_in", "fold_out"))]
+    order = first_appearance(np.concatenate([np.asarray(u, dtype=object) for u in users]))
+    return tuple(history_from_frame(df, model.item_ids, f"data.{name}", user_order=order, stacklevel=6)[0]
+                 for df, name in zip(pair, ("fold_in", "fold_out")))
+
+
 def _evaluate_ranking(model, data, names, parsed, batch_size, per_user, verbose):
     pair = _fold_pair(data)
     if pair is None:
         raise TypeError("data must be a FoldInOut (fold_in/fold_out) or a (fold_in, fold_out) pair "
                         "for ranking metrics")
+    from ._data.original_ids import is_frame
+
+    if is_frame(pair[0]) or is_frame(pair[1]):
+        pair = _frames_to_histories(model, pair)
     fold_in = model._as_history(pair[0], "data.fold_in")
     fold_out = as_history(pair[1], model.n_items, np.float32, "data.fold_out")
     if fold_in.shape[0] != fold_out.shape[0]:
@@ -196,19 +216,6 @@ def _evaluate_ranking(model, data, names, parsed, batch_size, per_user, verbose)
     return result
 
 
-def _index_of_ids(ids, model_ids) -> np.ndarray:
-    """Each id's row in ``model_ids`` (int64), -1 where the model does not know it."""
-    from ._data.coerce import positions_in
-
-    model_ids = np.asarray(model_ids)
-    try:
-        pos, found, _ = positions_in(ids, model_ids)
-        return np.where(found, pos, -1)
-    except TypeError:  # ids of mixed types do not sort: a dictionary instead
-        where = {v: i for i, v in enumerate(model_ids.tolist())}
-        return np.array([where.get(v, -1) for v in np.asarray(ids).tolist()], dtype=np.int64)
-
-
 def _evaluate_ratings(model, data, names, parsed):
     if not getattr(model, "predicts_ratings", False):
         raise ValueError(f"metrics: {names} need a rating-prediction model; "
@@ -221,8 +228,16 @@ def _evaluate_ratings(model, data, names, parsed):
         # Data that carry their own ids (an Interactions, a DataFrame) are matched to the
         # model's users and items by id, never by position in their own index; pairs
         # whose user or item the model never saw get the training mean.
-        users = _index_of_ids(inter.user_ids[users], model.user_ids)
-        items = _index_of_ids(inter.item_ids[items], model.item_ids)
+        from ._data.original_ids import UnknownIdsWarning, index_of_ids
+
+        users = index_of_ids(inter.user_ids[users], model.user_ids)
+        items = index_of_ids(inter.item_ids[items], model.item_ids)
+        unknown = (users < 0) | (items < 0)
+        if unknown.any():
+            warnings.warn(f"evaluate: {int(unknown.sum()):,} of {unknown.size:,} test ratings name users or items "
+                          f"the model never saw ({int((users < 0).sum()):,} with an unknown user, "
+                          f"{int((items < 0).sum()):,} with an unknown item); they were predicted with the "
+                          "model's fallback (predict(..., unknown='default'))", UnknownIdsWarning, stacklevel=3)
         pred = np.asarray(model.predict(users, items, unknown="default"), dtype=np.float64)
     else:  # a SciPy matrix or index arrays: already the model's index space
         pred = np.asarray(model.predict(users, items), dtype=np.float64)

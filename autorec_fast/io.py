@@ -28,7 +28,10 @@ def save_model(model, path) -> None:
     from . import __version__
 
     arrays, params = model._state()
+    arrays = {**arrays, **model._kept_history_state()}  # fit(..., keep_history=True): the training rows
     for key, arr in arrays.items():
+        if isinstance(arr, np.ndarray) and arr.dtype.hasobject and _all_strings(arr):
+            arrays[key] = arr = arr.astype(str)  # string ids from a DataFrame (object columns)
         if key == _META_KEY or not isinstance(arr, np.ndarray) or arr.dtype.hasobject:
             raise TypeError(f"model state {key!r} must be a non-object NumPy array")
     meta = {
@@ -59,6 +62,10 @@ def save_model(model, path) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _all_strings(arr) -> bool:
+    return all(isinstance(v, str) for v in arr.ravel().tolist())
 
 
 _MAX_METADATA_BYTES = 64 << 20  # the JSON metadata (history included) is small; refuse more
@@ -176,8 +183,11 @@ def load(path, *, device: str = "cpu"):
     if not isinstance(fit_info, dict) or not (history is None or (isinstance(history, list) and
                                                                all(isinstance(e, dict) for e in history))):
         raise ValueError(f"{path}: corrupt metadata ('fit_info' must be an object, 'history' a list of objects)")
+    kept = {k: files.pop(k) for k in list(files) if k.startswith("kept_history_")}
     try:
         model = MODELS[name]._from_state(files, params, device)
+        if kept:
+            model._restore_kept_history(kept)
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
         if isinstance(exc, ValueError) and str(exc).startswith(path):
             raise

@@ -147,8 +147,15 @@ class RatingModel:
         entry["val_rmse"] = float(np.sqrt(np.mean((self.predict(users, items, unknown="default") - ratings) ** 2)))
         return -entry["val_rmse"]
 
-    def predict(self, users, items, *, clip: bool | None = None, unknown: str = "error", **options):
-        """Predicted ratings for (user, item) index pairs.
+    def predict(self, users, items=None, *, clip: bool | None = None, unknown: str = "error", **options):
+        """Predicted ratings for (user, item) index pairs, or for a DataFrame of pairs
+        in original ids.
+
+        ``predict(df)``: ``df`` has ``user`` and ``item`` columns in original ids
+        (``userId``/``user_id``, ``movieId``/``item_id``/``itemId`` are accepted too);
+        returns a NumPy array with one prediction per row of ``df``, in its order.
+        An id the model never saw is a ValueError naming it; with
+        ``unknown="default"`` its pairs get the model's fallback as below.
 
         ``users`` and ``items`` are row / column indices of the training matrix
         (``model.user_ids`` / ``model.item_ids`` hold the original ids). Pairs
@@ -159,6 +166,14 @@ class RatingModel:
         ValueError, or get the training mean with ``unknown="default"``.
         """
         self._check_fitted()
+        if items is None:
+            from .._data.original_ids import is_frame
+
+            if not is_frame(users):
+                raise TypeError("predict takes (users, items) index arrays or one DataFrame of (user, item) "
+                                f"original ids, got {type(users).__name__} alone")
+            users, items = self._pairs_of_frame(users, choice(unknown, ("error", "default"), "unknown"))
+            unknown = "default"  # unknown ids are -1 now, and were refused above unless asked for
         users = np.asarray(users)
         items = np.asarray(items)
         if users.shape != items.shape or users.ndim != 1:
@@ -188,6 +203,22 @@ class RatingModel:
         if self.clip if clip is None else bool(clip):
             np.clip(out, *self.rating_range_, out=out)
         return out
+
+    def _pairs_of_frame(self, df, unknown):
+        """(user indices, item indices) of a DataFrame's (user, item) original ids; -1 for
+        an id the model never saw, which is a ValueError naming them unless ``unknown``
+        is ``"default"``."""
+        from .._data.original_ids import describe, frame_columns, index_of_ids
+
+        user_ids, item_ids, _, _ = frame_columns(df, "df", values=False)
+        users, items = index_of_ids(user_ids, self.user_ids), index_of_ids(item_ids, self.item_ids)
+        if unknown == "error" and ((users < 0).any() or (items < 0).any()):
+            what = [f"{int((idx < 0).sum())} rows with {name} the model never saw ({describe(ids[idx < 0])})"
+                    for name, idx, ids in (("users", users, user_ids), ("items", items, item_ids))
+                    if (idx < 0).any()]
+            raise ValueError(f"df has {' and '.join(what)}; pass unknown='default' to predict the "
+                             "model's fallback for them")
+        return users, items
 
 
 def _finite(value, name: str) -> float:

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import backends
 from .._validation import as_history, check_k, check_positive
+from ._shared import choice
 
 _MISSING = object()
 
@@ -55,6 +56,36 @@ def _records_arguments(cls, init):
     return __init__
 
 
+def _keeps_history(fit):
+    """Wrap a subclass's ``fit`` with the ``keep_history`` option every model takes: the
+    data become an ``Interactions`` once (so the model and the kept history read the
+    same rows), and after the fit the training rows are kept for ``recommend(users=...)``."""
+    signature = inspect.signature(fit)
+    keep = inspect.Parameter("keep_history", inspect.Parameter.KEYWORD_ONLY, default=False)
+    params = list(signature.parameters.values())
+    at = next((i for i, p in enumerate(params) if p.kind == p.VAR_KEYWORD), len(params))
+
+    @functools.wraps(fit)
+    def wrapper(self, data, *args, keep_history: bool = False, **kwargs):
+        if not isinstance(keep_history, (bool, np.bool_)):
+            raise TypeError(f"keep_history must be True or False, got {keep_history!r}")
+        self._kept_history = None
+        if not self.predicts_ratings:  # rating models always know their users; the others only so
+            self.user_ids = None
+        if keep_history:
+            from ..interactions import as_interactions
+
+            data = as_interactions(data)
+        result = fit(self, data, *args, **kwargs)
+        if keep_history:
+            self._keep_history(data)
+        return result
+
+    wrapper.__signature__ = signature.replace(parameters=params[:at] + [keep] + params[at:])
+    wrapper._keeps_history = True
+    return wrapper
+
+
 class Recommender:
     """Base class of the fitted models.
 
@@ -75,6 +106,9 @@ class Recommender:
         init = cls.__dict__.get("__init__")
         if init is not None and not getattr(init, "_records_arguments", False):
             cls.__init__ = _records_arguments(cls, init)
+        fit = cls.__dict__.get("fit")
+        if fit is not None and not getattr(fit, "_keeps_history", False):
+            cls.fit = _keeps_history(fit)
 
     def __init__(self, device: str = "cpu"):
         if isinstance(device, str) and device in backends.DEVICES and device not in self.devices:
@@ -82,6 +116,10 @@ class Recommender:
                              f"(NumPy/SciPy code), got {device!r}")
         self.device = backends.check_device(device)
         self.item_ids: np.ndarray | None = None
+        #: the training users' original ids: rating models always, the others after
+        #: ``fit(..., keep_history=True)``
+        self.user_ids: np.ndarray | None = None
+        self._kept_history = None  # the training rows, as _as_history makes them (keep_history)
         self.n_items: int = 0
         self.dtype = np.dtype(np.float32)
         #: per epoch (or iteration) of the last fit; empty for closed-form models
@@ -207,34 +245,136 @@ class Recommender:
     def _score_csr(self, X):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def recommend(self, history, k: int = 10, *, exclude_seen: bool = True, batch_size: int = 4096,
-                  return_ids: bool = False):
-        """Top-``k`` items for each row of ``history``.
+    def recommend(self, history=None, k: int = 10, *, users=None, unknown: str = "error",
+                  exclude_seen: bool = True, batch_size: int = 4096, return_ids: bool = False):
+        """Top-``k`` items for each row of ``history``, or for training users by id.
 
-        Returns ``(items, scores)``, two (rows x k) arrays, best first. ``items``
-        are column indices into the model's items (``model.item_ids[items]``
-        gives the original ids; ``return_ids=True`` does that for you). With
-        ``exclude_seen`` the items in a row's history are never recommended; a
-        row with fewer than ``k`` unseen items is padded with index -1 and score
-        -inf.
+        ``history`` as a matrix (an ``Interactions``, a SciPy sparse matrix or a dense
+        array: one row per user, one column per model item; SVAE: an ``Interactions``
+        with timestamps or a list of item-index sequences) returns ``(items,
+        scores)``, two (rows x k) arrays, best first. ``items`` are column indices
+        into the model's items (``model.item_ids[items]`` gives the original ids;
+        ``return_ids=True`` does that for you). With ``exclude_seen`` the items in a
+        row's history are never recommended; a row with fewer than ``k`` unseen
+        items is padded with index -1 and score -inf.
+
+        By original id (a pandas DataFrame comes back, with columns ``user``,
+        ``item``, ``score`` and ``rank`` (1 to k, best first) in original ids; users
+        in order of first appearance; a user with fewer than ``k`` unseen items
+        gets fewer rows):
+
+        * ``history`` a DataFrame of ``user``, ``item`` (and, when present,
+          ``rating``, ``timestamp``) columns in original ids, as ``train`` takes
+          them: each user is scored from the given rows (folded in, whether or not
+          the model saw the user). Rows naming an item the model never saw are
+          dropped, with one ``UnknownIdsWarning`` giving their count. SVAE orders
+          a history by its ``timestamp`` column and refuses one without it.
+        * ``users=[...]``: users of the training data, scored from their training
+          rows; needs a model fitted with ``keep_history=True``. An id the model
+          does not know is a ValueError naming it, or with ``unknown="skip"`` is
+          left out with an ``UnknownIdsWarning`` giving the count.
+
+        ``return_ids`` applies to the matrix form only (the DataFrame holds ids).
         """
-        from ..evaluation import _topk_batches
+        from .._data.original_ids import is_frame, recommendations_frame
 
         self._check_fitted()
         k = check_k(k, self.n_items)
-        X = self._as_history(history)
         batch_size = check_positive(batch_size, "batch_size", integer=True)
+        if users is not None:
+            if history is not None:
+                raise TypeError("recommend: pass either history or users=, not both")
+            user_ids, X = self._kept_rows(users, choice(unknown, ("error", "skip"), "unknown"))
+            items, scores = self._recommend_csr(X, k, exclude_seen, batch_size)
+            return recommendations_frame(user_ids, self.item_ids, items, scores)
+        if history is None:
+            raise TypeError("recommend: pass a history (rows of user histories, or a DataFrame in "
+                            "original ids) or users=[...] (training users, with keep_history=True)")
+        if is_frame(history):
+            from .._data.original_ids import history_from_frame
+
+            inter, user_ids = history_from_frame(history, self.item_ids, "history")
+            items, scores = self._recommend_csr(self._as_history(inter), k, exclude_seen, batch_size)
+            return recommendations_frame(user_ids, self.item_ids, items, scores)
+        items, scores = self._recommend_csr(self._as_history(history), k, exclude_seen, batch_size)
+        if return_ids:
+            if (items < 0).any():
+                raise ValueError("some rows have fewer than k unseen items: use return_ids=False")
+            return self.item_ids[items], scores
+        return items, scores
+
+    def _recommend_csr(self, X, k, exclude_seen, batch_size):
+        """(items, scores) top-k arrays for the rows of the model-ready batch ``X``."""
+        from ..evaluation import _topk_batches
+
         items, scores = [], []
         for top, val, _ in _topk_batches(self, X, k, exclude_seen, batch_size):
             items.append(top)
             scores.append(val)
         items = np.concatenate(items) if items else np.zeros((0, k), np.int64)
         scores = np.concatenate(scores) if scores else np.zeros((0, k), self.dtype)
-        if return_ids:
-            if (items < 0).any():
-                raise ValueError("some rows have fewer than k unseen items: use return_ids=False")
-            return self.item_ids[items], scores
         return items, scores
+
+    # ---------------------------------------------------- kept training history
+    def _keep_history(self, inter):
+        """Keep the training rows (``fit(..., keep_history=True)``) as ``_as_history`` makes
+        them, with the users' original ids."""
+        if self.user_ids is None:
+            self.user_ids = np.asarray(inter.user_ids)
+        X = self._as_history(inter, "data")
+        if X.shape[0] != len(self.user_ids):
+            raise ValueError(f"keep_history: {X.shape[0]} history rows but {len(self.user_ids)} users")
+        self._kept_history = X
+
+    def _kept_history_state(self) -> dict:
+        """The kept history as plain arrays for the model file (empty without one)."""
+        X = self._kept_history
+        if X is None:
+            return {}
+        return {"kept_history_indptr": np.asarray(X.indptr, np.int64),
+                "kept_history_indices": np.asarray(X.indices, np.int32),
+                "kept_history_data": np.asarray(X.data), "kept_history_user_ids": np.asarray(self.user_ids)}
+
+    def _restore_kept_history(self, arrays: dict) -> None:
+        """The kept history back from ``_kept_history_state``'s arrays (validated)."""
+        import scipy.sparse as sp
+
+        from .._validation import canonical_csr
+
+        user_ids = arrays["kept_history_user_ids"]
+        indptr = arrays["kept_history_indptr"]
+        if user_ids.ndim != 1 or indptr.ndim != 1 or indptr.size != user_ids.size + 1:
+            raise ValueError("model file: the kept history does not match its user ids")
+        if self.user_ids is not None and not np.array_equal(self.user_ids, user_ids):
+            raise ValueError("model file: the kept history's user ids differ from the model's")
+        X = sp.csr_matrix((arrays["kept_history_data"], arrays["kept_history_indices"], indptr),
+                          shape=(user_ids.size, self.n_items))
+        self._kept_history = canonical_csr(X, self.dtype, "model file: kept history")
+        self.user_ids = user_ids
+
+    def _kept_rows(self, users, unknown):
+        """(user ids, rows of the kept history) for training users given by original id."""
+        import warnings
+
+        from .._data.original_ids import UnknownIdsWarning, describe, index_of_ids
+
+        if self._kept_history is None:
+            raise ValueError(f"recommend(users=...): {type(self).__name__} kept no training history; "
+                             "fit it with keep_history=True (or pass the users' history as a DataFrame)")
+        ids = np.asarray(users)
+        if ids.ndim == 0:
+            ids = ids.reshape(1)
+        if ids.ndim != 1:
+            raise ValueError(f"users must be a 1-D list of user ids, got shape {ids.shape}")
+        rows = index_of_ids(ids, self.user_ids)
+        missing = rows < 0
+        if missing.any():
+            what = f"{int(missing.sum())} of the {ids.size} users are not training users ({describe(ids[missing])})"
+            if unknown == "error":
+                raise ValueError(f"users: {what}; pass unknown='skip' to leave them out")
+            warnings.warn(f"users: {what}; they were left out", UnknownIdsWarning, stacklevel=3)
+            ids, rows = ids[~missing], rows[~missing]
+        return self.user_ids[rows], self._kept_history[rows]
 
     # --------------------------------------------------------------- save/load
     def _state(self) -> tuple[dict, dict]:  # pragma: no cover - abstract

@@ -367,13 +367,14 @@ class DeepRec(RatingModel, GradientTrained):
     def _known(self):
         return np.diff(self._R.indptr) > 0, np.bincount(self._R.indices, minlength=self.n_items) > 0
 
-    def predict(self, users, items, *, clip: bool | None = None, unknown: str = "error",
+    def predict(self, users, items=None, *, clip: bool | None = None, unknown: str = "error",
                 batch_size: int = 1024):
-        """Predicted ratings for (user, item) index pairs: the output at the item of
-        the user's reconstructed training row. Pairs whose user or item had no
-        training ratings get the training mean; indices outside the training range
-        raise a ValueError, or get the mean with ``unknown="default"``. Users are
-        forwarded ``batch_size`` at a time."""
+        """Predicted ratings for (user, item) index pairs (or one DataFrame of (user, item)
+        original ids, as ``RatingModel.predict``): the output at the item of the user's
+        reconstructed training row. Pairs whose user or item had no training ratings
+        get the training mean; indices outside the training range raise a ValueError,
+        or get the mean with ``unknown="default"``. Users are forwarded ``batch_size``
+        at a time."""
         batch_size = check_positive(batch_size, "batch_size", integer=True)
         return super().predict(users, items, clip=clip, unknown=unknown, batch_size=batch_size)
 
