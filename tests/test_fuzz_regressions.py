@@ -91,3 +91,18 @@ def test_load_rejects_a_broken_rating_range(tmp_path, name, bad):
     _rewrite(path, "__metadata__", np.frombuffer(json.dumps(meta).encode(), np.uint8))
     with pytest.raises(ValueError, match="rating_range"):
         af.load(path)
+
+
+def test_recommend_refuses_an_empty_history_when_score_does():
+    """Found by the nightly fuzz run: AutoRec's recommend returned an empty result for a
+    history of zero rows, where score (AutoRec predicts ratings, it does not rank) refuses."""
+    data = af.Interactions.from_arrays([0, 0, 1, 1], [0, 1, 1, 2], [1.0, 2.0, 3.0, 4.0])
+    model = af.train("autorec", data, hidden=2, epochs=1)
+    empty = np.zeros((0, model.n_items))
+    with pytest.raises(ValueError, match="predicts ratings"):
+        model.score(empty)
+    with pytest.raises(ValueError, match="predicts ratings"):
+        model.recommend(empty, k=2)
+    ease = af.train("ease", af.binarize(data, 0.0), l2=1.0)
+    items, scores = ease.recommend(empty, k=2)  # a model that ranks: an empty result
+    assert items.shape == scores.shape == (0, 2)

@@ -311,6 +311,8 @@ class Recommender:
         for top, val, _ in _topk_batches(self, X, k, exclude_seen, batch_size):
             items.append(top)
             scores.append(val)
+        if not items:  # no rows: still ask the model, so a model that cannot rank refuses as score() does
+            self._score_csr(X)
         items = np.concatenate(items) if items else np.zeros((0, k), np.int64)
         scores = np.concatenate(scores) if scores else np.zeros((0, k), self.dtype)
         return items, scores
