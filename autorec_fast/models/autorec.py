@@ -49,7 +49,8 @@ class AutoRec(RatingModel, GradientTrained):
     l2 : float
         λ of λ/2 (‖W‖² + ‖V‖²), >= 0. The squared error is summed over the observed
         ratings, so the same λ regularises sparser data more.
-    epochs, batch_size, lr : training schedule. ``optimizer="rprop"`` is a
+    epochs, batch_size, lr : int, int, float
+        Training schedule. ``optimizer="rprop"`` is a
         full-batch method: it uses all examples per step (batch_size is ignored).
     optimizer : {"adam", "sgd", "rprop"}
     momentum : float
@@ -69,7 +70,8 @@ class AutoRec(RatingModel, GradientTrained):
         default; "glorot": Glorot-uniform weights, zero biases (the previous
         default). fan_in measured better at every data size tried (the smaller
         encoder weights keep the sigmoid units out of saturation).
-    seed, dtype, device, verbose : as everywhere.
+    seed, dtype, device, verbose
+        As for the other models.
 
     Attributes
     ----------

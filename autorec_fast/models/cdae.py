@@ -76,6 +76,8 @@ class CDAE(ImplicitModel, GradientTrained):
         as the other models; ``validation=`` in fit takes held-out users (FoldInOut);
         with it, training stops after ``patience`` epochs without a better ``metric``.
 
+    Notes
+    -----
     ``score`` and ``recommend`` fold in the given histories without a user node (the
     node's contribution is zero), for users seen in training too: the histories are
     rows of items, not user indices. On ML-100K (weak generalization, 300 epochs,

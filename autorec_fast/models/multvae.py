@@ -51,7 +51,8 @@ class MultVAE(ImplicitModel, GradientTrained):
         With ``validation``: stop after this many epochs without a better validation
         metric (default 50, a quarter of the default run; None trains every epoch);
         the best epoch's parameters are kept either way.
-    seed, dtype, device, verbose : as everywhere. With ``device="cuda"`` the
+    seed, dtype, device, verbose
+        As for the other models. With ``device="cuda"`` the
         parameters live on the GPU; the random draws (shuffling, dropout, the
         VAE's noise) come from the same seeded host generator as on the CPU.
     """

@@ -163,8 +163,11 @@ class SVAE(ImplicitModel, GradientTrained):
     metric, patience : validation (``fit(..., validation=split.validation)``):
         the best epoch by ``metric`` is kept; training stops after ``patience``
         epochs (default 10; None: never) without a better one.
-    seed, dtype, device, verbose : as everywhere.
+    seed, dtype, device, verbose
+        As for the other models.
 
+    Notes
+    -----
     Data: an ``Interactions`` with timestamps (see
     :func:`autorec_fast.splits.sequential_split_from_ratings`); every training
     user needs at least 2 interactions. Histories given to ``score`` /
