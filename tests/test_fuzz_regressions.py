@@ -106,3 +106,19 @@ def test_recommend_refuses_an_empty_history_when_score_does():
     ease = af.train("ease", af.binarize(data, 0.0), l2=1.0)
     items, scores = ease.recommend(empty, k=2)  # a model that ranks: an empty result
     assert items.shape == scores.shape == (0, 2)
+
+
+@pytest.mark.parametrize("name, options", [("cdae", {"hidden": 2, "epochs": 1, "negative_ratio": 1}),
+                                           ("multvae", {"layers": [4, 2], "epochs": 1}),
+                                           ("itemknn", {}), ("popularity", {})])
+def test_implicit_models_score_histories_binarised_as_in_training(name, options):
+    """Found by the nightly fuzz run: CDAE scored a history value of 2**62 as given (training
+    binarises) and returned non-finite scores."""
+    data = af.Interactions.from_arrays([0, 0, 1, 1, 2], [0, 1, 1, 2, 0])
+    model = af.train(name, data, **options)
+    huge = sp.csr_matrix(np.array([[2.0**62, 0.0, 3.0]]))
+    S = model.score(huge)
+    assert np.isfinite(S).all()
+    np.testing.assert_array_equal(S, model.score(sp.csr_matrix(np.array([[1.0, 0.0, 1.0]]))))
+    with pytest.raises(ValueError, match="negative"):
+        model.score(sp.csr_matrix(np.array([[-1.0, 0.0, 1.0]])))

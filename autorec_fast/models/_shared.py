@@ -269,6 +269,18 @@ class ImplicitModel:
             raise ValueError(f"metric must be a ranking metric such as 'ndcg@100', got {metric!r}")
         return metric
 
+    def _as_history(self, history, name: str = "history"):
+        """Histories binarised as the training data is (every stored entry becomes 1,
+        negative values are an error): a value of 2**62 in a history must not reach the
+        kernels when training only ever saw 1s."""
+        X = super()._as_history(history, name)
+        if X.nnz and (X.data < 0).any():
+            raise ValueError(f"{name} has negative values; implicit-feedback models need counts or 0/1")
+        if X.nnz and not (X.data == 1).all():
+            X = X.copy()
+            X.data[:] = 1
+        return X
+
     def _binary_matrix(self, data, name="data", *, allow_empty_users: bool = False) -> sp.csr_matrix:
         """Interactions -> canonical binary CSR (positive values become 1; negative values
         are an error); sets ``item_ids`` and ``n_items``. Users without interactions are
