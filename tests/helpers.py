@@ -45,3 +45,38 @@ def keyed(inter):
 
 def row_counts(inter):
     return np.diff(inter.matrix.indptr)
+
+
+# ------------------------------------------------ small settings of every model
+#: small options of the gradient-trained models, without epochs (each test sets its own)
+GRADIENT_SMALL = {
+    "autorec": dict(hidden=8, batch_size=16),
+    "cdae": dict(hidden=8, batch_size=16),
+    "multvae": dict(layers=[12, 6], batch_size=16),
+    "multdae": dict(layers=[8], batch_size=16),
+    "deeprec": dict(layers=[8], batch_size=16, dropout=0.2),
+    "svae": dict(embedding=6, gru=5, hidden=4, latent=3, batch_size=8),
+}
+#: small options of every model in MODELS (two epochs for the gradient-trained ones)
+SMALL = {
+    "ease": dict(l2=10.0),
+    **{name: {**options, "epochs": 2} for name, options in GRADIENT_SMALL.items()},
+    "popularity": {},
+    "bias": dict(iterations=3),
+    "itemknn": dict(neighbors=5),
+}
+#: the models that predict ratings (trained on explicit data)
+RATING_MODELS = {"autorec", "deeprec", "bias"}
+
+
+def small_datasets():
+    """(explicit, implicit) synthetic data, 60 users x 40 items."""
+    import autorec_fast as af
+
+    return (af.synthetic(n_users=60, n_items=40, density=0.2, implicit=False, seed=1),
+            af.synthetic(n_users=60, n_items=40, density=0.2, implicit=True, seed=2))
+
+
+def data_for(name, datasets):
+    """The explicit or the implicit part of ``small_datasets()`` for model ``name``."""
+    return datasets[0] if name in RATING_MODELS else datasets[1]

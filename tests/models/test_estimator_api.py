@@ -8,20 +8,8 @@ import pytest
 
 import autorec_fast as af
 from autorec_fast.evaluation import DEFAULT_METRICS
+from helpers import RATING_MODELS, SMALL, data_for, small_datasets  # SMALL: every model in MODELS (checked below)
 
-#: small settings of every model in MODELS (the test below checks none is missing)
-SMALL = {
-    "ease": dict(l2=10.0),
-    "autorec": dict(hidden=8, batch_size=16, epochs=2),
-    "cdae": dict(hidden=8, batch_size=16, epochs=2),
-    "multvae": dict(layers=[12, 6], batch_size=16, epochs=2),
-    "multdae": dict(layers=[8], batch_size=16, epochs=2),
-    "deeprec": dict(layers=[8], batch_size=16, dropout=0.2, epochs=2),
-    "svae": dict(embedding=6, gru=5, hidden=4, latent=3, batch_size=8, epochs=2),
-    "popularity": {},
-    "bias": dict(iterations=3),
-    "itemknn": dict(neighbors=5),
-}
 #: a value other than the default for one parameter of each model, and a bad value for it
 CHANGE = {
     "ease": ("l2", 123.0, -1.0),
@@ -35,7 +23,7 @@ CHANGE = {
     "bias": ("iterations", 4, 0),
     "itemknn": ("neighbors", 9, 0),
 }
-RATING = {"autorec", "deeprec", "bias"}
+RATING = RATING_MODELS
 ALL = sorted(af.MODELS)
 
 try:
@@ -46,12 +34,7 @@ except ImportError:  # scikit-learn is not a dependency: the equivalent check ru
 
 @pytest.fixture(scope="module")
 def datasets():
-    return (af.synthetic(n_users=60, n_items=40, density=0.2, implicit=False, seed=1),
-            af.synthetic(n_users=60, n_items=40, density=0.2, implicit=True, seed=2))
-
-
-def data_for(name, datasets):
-    return datasets[0] if name in RATING else datasets[1]
+    return small_datasets()
 
 
 def test_every_model_is_covered():

@@ -9,22 +9,11 @@ import pytest
 import scipy.sparse as sp
 
 import autorec_fast as af
+from helpers import RATING_MODELS, SMALL
 
 pd = pytest.importorskip("pandas")
 
-SMALL = {
-    "ease": dict(l2=10.0),
-    "autorec": dict(hidden=8, batch_size=16, epochs=2),
-    "cdae": dict(hidden=8, batch_size=16, epochs=2),
-    "multvae": dict(layers=[12, 6], batch_size=16, epochs=2),
-    "multdae": dict(layers=[8], batch_size=16, epochs=2),
-    "deeprec": dict(layers=[8], batch_size=16, dropout=0.2, epochs=2),
-    "svae": dict(embedding=6, gru=5, hidden=4, latent=3, batch_size=8, epochs=2),
-    "popularity": {},
-    "bias": dict(iterations=3),
-    "itemknn": dict(neighbors=5),
-}
-RATING = {"autorec", "deeprec", "bias"}
+RATING = RATING_MODELS
 ID_KINDS = {
     # strings sort in another order than their numbers ("u-10" < "u-2")
     "str": (lambda u: np.array([f"u-{x}" for x in u], dtype=object),

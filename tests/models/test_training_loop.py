@@ -5,26 +5,14 @@ import numpy as np
 import pytest
 
 import autorec_fast as af
+from helpers import GRADIENT_SMALL, data_for, small_datasets
 
-SMALL = {
-    "autorec": dict(hidden=8, batch_size=16),
-    "cdae": dict(hidden=8, batch_size=16),
-    "multvae": dict(layers=[12, 6], batch_size=16),
-    "multdae": dict(layers=[8], batch_size=16),
-    "deeprec": dict(layers=[8], batch_size=16, dropout=0.2),
-    "svae": dict(embedding=6, gru=5, hidden=4, latent=3, batch_size=8),
-}
-RATING = {"autorec", "deeprec"}
+SMALL = GRADIENT_SMALL
 
 
 @pytest.fixture(scope="module")
 def datasets():
-    return (af.synthetic(n_users=60, n_items=40, density=0.2, implicit=False, seed=1),
-            af.synthetic(n_users=60, n_items=40, density=0.2, implicit=True, seed=2))
-
-
-def data_for(name, datasets):
-    return datasets[0] if name in RATING else datasets[1]
+    return small_datasets()
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
