@@ -276,8 +276,8 @@ class CpuBackend:
 
     # ---------------------------------------------------------------- EASE
     def ease_fit(self, X, l2, log):
-        """EASE's weights B from X in place in one n x n buffer (``csrc/cpu/ease.cpp``:
-        Gram from CSR, LAPACK potrf + potri, tiled post-processing). Returns (B, method)."""
+        """EASE's weights B from X in place in one n x n buffer: the Gram of X
+        (``gram_into``), then ``ease_from_gram``. Returns (B, method)."""
         n = X.shape[1]
         itemsize = self.dtype.itemsize
         require(n * n * itemsize + 2 * X.nnz * (4 + itemsize) + 16 * n,
@@ -286,8 +286,30 @@ class CpuBackend:
         log(f"{X.shape[0]:,} users x {n:,} items, {X.nnz:,} interactions, "
             f"n x n buffer {gib(n * n * itemsize)}")
         B = np.zeros((n, n), dtype=self.dtype)  # calloc: pages are zeroed lazily
-        _run_interruptibly(_cpu.ease_fit, X.indptr, X.indices, X.data, l2, B)
-        return B, "lapack potrf+potri"
+        self.gram_into(X, B)
+        return self.ease_from_gram(B, l2, log)
+
+    def gram_into(self, X, G) -> None:
+        """``G += `` the upper triangle of XᵀX (row-major, j >= i) for the CSR ``X``
+        (``csrc/cpu/ease.cpp``: straight from CSR, OpenMP over items). ``G`` is an
+        (n_items x n_items) host array of the backend's dtype."""
+        _run_interruptibly(_cpu.gram_upper, *csr_pattern(X), np.asarray(X.data, dtype=self.dtype), G)
+
+    def ease_from_gram(self, G, l2, log):
+        """EASE's weights in place from ``G`` (the upper triangle of XᵀX, n x n, this
+        backend's dtype; overwritten): G + λI, LAPACK potrf + potri, then B = −P /
+        diag(P) with a zero diagonal (``csrc/cpu/ease.cpp``). Returns (B, method)."""
+        n = G.shape[0]
+        G.ravel()[:: n + 1] += self.dtype.type(l2)
+        info = _run_interruptibly(_cpu.cholesky_inverse_upper, G)
+        if info > 0:
+            raise ValueError(
+                f"argument 'l2': X^T X + l2*I is not numerically positive definite (leading minor "
+                f"{info} of {n}); increase l2 or use dtype='float64'")
+        if info < 0:
+            raise RuntimeError(f"LAPACK potrf/potri: illegal argument {-info}")
+        _cpu.ease_weights_from_inverse(G)
+        return G, "lapack potrf+potri"
 
     # ---------------------------------------------------------------- ranking
     def topk(self, scores, exclude, k):

@@ -321,17 +321,29 @@ class CudaBackend:
         """EASE's weights on the GPU: Gram and post-processing in ``csrc/cuda/ease.cu``,
         the Cholesky factorisation and inverse through cuSOLVER. Returns (B, method)."""
         import cupy as cp
-        from cupy.cuda import device as cp_device
-        from cupy_backends.cuda.libs import cublas, cusolver
 
         n = X.shape[1]
-        prefix = "s" if self.dtype == np.float32 else "d"
-        stream = self._stream()
         indptr, indices = (cp.asarray(a) for a in csr_pattern(X))
         data = cp.asarray(X.data, dtype=self.dtype)
         G = cp.zeros((n, n), dtype=self.dtype)
-        _cuda.gram_upper(indptr, indices, data, G, stream)
+        _cuda.gram_upper(indptr, indices, data, G, self._stream())
         del indptr, indices, data
+        return self.ease_from_gram(G, l2, log)
+
+    def ease_from_gram(self, G, l2, log):
+        """EASE's weights in place from ``G``, the upper triangle of XᵀX (n x n, this
+        backend's dtype; a host array is copied to the device, a device array is
+        overwritten): G + λI, cuSOLVER potrf + potri, then B = −P / diag(P) with a
+        zero diagonal (``csrc/cuda/ease.cu``). Returns (B, method)."""
+        import cupy as cp
+        from cupy.cuda import device as cp_device
+        from cupy_backends.cuda.libs import cublas, cusolver
+
+        n = G.shape[0]
+        prefix = "s" if self.dtype == np.float32 else "d"
+        stream = self._stream()
+        if not isinstance(G, cp.ndarray):
+            G = cp.asarray(G, dtype=self.dtype)
         G.ravel()[:: n + 1] += self.dtype.type(l2)
         # Row-major upper triangle == column-major lower: cuSOLVER's LOWER fill mode.
         lower = cublas.CUBLAS_FILL_MODE_LOWER

@@ -72,20 +72,58 @@ class EASE(Recommender):
             raise ValueError(f"data has {n} items; LAPACK's 32-bit indices allow at most 2^31 - 1")
         t0 = time.perf_counter()
         weights, method = self._backend.ease_fit(X, self.l2, self._log)
-        # one pass over B (Σ B² in float64 is finite exactly when every weight is, for
-        # float32 weights): overflow in XᵀX must not hand back NaN scores silently
+        return self._set_weights(weights, method, t0, inter.item_ids,
+                                 f"the largest interaction value is {float(np.abs(X.data).max()):.3g}")
+
+    def fit_gram(self, gram, item_ids=None, *, copy: bool = True) -> "EASE":
+        """Fit from a precomputed Gram matrix G = XᵀX (n_items x n_items).
+
+        For Grams summed outside this process, e.g. over the shards of a data set
+        (``autorec_fast.distributed.fit_ease``). Only the upper triangle (``j >= i``,
+        diagonal included) is read. ``item_ids`` (default ``arange``) names the
+        columns. With ``copy=False`` a C-contiguous ``gram`` of the model's dtype
+        on the CPU is overwritten by the weights instead of copied (saves one
+        n x n buffer).
+        """
+        if not hasattr(gram, "shape") or not hasattr(gram, "dtype"):
+            gram = np.asarray(gram)
+        if len(gram.shape) != 2 or gram.shape[0] != gram.shape[1] or gram.shape[0] == 0:
+            raise ValueError(f"gram must be a non-empty square matrix, got shape {tuple(gram.shape)}")
+        if np.dtype(gram.dtype).kind not in "biuf":
+            raise TypeError(f"gram must be numeric, got dtype {gram.dtype}")
+        n = gram.shape[0]
+        if n > np.iinfo(np.int32).max:
+            raise ValueError(f"gram has {n} items; LAPACK's 32-bit indices allow at most 2^31 - 1")
+        item_ids = np.arange(n) if item_ids is None else np.asarray(item_ids)
+        if item_ids.shape != (n,):
+            raise ValueError(f"item_ids has shape {item_ids.shape} but gram has {n} items")
+        in_place = (not copy and self.device == "cpu" and isinstance(gram, np.ndarray)
+                    and gram.dtype == self.dtype and gram.flags.c_contiguous and gram.flags.writeable)
+        self._backend.require_memory(0 if in_place else n * n * self.dtype.itemsize,
+                                     f"EASE on {n:,} items in {self.dtype.name} (one {n:,} x {n:,} matrix)")
+        G = gram if in_place else self._backend.asarray(gram).astype(self.dtype, order="C", copy=True)
+        if not np.isfinite(self._backend.squared_norm(G)):
+            raise ValueError(f"gram holds NaN or inf values (or values beyond {self.dtype.name})")
+        self._kept_history, self.user_ids = None, None  # nothing of a previous fit's users stays
+        t0 = time.perf_counter()
+        weights, method = self._backend.ease_from_gram(G, self.l2, self._log)
+        return self._set_weights(weights, method, t0, item_ids, "the Gram matrix's entries are too large")
+
+    def _set_weights(self, weights, method, t0, item_ids, scale) -> "EASE":
+        """Keep the fitted weights after one pass over B (Σ B² in float64 is finite exactly
+        when every weight is, for float32 weights): an overflow in XᵀX must not hand back
+        NaN scores silently."""
         if not np.isfinite(self._backend.squared_norm(weights)):
             del weights
             raise FloatingPointError(
-                f"EASE: the weights are not finite in {self.dtype.name}: XᵀX overflowed (the largest "
-                f"interaction value is {float(np.abs(X.data).max()):.3g}); scale the values down, "
-                f"binarise them, or use dtype='float64'")
+                f"EASE: the weights are not finite in {self.dtype.name}: XᵀX overflowed ({scale}); "
+                f"scale the values down, binarise them, or use dtype='float64'")
         self.weights = weights
         secs = time.perf_counter() - t0
         report(self, f"fitted in {secs:.2f} s ({method})", self.verbose)
         self.fit_info = {"seconds": secs, "inverse": method}
-        self.item_ids = np.asarray(inter.item_ids)
-        self.n_items = n
+        self.item_ids = np.asarray(item_ids)
+        self.n_items = weights.shape[0]
         return self
 
     def _log(self, msg: str) -> None:

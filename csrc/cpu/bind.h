@@ -30,7 +30,7 @@ template <typename T> using Typed = py::array_t<T>;
 
 void bind_blas(py::module_ &m);          // _init_blas, gemm
 void bind_dense_ops(py::module_ &m);     // bias_activation, mul_activation_grad, sampled_dot, ...
-void bind_ease(py::module_ &m);          // gram_upper, cholesky_inverse_upper, ease_fit, ...
+void bind_ease(py::module_ &m);          // gram_upper, cholesky_inverse_upper, ease_weights_from_inverse
 void bind_gru(py::module_ &m);           // gru_forward, gru_backward
 void bind_loss(py::module_ &m);          // multinomial_nll_grad, logistic_loss_grad, masked_mse_grad
 void bind_optim(py::module_ &m);         // optimizer_step

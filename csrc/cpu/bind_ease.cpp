@@ -1,6 +1,4 @@
 // Bindings of the EASE kernels (csrc/cpu/ease.h).
-#include <cmath>
-
 #include "cpu/bind.h"
 #include "cpu/ease.h"
 
@@ -42,21 +40,6 @@ template <typename T> void bind_typed(py::module_ &m) {
       "(LAPACK potrf + potri). Returns LAPACK info.");
   def_square_in_place<T>(m, "ease_weights_from_inverse", &cpu::ease_weights_from_inverse<T>,
                          "In place: inverse P (upper triangle) -> EASE weights B.");
-  m.def(
-      "ease_fit",
-      [](const In<int64_t> &indptr, const In<int32_t> &indices, const In<T> &data, double l2,
-         Out<T> out) {
-        if (!(l2 > 0) || !std::isfinite(l2)) fail("l2", "must be a finite number > 0");
-        check_square(out, "out");
-        const int64_t n = out.shape(0);
-        auto X = csr_view<T>(indptr, indices, data.data(), data.size(), n, "X");
-        T *B = writable(out, "out");
-        py::gil_scoped_release release;
-        cpu::ease_fit(X, static_cast<T>(l2), B);
-      },
-      py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("l2"),
-      py::arg("out").noconvert(),
-      "EASE weights in the caller's zeroed n x n buffer (the only large allocation).");
 }
 
 }  // namespace

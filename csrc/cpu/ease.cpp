@@ -66,26 +66,10 @@ template <typename T> void ease_weights_from_inverse(T *P, int64_t n) {
   for (int64_t i = 0; i < n; ++i) P[i * n + i] = T(0);
 }
 
-template <typename T> void ease_fit(const CsrView<T> &X, T l2, T *B) {
-  const int64_t n = X.n_cols;
-  gram_upper(X, B);
-  for (int64_t i = 0; i < n; ++i) B[i * n + i] += l2;
-  const int info = cholesky_inverse_upper(B, n);
-  if (info > 0) {
-    throw std::invalid_argument(
-        "argument 'l2': X^T X + l2*I is not numerically positive definite (leading minor " +
-        std::to_string(info) + " of " + std::to_string(n) +
-        "); increase l2 or use dtype='float64'");
-  }
-  if (info < 0) throw std::runtime_error("LAPACK potrf/potri: illegal argument " + std::to_string(-info));
-  ease_weights_from_inverse(B, n);
-}
-
 #define AUTOREC_INSTANTIATE(T)                                       \
   template void gram_upper<T>(const CsrView<T> &, T *);              \
   template int cholesky_inverse_upper<T>(T *, int64_t);              \
-  template void ease_weights_from_inverse<T>(T *, int64_t);          \
-  template void ease_fit<T>(const CsrView<T> &, T, T *);
+  template void ease_weights_from_inverse<T>(T *, int64_t);
 AUTOREC_INSTANTIATE(float)
 AUTOREC_INSTANTIATE(double)
 #undef AUTOREC_INSTANTIATE

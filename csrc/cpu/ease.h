@@ -22,8 +22,4 @@ template <typename T> int cholesky_inverse_upper(T *G, int64_t n);
 // stay in cache.
 template <typename T> void ease_weights_from_inverse(T *P, int64_t n);
 
-// The whole fit in the caller's zeroed n x n buffer: the only large allocation.
-// Throws std::invalid_argument when G + l2 I is not numerically positive definite.
-template <typename T> void ease_fit(const CsrView<T> &X, T l2, T *B);
-
 }  // namespace autorec::cpu
