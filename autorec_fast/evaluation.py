@@ -142,6 +142,21 @@ def _frames_to_histories(model, pair):
 
 
 def _evaluate_ranking(model, data, names, parsed, batch_size, per_user, verbose):
+    fold_in, fold_out = ranking_inputs(model, data)
+    if fold_out.nnz == 0:  # stored entries: the rows' target counts
+        raise ValueError("data: no user has fold-out items to rank")
+    check_cutoffs(model, parsed)
+    per, covered = ranking_values(model, fold_in, fold_out, names, parsed, batch_size, verbose)
+    result = {name: float(covered[name].mean()) if name in covered else float(per[name].mean())
+              for name in names}
+    if per_user:
+        result["per_user"] = per
+    return result
+
+
+def ranking_inputs(model, data):
+    """``(fold_in, fold_out)``: model-ready CSR histories with the same rows, from a
+    ``FoldInOut``, a pair of matrices or a pair of DataFrames in original ids."""
     pair = _fold_pair(data)
     if pair is None:
         raise TypeError("data must be a FoldInOut (fold_in/fold_out) or a (fold_in, fold_out) pair "
@@ -154,19 +169,30 @@ def _evaluate_ranking(model, data, names, parsed, batch_size, per_user, verbose)
     fold_out = as_history(pair[1], model.n_items, np.float32, "data.fold_out")
     if fold_in.shape[0] != fold_out.shape[0]:
         raise ValueError(f"data: fold_in has {fold_in.shape[0]} rows but fold_out has {fold_out.shape[0]}")
-    n_out_all = np.diff(fold_out.indptr)
-    keep = np.flatnonzero(n_out_all > 0)
-    if keep.size == 0:
-        raise ValueError("data: no user has fold-out items to rank")
-    fold_in, fold_out, n_out_all = fold_in[keep], fold_out[keep], n_out_all[keep]
+    return fold_in, fold_out
+
+
+def check_cutoffs(model, parsed) -> None:
     kmax = max((k for _, k in parsed if k is not None), default=1)
     if kmax > model.n_items:
         raise ValueError(f"metrics: cut-off {kmax} exceeds the number of items ({model.n_items})")
+
+
+def ranking_values(model, fold_in, fold_out, names, parsed, batch_size, verbose=False):
+    """Per-user values ``{name: array}`` (users with at least one fold-out item, in row
+    order) and, for ``coverage@K``, the items in some top K ``{name: bool array}``.
+    No user with fold-out items: empty arrays and no covered item."""
+    n_out_all = np.diff(fold_out.indptr)
+    keep = np.flatnonzero(n_out_all > 0)
+    fold_in, fold_out, n_out_all = fold_in[keep], fold_out[keep], n_out_all[keep]
+    kmax = max((k for _, k in parsed if k is not None), default=1)
     full_mrr = any(base == "mrr" and k is None for base, k in parsed)
     discount = 1.0 / np.log2(np.arange(2, kmax + 2))
     idcg = np.cumsum(discount)
-    values = {name: [] for name in names}
+    values = {name: [np.zeros(0)] for name, (b, _) in zip(names, parsed) if b != "coverage"}
     covered = {name: np.zeros(model.n_items, bool) for name, (b, _) in zip(names, parsed) if b == "coverage"}
+    if keep.size == 0:
+        return {name: v[0] for name, v in values.items()}, covered
     n_batches = math.ceil(fold_in.shape[0] / batch_size)
     t0 = time.perf_counter()
     batches = _topk_batches(model, fold_in, kmax, True, batch_size, want_scores=full_mrr)
@@ -202,47 +228,49 @@ def _evaluate_ranking(model, data, names, parsed, batch_size, per_user, verbose)
         if verbose and (b + 1 == n_batches or (b + 1) % max(1, n_batches // 10) == 0):
             print(f"[autorec_fast] evaluate: {min((b + 1) * batch_size, fold_in.shape[0]):,}/"
                   f"{fold_in.shape[0]:,} users, {time.perf_counter() - t0:.1f} s", flush=True)
-    result = {}
-    per = {}
-    for name in names:
-        if name in covered:
-            result[name] = float(covered[name].mean())
-        else:
-            arr = np.concatenate(values[name])
-            per[name] = arr
-            result[name] = float(arr.mean())
-    if per_user:
-        result["per_user"] = per
-    return result
+    return {name: np.concatenate(v) for name, v in values.items()}, covered
 
 
 def _evaluate_ratings(model, data, names, parsed):
+    err, unknown_users, unknown_items, n_unknown = rating_errors(model, data, names)
+    if n_unknown:
+        from ._data.original_ids import UnknownIdsWarning
+
+        warnings.warn(unknown_ratings_message(n_unknown, err.size, unknown_users, unknown_items),
+                      UnknownIdsWarning, stacklevel=3)
+    result = {}
+    for name, (base, _) in zip(names, parsed):
+        result[name] = float(np.sqrt(np.mean(err**2))) if base == "rmse" else float(np.mean(np.abs(err)))
+    return result
+
+
+def unknown_ratings_message(n_unknown, n, unknown_users, unknown_items) -> str:
+    return (f"evaluate: {n_unknown:,} of {n:,} test ratings name users or items the model never saw "
+            f"({unknown_users:,} with an unknown user, {unknown_items:,} with an unknown item); they were "
+            "predicted with the model's fallback (predict(..., unknown='default'))")
+
+
+def rating_errors(model, data, names=("rmse",)):
+    """``(prediction − rating per test triple (float64), ratings with an unknown user, with an
+    unknown item, with either)``; data carrying ids are matched to the model by id."""
     if not getattr(model, "predicts_ratings", False):
-        raise ValueError(f"metrics: {names} need a rating-prediction model; "
+        raise ValueError(f"metrics: {list(names)} need a rating-prediction model; "
                          f"{type(model).__name__} ranks items")
     from .interactions import Interactions, as_interactions
 
     inter = as_interactions(data)
     users, items, ratings, _ = inter.to_coo_arrays()
+    counts = (0, 0, 0)
     if isinstance(data, Interactions) or hasattr(data, "columns"):
         # Data that carry their own ids (an Interactions, a DataFrame) are matched to the
         # model's users and items by id, never by position in their own index; pairs
         # whose user or item the model never saw get the training mean.
-        from ._data.original_ids import UnknownIdsWarning, index_of_ids
+        from ._data.original_ids import index_of_ids
 
         users = index_of_ids(inter.user_ids[users], model.user_ids)
         items = index_of_ids(inter.item_ids[items], model.item_ids)
-        unknown = (users < 0) | (items < 0)
-        if unknown.any():
-            warnings.warn(f"evaluate: {int(unknown.sum()):,} of {unknown.size:,} test ratings name users or items "
-                          f"the model never saw ({int((users < 0).sum()):,} with an unknown user, "
-                          f"{int((items < 0).sum()):,} with an unknown item); they were predicted with the "
-                          "model's fallback (predict(..., unknown='default'))", UnknownIdsWarning, stacklevel=3)
+        counts = (int((users < 0).sum()), int((items < 0).sum()), int(((users < 0) | (items < 0)).sum()))
         pred = np.asarray(model.predict(users, items, unknown="default"), dtype=np.float64)
     else:  # a SciPy matrix or index arrays: already the model's index space
         pred = np.asarray(model.predict(users, items), dtype=np.float64)
-    err = pred - np.asarray(ratings, dtype=np.float64)
-    result = {}
-    for name, (base, _) in zip(names, parsed):
-        result[name] = float(np.sqrt(np.mean(err**2))) if base == "rmse" else float(np.mean(np.abs(err)))
-    return result
+    return (pred - np.asarray(ratings, dtype=np.float64),) + counts
