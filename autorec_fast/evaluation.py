@@ -126,7 +126,7 @@ def evaluate(model, data, metrics=None, *, batch_size: int = 1024,
     return _evaluate_ranking(model, data, metrics, parsed, batch_size, per_user, verbose)
 
 
-def _frames_to_histories(model, pair):
+def _frames_to_histories(model, pair, shard: bool = False):
     """A (fold_in, fold_out) pair of DataFrames in original ids -> two Interactions with
     the same rows (users in order of first appearance, fold-in then fold-out) over the
     model's items; rows naming items the model never saw are dropped with a warning."""
@@ -137,7 +137,8 @@ def _frames_to_histories(model, pair):
                         "matrices in the model's index space, not one of each")
     users = [frame_columns(df, f"data.{name}", values=False)[0] for df, name in zip(pair, ("fold_in", "fold_out"))]
     order = first_appearance(np.concatenate([np.asarray(u, dtype=object) for u in users]))
-    return tuple(history_from_frame(df, model.item_ids, f"data.{name}", user_order=order, stacklevel=6)[0]
+    return tuple(history_from_frame(df, model.item_ids, f"data.{name}", user_order=order, stacklevel=6,
+                                    shard=shard)[0]
                  for df, name in zip(pair, ("fold_in", "fold_out")))
 
 

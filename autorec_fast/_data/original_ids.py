@@ -96,33 +96,45 @@ def first_appearance(values) -> np.ndarray:
         return np.array(list(dict.fromkeys(values.tolist())), dtype=object)
 
 
-def history_from_frame(df, item_ids, name: str = "history", user_order=None, stacklevel: int = 4):
+def history_from_frame(df, item_ids, name: str = "history", user_order=None, stacklevel: int = 4,
+                       shard: bool = False):
     """A DataFrame of histories in original ids -> ``(Interactions, user ids)``.
 
     Rows are the users in order of first appearance (or ``user_order``), columns the
     model's items (``item_ids``, in the model's order). Rows naming an item the model
     does not know are dropped, with one ``UnknownIdsWarning`` giving their count; a
     user whose every item was dropped keeps an empty row. Ratings and timestamps are
-    kept when the DataFrame has them (SVAE needs the timestamps for the order)."""
+    kept when the DataFrame has them (SVAE needs the timestamps for the order).
+
+    ``shard=True`` (one partition of a larger frame, ``autorec_fast.distributed``): an
+    empty frame, or one naming no known item, gives empty rows instead of an error,
+    and dropped rows are not warned about (the caller counts them over all shards
+    and reports them once)."""
     from .container import Interactions
 
     users, items, ratings, timestamps = frame_columns(df, name)
-    if users.size == 0:
+    if users.size == 0 and not shard:
         raise ValueError(f"{name} has no rows")
     order = first_appearance(users) if user_order is None else user_order
     cols = index_of_ids(items, item_ids)
     unknown = cols < 0
-    if unknown.all():
+    if unknown.all() and not shard:
         raise ValueError(f"{name}: none of its {users.size:,} rows names an item the model knows "
                          f"(e.g. {describe(items)}); are these the ids the model was trained on?")
-    if unknown.any():
+    if unknown.any() and not shard:
         warnings.warn(f"{name}: {int(unknown.sum()):,} of {users.size:,} rows name items the model never saw "
                       f"({describe(items[unknown])}); those rows were dropped", UnknownIdsWarning,
                       stacklevel=stacklevel)
+    if unknown.any():
         keep = ~unknown
         users, cols = users[keep], cols[keep]
         ratings = None if ratings is None else ratings[keep]
         timestamps = None if timestamps is None else timestamps[keep]
+    if users.size == 0:  # a shard naming no known item: every user keeps an empty row
+        import scipy.sparse as sp
+
+        empty = sp.csr_matrix((len(order), len(item_ids)), dtype=np.float32)
+        return Interactions.from_scipy(empty, user_ids=order, item_ids=np.arange(len(item_ids))), order
     inter = Interactions.from_arrays(users, cols, ratings, timestamps, user_ids=order,
                                      item_ids=np.arange(len(item_ids)))
     return inter, order

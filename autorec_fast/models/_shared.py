@@ -248,12 +248,17 @@ def warn_if_explicit(inter, model: str, effect: str) -> None:
     if not inter.has_ratings or inter.nnz == 0:
         return
     values = inter.matrix.data
+    warn_explicit(model, values.min(), values.max(), effect, stacklevel=5)
+
+
+def warn_explicit(model: str, lowest, highest, effect: str, stacklevel: int = 4) -> None:
+    """The ``ExplicitRatingsWarning`` for ratings from ``lowest`` to ``highest``."""
     warnings.warn(
-        f"{model}: data holds explicit ratings ({values.min():g} to {values.max():g}); {effect}. "
+        f"{model}: data holds explicit ratings ({lowest:g} to {highest:g}); {effect}. "
         f"To count only liked items as positives, binarize first, e.g. "
         f"autorec_fast.binarize(data, threshold=3.5) (Liang et al.'s recipe keeps ratings > 3.5); "
         f"pass the binarized data to silence this warning",
-        ExplicitRatingsWarning, stacklevel=4)
+        ExplicitRatingsWarning, stacklevel=stacklevel)
 
 
 class ImplicitModel:

@@ -1,0 +1,106 @@
+"""Dask DataFrames of interactions in original ids: the columns checked from the
+metadata (nothing is computed), the rows of each user brought into one partition,
+and the item vocabulary built on the cluster."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._data.original_ids import _ITEM_COLUMNS, _USER_COLUMNS, _pick, describe
+
+#: the names the partitions are given (the single-machine frame functions read them)
+USER, ITEM, RATING, TIMESTAMP = "user", "item", "rating", "timestamp"
+
+
+def _is_string_dtype(dtype) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
+
+
+def interaction_frame(data, name: str = "data", *, ratings: str = "optional"):
+    """``data`` with its columns renamed to ``user``, ``item`` (and ``rating``,
+    ``timestamp`` when present), checked from the Dask metadata.
+
+    ``ratings="required"`` (rating metrics) makes a missing ``rating`` column an error.
+    """
+    import dask.dataframe as dd
+    import pandas as pd
+
+    if not isinstance(data, dd.DataFrame):
+        if hasattr(data, "columns"):
+            raise TypeError(f"{name} must be a Dask DataFrame, got {type(data).__name__}; in-memory data go "
+                            "to autorec_fast itself (or wrap them: dask.dataframe.from_pandas(df, npartitions=...))")
+        raise TypeError(f"{name} must be a Dask DataFrame of (user, item[, rating, timestamp]) rows, "
+                        f"got {type(data).__name__}")
+    columns = list(data.columns)
+    user = _pick(columns, _USER_COLUMNS, "user", name)
+    item = _pick(columns, _ITEM_COLUMNS, "item", name)
+    missing = [want for want, got in ((USER, user), (ITEM, item)) if got is None]
+    if missing:
+        raise ValueError(f"{name} needs the column(s) {missing} (original ids; 'userId'/'user_id' and "
+                         f"'movieId'/'item_id'/'itemId' are accepted too), got columns {columns}")
+    dtypes = data.dtypes
+    for col in (user, item):
+        dtype = dtypes[col]
+        if pd.api.types.is_bool_dtype(dtype) or not (pd.api.types.is_integer_dtype(dtype) or _is_string_dtype(dtype)):
+            raise TypeError(f"{name}[{col!r}] holds {dtype} ids; ids must be integers or strings "
+                            f"(cast them, e.g. {name}[{col!r}].astype('int64'))")
+    rename = {user: USER, item: ITEM}
+    if RATING in columns:
+        if not pd.api.types.is_numeric_dtype(dtypes[RATING]) or pd.api.types.is_bool_dtype(dtypes[RATING]):
+            raise TypeError(f"{name}['rating'] must be numeric, got {dtypes[RATING]}")
+        rename[RATING] = RATING
+    elif ratings == "required":
+        raise ValueError(f"{name} needs a 'rating' column for rmse/mae, got columns {columns}")
+    if TIMESTAMP in columns:
+        dtype = dtypes[TIMESTAMP]
+        if not (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype)
+                or pd.api.types.is_datetime64_any_dtype(dtype)) or pd.api.types.is_bool_dtype(dtype):
+            raise TypeError(f"{name}['timestamp'] must hold integers or datetimes, got {dtype}")
+        rename[TIMESTAMP] = TIMESTAMP
+    return data[list(rename)].rename(columns=rename)
+
+
+def group_by_user(frame, grouped: bool):
+    """``(frame with every user's rows in one partition, check)``.
+
+    ``grouped=False``: a hash shuffle on the user column (Dask's guarantee, ``check`` is
+    None). ``grouped=True``: the caller says the partitions already hold whole users
+    (e.g. Parquet written partitioned by user); ``check`` is a Delayed that raises a
+    ValueError naming users found in several partitions (one pass over the user ids,
+    run alongside the work that depends on it).
+    """
+    if not isinstance(grouped, (bool, np.bool_)):
+        raise TypeError(f"grouped must be True or False, got {grouped!r}")
+    if not grouped:
+        return frame.shuffle(on=USER), None
+    import dask
+
+    users = frame[USER]
+    distinct = users.map_partitions(lambda s: s.drop_duplicates(), meta=users._meta)
+    worst = distinct.value_counts().nlargest(5)
+    return frame, dask.delayed(_raise_if_spread)(worst)
+
+
+def _raise_if_spread(worst):
+    spread = worst[worst > 1]
+    if len(spread):
+        raise ValueError(
+            f"grouped=True, but users have rows in several partitions: {describe(spread.index.to_numpy())} "
+            f"(in up to {int(spread.max())} partitions); pass grouped=False to shuffle the rows by user")
+    return True
+
+
+def vocabulary(client, frame) -> np.ndarray:
+    """The sorted distinct item ids (the single-machine fit's column order), computed
+    on the cluster; only the distinct ids come to the client."""
+    from .._data.coerce import _as_id_array
+
+    items = client.compute(frame[ITEM].drop_duplicates()).result()
+    ids = _as_id_array(np.asarray(items.to_numpy() if hasattr(items, "to_numpy") else items), "data['item']")
+    if ids.size == 0:
+        raise ValueError("data has no interactions")
+    if ids.dtype.kind == "O" and not all(isinstance(v, str) for v in ids.tolist()):
+        raise TypeError("data['item'] mixes strings with other ids; ids must be integers or strings")
+    return np.unique(ids)
