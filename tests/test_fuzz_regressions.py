@@ -8,6 +8,8 @@ import pytest
 import scipy.sparse as sp
 
 import autorec_fast as af
+from autorec_fast.models._training import MAX_EPOCHS
+from helpers import GRADIENT_SMALL, data_for, small_datasets
 
 
 def test_values_beyond_float32_are_rejected_not_stored_as_inf():
@@ -122,3 +124,23 @@ def test_implicit_models_score_histories_binarised_as_in_training(name, options)
     np.testing.assert_array_equal(S, model.score(sp.csr_matrix(np.array([[1.0, 0.0, 1.0]]))))
     with pytest.raises(ValueError, match="negative"):
         model.score(sp.csr_matrix(np.array([[-1.0, 0.0, 1.0]])))
+
+
+@pytest.mark.parametrize("name", sorted(GRADIENT_SMALL))
+def test_absurd_epoch_counts_are_refused_not_trained_forever(name):
+    """``epochs=2**63`` was accepted: the fit never ended and its ``history`` (an entry per
+    epoch) grew by MBs a second until the nightly fuzz child hit its 6 GiB data limit and
+    libgomp aborted the process, so Hypothesis could not report the example. (The callback
+    stops a fit after one epoch, so that a regression fails here instead of hanging.)"""
+    data = data_for(name, small_datasets())
+    stop = [lambda model, entry: False]
+    for epochs in (2**63, MAX_EPOCHS + 1):
+        with pytest.raises(ValueError, match="epochs must be at most"):
+            af.train(name, data, **{**GRADIENT_SMALL[name], "epochs": epochs}, callbacks=stop)
+    model = af.MODELS[name](**GRADIENT_SMALL[name])
+    assert model.set_params(epochs=MAX_EPOCHS).epochs == MAX_EPOCHS  # the bound itself is allowed
+    with pytest.raises(ValueError, match="epochs must be at most"):
+        model.set_params(epochs=2**63)
+    model.epochs = 2**63  # set past the constructor's check: the training loop checks again
+    with pytest.raises(ValueError, match="epochs must be at most"):
+        model.fit(data, callbacks=stop)

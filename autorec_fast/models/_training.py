@@ -23,6 +23,21 @@ from .._validation import check_dtype, check_positive
 from .base import Recommender
 
 
+#: more epochs than this is a mistake, not a long run (the papers' recipes train 25 to 200,
+#: ``epochs="auto"`` at most 100). Every epoch keeps an entry in ``history``, so a count
+#: such as 2**63 never finishes and grows the process's memory without bound (the fuzz
+#: suite's nightly run: MBs per second until the data limit, then libgomp's abort)
+MAX_EPOCHS = 100_000
+
+
+def check_epochs(value) -> int:
+    """A positive integer number of epochs, at most ``MAX_EPOCHS``."""
+    epochs = check_positive(value, "epochs", integer=True)
+    if epochs > MAX_EPOCHS:
+        raise ValueError(f"epochs must be at most {MAX_EPOCHS:,}, got {value!r}")
+    return epochs
+
+
 @dataclass
 class TrainingStep:
     """What a batch step needs from the loop."""
@@ -113,7 +128,7 @@ class GradientTrained(Recommender):
 
     def _set_training_options(self, *, epochs, batch_size, lr, l2, patience, seed, dtype, verbose):
         """Check and set the options every gradient-trained model shares."""
-        self.epochs = check_positive(epochs, "epochs", integer=True)
+        self.epochs = check_epochs(epochs)
         self.batch_size = check_positive(batch_size, "batch_size", integer=True)
         self.lr = check_positive(lr, "lr")
         self.l2 = check_positive(l2, "l2", allow_zero=True)
@@ -173,7 +188,7 @@ class GradientTrained(Recommender):
         last_finite = None  # with "stop" and no validation: the parameters after the last finite epoch
         n_examples = examples if isinstance(examples, (int, np.integer)) else len(examples)
         batch_size = min(batch_size or self.batch_size, n_examples)
-        epochs = epochs or self.epochs
+        epochs = check_epochs(epochs or self.epochs)  # also an attribute set after __init__
         backend = self._backend
         tracker = BestEpochTracker(self.patience)
         n_batches_per_epoch = -(-n_examples // batch_size)
