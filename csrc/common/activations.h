@@ -25,7 +25,7 @@ template <typename T> AUTOREC_HD T act_forward(Act a, T z) {
     case Act::Identity: return z;
     case Act::Sigmoid: return T(1) / (T(1) + exp(-z));
     case Act::Tanh: return tanh(z);
-    case Act::Relu: return z > T(0) ? z : T(0);
+    case Act::Relu: return z < T(0) ? T(0) : z;  // NaN stays NaN (a diverged fit must show)
     case Act::Elu: return z > T(0) ? z : expm1(z);
     case Act::Selu:
       return z > T(0) ? T(kSeluLambda) * z : T(kSeluLambda * kSeluAlpha) * expm1(z);

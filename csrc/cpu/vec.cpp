@@ -252,7 +252,7 @@ AUTOREC_GATHER(double, vdouble)
   }                                                                                         \
   AUTOREC_CLONES void elu_from_exp(int64_t n, T *z, const T *e, T scale, T neg) {           \
     _Pragma("omp simd") for (int64_t i = 0; i < n; ++i)                                     \
-        z[i] = z[i] > T(0) ? scale * z[i] : neg * (e[i] - T(1));                            \
+        z[i] = z[i] <= T(0) ? neg * (e[i] - T(1)) : scale * z[i]; /* NaN: scale * NaN */    \
   }
 AUTOREC_ELEMENTWISE(float)
 AUTOREC_ELEMENTWISE(double)

@@ -49,6 +49,31 @@ def test_dense_elementwise_kernels_match_numpy(dtype, name):
     np.testing.assert_allclose(grad, 2 * err * df(H.astype(np.float64)) / mask.sum(), **tol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(ACT_REF))
+def test_activations_at_extreme_inputs(dtype, name):
+    """Far outside any sane range (a diverging fit, a history value of 1e30): finite
+    inputs give finite outputs, the limits at ±inf, NaN stays NaN. The float32 ELU/SELU
+    path's vectorised exp once turned -1e10 into NaN (its int32 exponent overflowed)."""
+    big = np.finfo(dtype).max
+    z = np.array([-big, -1e30, -1e10, -4e9, -1e3, -88.5, -87.5, -20, 0, 20, 1e3, 1e10, big], dtype)
+    z = np.tile(z, (3, 40))  # long rows: the vectorised loop, not only its remainder
+    H = z.copy()
+    cpu.bias_activation(H, np.zeros(z.shape[1], dtype), ACTIVATIONS[name])
+    with np.errstate(over="ignore"):
+        want = ACT_REF[name][0](z.astype(np.float64)).astype(dtype)
+    finite = np.isfinite(want)
+    assert np.isfinite(H[finite]).all()
+    np.testing.assert_allclose(H[finite], want[finite], rtol=2e-6)
+    assert (H[~finite] == want[~finite]).all()  # overflow to ±inf where float64 overflows too
+    H = np.array([[np.nan, -np.inf, np.inf] * 8], dtype)
+    cpu.bias_activation(H, np.zeros(24, dtype), ACTIVATIONS[name])
+    assert np.isnan(H[0, ::3]).all()
+    with np.errstate(invalid="ignore"):
+        ref = ACT_REF[name][0](np.array([-np.inf, np.inf]))
+    np.testing.assert_array_equal(H[0, 1:3], ref.astype(dtype))
+
+
 def test_sampled_dot_matches_numpy_and_checks_indices():
     rng = np.random.default_rng(3)
     A, B = rng.standard_normal((5, 7)), rng.standard_normal((9, 7))

@@ -40,8 +40,10 @@ def test_multinomial_kernel_matches_numpy(dtype):
 
 
 def test_multinomial_kernel_extreme_logits():
-    logits = np.array([[1000.0, -1000.0, 0.0], [-90.0, -95.0, -200.0]], np.float32)
-    X = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1]], np.float32))
+    # -1e10 and -3e38 below the row maximum: the vectorised exp's int32 exponent once
+    # overflowed there and returned NaN (a diverging fit's logits)
+    logits = np.array([[1000.0, -1000.0, 0.0], [-90.0, -95.0, -200.0], [0.0, -1e10, -3e38]], np.float32)
+    X = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [1, 0, 0]], np.float32))
     out = logits.copy()
     loss = cpu.multinomial_nll_grad(out, None, X.indptr.astype(np.int64), X.indices.astype(np.int32),
                                     X.data, 1.0)
