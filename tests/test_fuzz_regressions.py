@@ -144,3 +144,24 @@ def test_absurd_epoch_counts_are_refused_not_trained_forever(name):
     model.epochs = 2**63  # set past the constructor's check: the training loop checks again
     with pytest.raises(ValueError, match="epochs must be at most"):
         model.fit(data, callbacks=stop)
+
+
+def test_extreme_history_values_and_a_diverging_last_step_give_finite_outputs():
+    """Found by the nightly models fuzz once the epochs bound let it run on: DeepRec
+    scored a history value of 2**62 as NaN, and AutoRec after one step with lr=1e10
+    predicted NaN; both from the float32 ELU/SELU/sigmoid exp, whose int32 exponent
+    overflowed below -2**31·ln2 (now clamped; tests/kernels/test_dense_ops.py)."""
+    X = sp.csr_matrix(np.array([[3.0, 0.0], [0.0, 4.0], [5.0, 0.0]]))
+    deeprec = af.train("deeprec", X)
+    for value in (2.0**62, 1e30, -1e30):
+        assert np.isfinite(deeprec.score(np.array([[value, 0.0]]))).all()
+    autorec = af.train("autorec", sp.csr_matrix(np.array([[4.0]])), lr=1e10, epochs=1)
+    assert np.isfinite(autorec.predict([0], [0])).all()
+
+
+def test_negative_ratio_out_of_range_names_the_argument():
+    """negative_ratio=2**63 reached the sampler's binding and failed with pybind11's
+    'incompatible function arguments' TypeError."""
+    for ratio in (2**63, 10**6, -1):
+        with pytest.raises(ValueError, match="negative_ratio must be between 0 and 100,000"):
+            af.CDAE(negative_ratio=ratio)

@@ -47,6 +47,11 @@ def append_user_nodes(X: sp.csr_matrix, users: np.ndarray | None, n_users: int) 
     return sp.csr_matrix((data, indices, indptr), shape=(B, n_items + n_users))
 
 
+#: negatives per positive beyond this are not a sample any more (and ratio x nnz would
+#: overflow the sampler's int64 counts long before): negative_ratio=0 scores every item
+MAX_NEGATIVE_RATIO = 100_000
+
+
 class CDAE(ImplicitModel, GradientTrained):
     """Collaborative Denoising Autoencoder.
 
@@ -108,8 +113,9 @@ class CDAE(ImplicitModel, GradientTrained):
             raise ValueError("loss='logistic' needs output_activation='sigmoid'")
         if isinstance(negative_ratio, bool) or not isinstance(negative_ratio, (int, np.integer)):
             raise TypeError(f"negative_ratio must be an integer, got {negative_ratio!r}")
-        if negative_ratio < 0:
-            raise ValueError(f"negative_ratio must be >= 0, got {negative_ratio}")
+        if not 0 <= negative_ratio <= MAX_NEGATIVE_RATIO:
+            raise ValueError(f"negative_ratio must be between 0 and {MAX_NEGATIVE_RATIO:,} (negatives sampled per "
+                             f"positive; 0 makes every item a target), got {negative_ratio}")
         self.negative_ratio = int(negative_ratio)
         self.optimizer = choice(optimizer, ("adam", "adagrad"), "optimizer")
         self.metric = self._check_metric(metric)
