@@ -68,3 +68,21 @@ def test_no_source_file_over_600_lines():
     sources = [*PACKAGE.rglob("*.py"), *(ROOT / "csrc").rglob("*.c*"), *(ROOT / "csrc").rglob("*.h")]
     long = {str(p.relative_to(ROOT)): n for p in sources if (n := len(p.read_text().splitlines())) > 600}
     assert not long, long
+
+
+def test_the_core_never_imports_the_distributed_layer():
+    """``autorec_fast.distributed`` (Dask) is an optional extra: nothing outside it
+    imports it or Dask, and ``import autorec_fast`` loads neither."""
+    import subprocess
+    import sys
+
+    for path in PACKAGE.rglob("*.py"):
+        if "distributed" in path.relative_to(PACKAGE).parts:
+            continue
+        for _level, module, names in imports_of(path):
+            bad = module.split(".")[0] in ("dask", "distributed") or "distributed" in module.split(".") \
+                or "distributed" in names
+            assert not bad, f"{path.relative_to(PACKAGE)} imports {module or names}"
+    code = "import sys, autorec_fast; print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT.parent, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
