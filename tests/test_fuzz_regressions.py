@@ -165,3 +165,15 @@ def test_negative_ratio_out_of_range_names_the_argument():
     for ratio in (2**63, 10**6, -1):
         with pytest.raises(ValueError, match="negative_ratio must be between 0 and 100,000"):
             af.CDAE(negative_ratio=ratio)
+
+
+@pytest.mark.parametrize("name", ["deeprec", "autorec", "cdae", "multvae"])
+def test_a_last_step_that_overflows_raises(name):
+    """The loss is measured before each step: DeepRec with lr=1e300 on one rating had a
+    finite loss, then inf weights and non-finite scores (nightly fuzz). The parameters
+    are checked after every epoch."""
+    data = sp.csr_matrix(np.array([[4.0, 0.0], [0.0, 2.0]]))
+    if name in ("cdae", "multvae"):
+        data.data[:] = 1.0
+    with pytest.raises(FloatingPointError, match=f"(?i){name}.*(not finite after epoch 1|loss is)"):
+        af.train(name, data, lr=1e300, epochs=1, batch_size=1)

@@ -223,8 +223,14 @@ class GradientTrained(Recommender):
                     bar.close()
                 entry = {"epoch": epoch, **self._epoch_summary(meter.value(), n_batches), **settings,
                          "seconds": time.perf_counter() - t0}
-                if not math.isfinite(entry["loss"]):
-                    message = (f"{type(self).__name__}: the training loss is {entry['loss']} in epoch {epoch}: "
+                # the loss is measured before each step, so a last step that overflowed shows
+                # only in the parameters: one pass over them per epoch
+                diverged = (f"the training loss is {entry['loss']} in epoch {epoch}"
+                            if not math.isfinite(entry["loss"]) else
+                            None if self._parameters_finite() else
+                            f"the parameters are not finite after epoch {epoch} (its last steps overflowed)")
+                if diverged:
+                    message = (f"{type(self).__name__}: {diverged}: "
                                f"training diverged (try a smaller lr, or check the data for extreme values)")
                     if validation is None:  # keep the last finite epoch
                         tracker.best_state, tracker.best_epoch = last_finite, epoch - 1
@@ -265,6 +271,10 @@ class GradientTrained(Recommender):
         self.fit_info = {"seconds": time.perf_counter() - t_start, "epochs": len(self.history),
                          "best_epoch": self.best_epoch, "stopped": reason}
         return self
+
+    def _parameters_finite(self) -> bool:
+        """Whether every parameter is finite (Σ p² in float64 per array: one reduction each)."""
+        return all(math.isfinite(self._backend.squared_norm(p)) for p in self._parameters())
 
     def _copy_parameters(self):
         return [p.copy() for p in self._parameters()]
