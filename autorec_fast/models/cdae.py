@@ -72,8 +72,8 @@ class CDAE(ImplicitModel, GradientTrained):
     loss : {"logistic", "square"}
         Logistic needs ``output_activation="sigmoid"`` (it is computed from the logits).
     negative_ratio : int
-        Negatives sampled per positive for each user in each batch; 0 computes
-        the output at every item (the full, unsampled objective).
+        Negatives sampled per positive for each user in each batch (at most
+        100,000); 0 computes the output at every item (the full, unsampled objective).
     optimizer : {"adam", "adagrad"}
     l2 : float
         λ of λ/2 (‖W‖² + ‖V‖²), V including the user nodes.
