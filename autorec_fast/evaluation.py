@@ -68,7 +68,7 @@ def _topk_batches(model, X, k, exclude_seen, batch_size, want_scores=False):
                            f"scoring batches of {rows:,} rows x {model.n_items:,} items (lower batch_size)")
     for start in range(0, X.shape[0], batch_size):
         Xb = X[start : start + batch_size]
-        scores = model._score_csr(Xb)
+        scores = model._finite_scores(Xb)
         top, val = backend.topk(scores, Xb if exclude_seen else None, k)
         yield top, val, (scores if want_scores else None)
 

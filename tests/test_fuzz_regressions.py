@@ -177,3 +177,17 @@ def test_a_last_step_that_overflows_raises(name):
         data.data[:] = 1.0
     with pytest.raises(FloatingPointError, match=f"(?i){name}.*(not finite after epoch 1|loss is)"):
         af.train(name, data, lr=1e300, epochs=1, batch_size=1)
+
+
+def test_non_finite_scores_are_refused_not_returned():
+    """Weights that overflow on a history (a fit diverged in its last step, or values far
+    outside the training scale) gave NaN/inf scores that ranked and evaluated silently."""
+    X = sp.csr_matrix(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]))
+    model = af.train("ease", X, l2=1.0)
+    model.weights[0, 1] = np.inf
+    for call in (lambda: model.score(X), lambda: model.recommend(X, k=1),
+                 lambda: af.evaluate(model, (X, X), ["ndcg@2"])):
+        with pytest.raises(FloatingPointError, match="scores are not finite"):
+            call()
+    model.weights[0, 1] = 0.0
+    assert np.isfinite(model.score(X)).all()
