@@ -16,13 +16,20 @@ namespace autorec::cpu {
 template <typename T> void gram_upper(const CsrView<T> &X, T *G) {
   const Transposed c = transpose_pattern(X.indptr, X.indices, X.n_rows, X.n_cols);
   const int64_t n = X.n_cols;
+  // With each row's indices strictly increasing (canonical CSR, what the library
+  // passes), the entries j >= i of user u's row start at item i's own entry: half the
+  // inner loop of walking the whole row. Any other row order takes the whole walk.
+  bool sorted = true;
+#pragma omp parallel for reduction(&& : sorted) schedule(static) if (X.indptr[X.n_rows] > (1 << 16))
+  for (int64_t u = 0; u < X.n_rows; ++u)
+    for (int64_t q = X.indptr[u] + 1; q < X.indptr[u + 1]; ++q) sorted = sorted && X.indices[q] > X.indices[q - 1];
 #pragma omp parallel for schedule(dynamic, 8) if (n * n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
     T *row = G + i * n;
     for (int64_t p = c.colptr[i]; p < c.colptr[i + 1]; ++p) {
       const int64_t u = c.row[p];
       const T xi = X.data ? X.data[c.entry[p]] : T(1);
-      for (int64_t q = X.indptr[u]; q < X.indptr[u + 1]; ++q) {
+      for (int64_t q = sorted ? c.entry[p] : X.indptr[u]; q < X.indptr[u + 1]; ++q) {
         const int64_t j = X.indices[q];
         if (j >= i) row[j] += xi * (X.data ? X.data[q] : T(1));
       }
