@@ -3,6 +3,7 @@ threads and memory, sending a model to every worker once, and tree reductions.""
 
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 
 import numpy as np
@@ -73,16 +74,36 @@ def model_nbytes(model) -> int:
     return int(sum(np.asarray(a).nbytes for a in arrays.values()))
 
 
+#: the future of each model already sent, per client: Dask keeps the graphs of lazy
+#: results (and the futures in them) alive after they are computed, so a new scatter per
+#: call would leave one more copy of the model on every worker each time
+_SENT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(model, client) -> tuple:
+    """Changes when the model is refitted (new arrays) or sent through another client."""
+    arrays, meta = model._state()
+    return (client.id, tuple((k, id(v), np.shape(v)) for k, v in sorted(arrays.items())), repr(sorted(meta.items())))
+
+
 def broadcast_model(client, model):
     """The model on every worker once (a future of it); refuses a model above a worker's
-    memory limit and a model on the GPU (workers score on the CPU)."""
+    memory limit and a model on the GPU (workers score on the CPU). The same fitted
+    model sent again reuses the copy already there (a model changed in place after
+    its first use is not sent again: refit it, or copy it)."""
     model._check_fitted()
     if model.device != "cpu":
         raise ValueError(f"model is on device {model.device!r}; the workers score on the CPU: "
                          "save it and load it with autorec_fast.load(path, device='cpu')")
+    key = _fingerprint(model, client)
+    sent = _SENT.get(model)
+    if sent is not None and sent[0] == key and sent[1].status == "finished":
+        return sent[1]
     require_worker_memory(client, 2 * model_nbytes(model), f"sending the {type(model).__name__} model "
                           f"({gib(model_nbytes(model))}; twice that while it arrives)")
-    return client.scatter(model, broadcast=True, hash=False)
+    future = client.scatter(model, broadcast=True, hash=False)
+    _SENT[model] = (key, future)
+    return future
 
 
 def tree_reduce(client, futures, combine, split_every: int = 2, **submit_kw):

@@ -90,17 +90,3 @@ def _raise_if_spread(worst):
             f"grouped=True, but users have rows in several partitions: {describe(spread.index.to_numpy())} "
             f"(in up to {int(spread.max())} partitions); pass grouped=False to shuffle the rows by user")
     return True
-
-
-def vocabulary(client, frame) -> np.ndarray:
-    """The sorted distinct item ids (the single-machine fit's column order), computed
-    on the cluster; only the distinct ids come to the client."""
-    from .._data.coerce import _as_id_array
-
-    items = client.compute(frame[ITEM].drop_duplicates()).result()
-    ids = _as_id_array(np.asarray(items.to_numpy() if hasattr(items, "to_numpy") else items), "data['item']")
-    if ids.size == 0:
-        raise ValueError("data has no interactions")
-    if ids.dtype.kind == "O" and not all(isinstance(v, str) for v in ids.tolist()):
-        raise TypeError("data['item'] mixes strings with other ids; ids must be integers or strings")
-    return np.unique(ids)

@@ -20,7 +20,7 @@ import numpy as np
 from .._memory import gib, require
 from ..models.ease import EASE
 from ._cluster import get_client, require_worker_memory, tree_reduce, worker_threads, workers
-from ._frames import ITEM, RATING, TIMESTAMP, USER, group_by_user, interaction_frame, vocabulary
+from ._frames import ITEM, RATING, TIMESTAMP, USER, group_by_user, interaction_frame
 
 
 def pack_upper(G: np.ndarray) -> np.ndarray:
@@ -57,7 +57,7 @@ class _Partial:
         self.lowest, self.highest, self.ratings = lowest, highest, ratings
 
 
-def partition_csr(part, items, dtype, duplicates):
+def partition_csr(part, items=None, dtype=np.float32, duplicates="last"):
     """One partition (pandas, columns user/item[/rating/timestamp]) as a canonical CSR
     over ``items`` (the vocabulary), built as the single-machine fit builds it
     (``Interactions.from_arrays``: same duplicate rule, float32 values); None when empty."""
@@ -155,12 +155,16 @@ def fit_ease(data, *, l2: float = 500.0, dtype="float32", device: str = "cpu", g
     client : dask.distributed.Client, optional
         Default: the current client.
 
-    Memory: each worker holds one n x n partial Gram and its packed copy
+    The input is read (and shuffled) once; its partitions stay in the workers' memory
+    until the summed Gram reaches the factorising process. Memory: each worker
+    holds one n x n partial Gram and its packed copy
     (1.5 n² values) while it builds it, plus up to ``split_every`` + 1 packed
     triangles while summing; the factorising process holds the packed sum and the
     n x n weights (1.5 n²). Both are checked before anything is computed.
-    ``fit_info`` gives seconds per stage and the bytes of Gram that crossed the
-    network.
+    ``fit_info`` gives seconds per stage (``items_seconds``: reading, shuffling and the
+    item vocabulary; ``gram_and_transfer_seconds``: the CSRs, partial Grams, tree sum and
+    its transfer; ``factorize_seconds``) and an upper bound on the bytes of Gram that
+    crossed the network.
     """
     from .._progress import report
     from .._validation import check_positive
@@ -177,64 +181,119 @@ def fit_ease(data, *, l2: float = 500.0, dtype="float32", device: str = "cpu", g
     if factorize_on != "client" and factorize_on not in pool:
         raise ValueError(f"factorize_on must be 'client' or a worker address {sorted(pool)}, got {factorize_on!r}")
     frame = interaction_frame(data, "data")
-    items = vocabulary(client, frame)
-    n = items.size
-    itemsize = model.dtype.itemsize
-    square, packed_bytes = n * n * itemsize, n * (n + 1) // 2 * itemsize
-    require_worker_memory(client, square + packed_bytes * (split_every + 1),
-                          f"EASE's partial Gram of {n:,} items ({gib(square)} while built)")
-    if factorize_on == "client" and device == "cpu":
-        require(square + packed_bytes, f"EASE on {n:,} items in {model.dtype.name} (the packed Gram and "
-                                       f"one {n:,} x {n:,} matrix)")
-    elif factorize_on != "client":
-        require_worker_memory(client, square + packed_bytes, f"factorising EASE on {n:,} items")
-    report(model, f"{n:,} items; {frame.npartitions} partitions on {len(pool)} workers", model.verbose)
-
-    import dask
-
-    shuffled, check = group_by_user(frame, grouped)
-    vocab = client.scatter(items, broadcast=True, hash=False)
-    csr_tasks = [dask.delayed(partition_csr)(part, vocab, model.dtype, duplicates) for part in shuffled.to_delayed()]
-    csrs = client.compute(csr_tasks)
-    checked = client.compute(check) if check is not None else None
-    # one contiguous group of partitions per worker, placed there (loosely: if that worker
-    # dies the group runs elsewhere, and Dask recomputes the lost partitions)
-    groups = [g for g in np.array_split(np.arange(len(csrs)), len(pool)) if g.size]
-    leaves = [client.submit(partial_gram, [csrs[i] for i in g], n, model.dtype, workers=[addr],
-                            allow_other_workers=True, pure=False)
-              for g, addr in zip(groups, pool)]
-    total = tree_reduce(client, leaves, sum_partials, split_every, pure=False)
+    # the input is read (and shuffled) once: its partitions stay on the workers for this fit
+    # (grouped=True: checked below, from these same partitions)
+    parts = client.compute((frame if grouped else group_by_user(frame, False)[0]).to_delayed())
+    held = list(parts)
     try:
-        if checked is not None:
-            checked.result()
+        items_future = tree_reduce(client, client.map(distinct_items, parts, pure=False), union_items, 8,
+                                   pure=False)
+        held.append(items_future)
+        if grouped:
+            spread = tree_reduce(client, client.map(distinct_users, parts, pure=False), union_users, 8,
+                                 pure=False)
+            held.append(spread)
+        items = vocabulary_from(items_future.result())
+        t_items = time.perf_counter() - t0
+        n = items.size
+        itemsize = model.dtype.itemsize
+        square, packed_bytes = n * n * itemsize, n * (n + 1) // 2 * itemsize
+        require_worker_memory(client, square + packed_bytes * (split_every + 1),
+                              f"EASE's partial Gram of {n:,} items ({gib(square)} while built)")
+        if factorize_on == "client" and device == "cpu":
+            require(square + packed_bytes, f"EASE on {n:,} items in {model.dtype.name} (the packed Gram and "
+                                           f"one {n:,} x {n:,} matrix)")
+        elif factorize_on != "client":
+            require_worker_memory(client, square + packed_bytes, f"factorising EASE on {n:,} items")
+        report(model, f"{n:,} items; {len(parts)} partitions on {len(pool)} workers", model.verbose)
         t_gram = time.perf_counter()
+        vocab = client.scatter(items, broadcast=True, hash=False)
+        csrs = client.map(partition_csr, parts, items=vocab, dtype=model.dtype, duplicates=duplicates, pure=False)
+        held += [vocab, *csrs]
+        # one contiguous group of partitions per worker, placed there (loosely: if that worker
+        # dies the group runs elsewhere, and Dask recomputes the lost partitions)
+        groups = [g for g in np.array_split(np.arange(len(csrs)), len(pool)) if g.size]
+        leaves = [client.submit(partial_gram, [csrs[i] for i in g], n, model.dtype, workers=[addr],
+                                allow_other_workers=True, pure=False)
+                  for g, addr in zip(groups, pool)]
+        total = tree_reduce(client, leaves, sum_partials, split_every, pure=False)
+        held += [*leaves, total]
+        if grouped:
+            spread.result()  # raises on users in several partitions
         if factorize_on == "client":
             summed = total.result()
             t_gram = time.perf_counter() - t_gram
             _check_summed(model, summed)
+            for f in held:  # the workers' memory is free before the client's big allocation
+                f.release()
+            held = []
             G = unpack_upper(summed.packed, n)
             del summed
             model.fit_gram(G, items, copy=False)
         else:
             stats = client.submit(_stats, total, pure=False).result()
+            t_gram = time.perf_counter() - t_gram
             _check_summed(model, stats)
             params = {"l2": model.l2, "dtype": model.dtype.name, "device": device}
             fitted = client.submit(_factorize, total, n, items, params, workers=[factorize_on],
                                    allow_other_workers=False, pure=False)
+            held.append(fitted)
             level = model.verbose
             model = fitted.result()
             model.verbose = level
-            t_gram = time.perf_counter() - t_gram
     finally:
-        for f in [*csrs, *leaves, total] + ([checked] if checked is not None else []):
+        for f in held:
             f.release()
     # an upper bound: partials that meet on one worker do not cross the network
     moved = packed_bytes * len(leaves) + (square if factorize_on != "client" else 0)
     model.fit_info["factorize_seconds"] = model.fit_info.pop("seconds")
-    model.fit_info.update({"seconds": time.perf_counter() - t0, "gram_and_transfer_seconds": t_gram,
-                           "workers": len(pool), "partitions": len(csrs), "gram_bytes_moved": moved})
+    model.fit_info.update({"seconds": time.perf_counter() - t0, "items_seconds": t_items,
+                           "gram_and_transfer_seconds": t_gram, "workers": len(pool), "partitions": len(parts),
+                           "gram_bytes_moved": moved})
     report(model, f"distributed fit in {model.fit_info['seconds']:.2f} s", model.verbose)
     return model
+
+
+def distinct_items(part):
+    """The sorted distinct item ids of one partition."""
+    from .._data.coerce import _as_id_array
+
+    return np.unique(_as_id_array(part[ITEM].to_numpy(), "data['item']")) if len(part) else None
+
+
+def union_items(*parts):
+    """The sorted union of sorted distinct ids (None: an empty partition)."""
+    parts = [p for p in parts if p is not None]
+    return np.unique(np.concatenate(parts)) if parts else None
+
+
+def vocabulary_from(items) -> np.ndarray:
+    """The model's item ids from the union of the partitions' (the single-machine order)."""
+    if items is None or items.size == 0:
+        raise ValueError("data has no interactions")
+    if items.dtype.kind == "O" and not all(isinstance(v, str) for v in items.tolist()):
+        raise TypeError("data['item'] mixes strings with other ids; ids must be integers or strings")
+    return items
+
+
+def distinct_users(part):
+    """``(sorted distinct users of a partition, users seen in several partitions so far)``."""
+    users = np.unique(part[USER].to_numpy()) if len(part) else np.zeros(0, np.int64)
+    return users, users[:0]
+
+
+def union_users(*parts):
+    """Union of distinct users, carrying the users found in more than one partition; the
+    root raises a ValueError naming them (``grouped=True`` promised whole users)."""
+    from .._data.original_ids import describe
+
+    both = np.concatenate([p[0] for p in parts])
+    uniq, counts = np.unique(both, return_counts=True)
+    spread = np.concatenate([uniq[counts > 1], *(p[1] for p in parts)])[:5]
+    if spread.size:
+        raise ValueError(f"grouped=True, but users have rows in several partitions: {describe(spread)}; "
+                         "pass grouped=False to shuffle the rows by user")
+    return uniq, spread
 
 
 def _stats(total: _Partial) -> _Partial:

@@ -310,3 +310,21 @@ def test_worker_killed_mid_gram_changes_nothing(client):
     assert killed, "no partial Gram was seen running (the test did not kill a worker)"
     np.testing.assert_allclose(model.weights, single.weights, rtol=1e-9, atol=1e-12)
     client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker for the next tests
+
+
+def test_the_same_model_is_sent_to_the_workers_once(client):
+    """Dask keeps the graphs of computed lazy results, and the model futures in them: a
+    scatter per call left one more copy of the model on every worker each time."""
+    df = synthetic_frame(15)
+    model = af.train("ease", df, l2=20.0)
+    ddf = dd.from_pandas(df, npartitions=3)
+
+    def copies():
+        return sum(client.run(lambda dask_worker: sum(type(v).__name__ == "EASE" for v in dask_worker.data.values()))
+                   .values())
+
+    before = copies()
+    for _ in range(3):
+        afd.recommend(model, ddf, k=3, client=client).compute()
+    afd.evaluate(model, (ddf, ddf), ["ndcg@5"], client=client)
+    assert copies() - before == 2  # one copy on each of the 2 workers
