@@ -191,3 +191,21 @@ def test_non_finite_scores_are_refused_not_returned():
             call()
     model.weights[0, 1] = 0.0
     assert np.isfinite(model.score(X)).all()
+
+
+def test_non_finite_predictions_are_refused_and_bad_counts_in_files():
+    """Nightly: DeepRec with lr=5e12 predicted NaN (clipping passes NaN through), so rmse
+    was NaN; a model file with "best_epoch": Infinity raised OverflowError in load."""
+    X = sp.csr_matrix(np.array([[3.0, 0.0], [0.0, 4.0], [5.0, 1.0]]))
+    model = af.train("deeprec", X)
+    model._parameters()[0][...] = np.nan
+    with pytest.raises(FloatingPointError, match="predictions are not finite"):
+        model.predict([0, 1], [0, 1])
+    with pytest.raises(FloatingPointError):
+        af.evaluate(model, X, ["rmse"])
+    from autorec_fast.models._shared import meta_count
+
+    for bad in (float("inf"), float("nan"), -1, 2.5, "3", True, None):
+        with pytest.raises(ValueError, match="best_epoch must be a non-negative integer"):
+            meta_count({"best_epoch": bad}, "best_epoch")
+    assert meta_count({"best_epoch": 4.0}, "best_epoch") == 4

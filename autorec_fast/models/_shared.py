@@ -115,10 +115,10 @@ class RatingModel:
     def _rating_model_from_state(cls, arrays, meta, device):
         """A model of this class with the common state of ``_rating_state`` restored."""
         model = cls(**{k: meta[k] for k in cls._HYPER}, dtype=meta["dtype"], device=device)
-        model.n_users, model.n_items = int(meta["n_users"]), int(meta["n_items"])
+        model.n_users, model.n_items = meta_count(meta, "n_users"), meta_count(meta, "n_items")
         model.user_ids, model.item_ids = arrays["user_ids"], arrays["item_ids"]
         model.mean_, model.rating_range_ = _finite(meta["mean"], "mean"), _rating_range(meta["rating_range"])
-        model.best_epoch, model.history = int(meta["best_epoch"]), list(meta["history"])
+        model.best_epoch, model.history = meta_count(meta, "best_epoch"), list(meta["history"])
         return model
 
     def _predict_unknown(self, users, items):
@@ -200,6 +200,11 @@ class RatingModel:
             rest = np.ones(out.size, bool)
             rest[idx] = False
             out[rest] = self._predict_unknown(users[rest], items[rest])
+        if not np.isfinite(out).all():  # clipping would hide inf, and NaN would pass through it
+            raise FloatingPointError(
+                f"{type(self).__name__}: predictions are not finite for {int((~np.isfinite(out)).sum()):,} of "
+                f"{out.size:,} pairs: the weights are too large (did training diverge? see model.history; "
+                "retrain with a smaller lr)")
         if self.clip if clip is None else bool(clip):
             np.clip(out, *self.rating_range_, out=out)
         return out
@@ -226,6 +231,16 @@ def _finite(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
         raise ValueError(f"model file: {name} must be a finite number, got {value!r}")
     return float(value)
+
+
+def meta_count(meta, key: str) -> int:
+    """A non-negative integer from a model file's metadata (``int(inf)`` would be an
+    OverflowError, ``int("x")`` a ValueError without the file's name)."""
+    value = meta[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
+            or value != int(value) or value < 0:
+        raise ValueError(f"model file: {key} must be a non-negative integer, got {value!r}")
+    return int(value)
 
 
 def _rating_range(value) -> tuple:

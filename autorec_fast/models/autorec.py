@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import canonical_csr, check_positive
-from ._shared import ACTIVATIONS, OPTIMIZERS, RatingModel, choice, features_csr
+from ._shared import ACTIVATIONS, OPTIMIZERS, RatingModel, choice, features_csr, meta_count
 from ._training import GradientTrained
 
 VARIANTS = ("item", "user")
@@ -272,7 +272,7 @@ class AutoRec(RatingModel, GradientTrained):
     def _from_state(cls, arrays, meta, device):
         meta = {"init": "glorot", **meta}  # files written before the option existed
         model = cls._rating_model_from_state(arrays, meta, device)
-        model._n_features = int(meta["n_features"])
+        model._n_features = meta_count(meta, "n_features")
         n_ex, n_out = (model.n_items, model.n_users) if model.variant == "item" else (model.n_users, model.n_items)
         model._inputs = canonical_csr(sp.csr_matrix(
             (arrays["inputs_data"], arrays["inputs_indices"], arrays["inputs_indptr"]),

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from .._validation import check_fraction, check_positive
 from ..backends.cpu import sample_negatives
-from ._shared import ACTIVATIONS, LOSSES, OPTIMIZERS, ImplicitModel, choice
+from ._shared import ACTIVATIONS, LOSSES, OPTIMIZERS, ImplicitModel, choice, meta_count
 from ._training import GradientTrained
 
 
@@ -251,7 +251,7 @@ class CDAE(ImplicitModel, GradientTrained):
     @classmethod
     def _from_state(cls, arrays, meta, device):
         model = cls(**{k: meta[k] for k in cls._HYPER}, dtype=meta["dtype"], device=device)
-        model.n_items, model.n_train_users = int(meta["n_items"]), int(meta["n_train_users"])
+        model.n_items, model.n_train_users = meta_count(meta, "n_items"), meta_count(meta, "n_train_users")
         model.item_ids = arrays["item_ids"]
         params = tuple(np.ascontiguousarray(arrays[k], dtype=model.dtype) for k in ("Vt", "mu", "W", "b"))
         k = model.hidden
@@ -259,5 +259,5 @@ class CDAE(ImplicitModel, GradientTrained):
                 or params[2].shape != (model.n_items, k) or params[3].shape != (model.n_items,)):
             raise ValueError("model file: parameter shapes do not match the metadata")
         model._params = tuple(model._backend.asarray(p) for p in params)
-        model.best_epoch, model.history = int(meta["best_epoch"]), list(meta["history"])
+        model.best_epoch, model.history = meta_count(meta, "best_epoch"), list(meta["history"])
         return model

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_fraction, check_positive
-from ._shared import OPTIMIZERS, ImplicitModel, check_layers
+from ._shared import OPTIMIZERS, ImplicitModel, check_layers, meta_count
 from ._training import GradientTrained, check_anneal_steps, kl_weight
 
 
@@ -260,12 +260,12 @@ class MultVAE(ImplicitModel, GradientTrained):
         if cls.variational:
             kw.update(beta_cap=meta["beta_cap"], anneal_steps=meta["anneal_steps"])
         model = cls(**kw, dtype=meta["dtype"], device=device)
-        model.n_items = int(meta["n_items"])
+        model.n_items = meta_count(meta, "n_items")
         model.item_ids = arrays["item_ids"]
         enc, dec = model._dims(model.n_items)
         model._n_enc = len(enc) - 1
         shapes = list(zip(enc[:-1], enc[1:])) + list(zip(dec[:-1], dec[1:]))
-        if int(meta["n_layers"]) != len(shapes):
+        if meta_count(meta, "n_layers") != len(shapes):
             raise ValueError("model file: layer count does not match the metadata")
         model._weights, model._biases = [], []
         for i, (fi, fo) in enumerate(shapes):
@@ -275,7 +275,7 @@ class MultVAE(ImplicitModel, GradientTrained):
                 raise ValueError(f"model file: layer {i} has the wrong shape")
             model._weights.append(model._backend.asarray(w))
             model._biases.append(model._backend.asarray(bb))
-        model.best_epoch = int(meta["best_epoch"])
+        model.best_epoch = meta_count(meta, "best_epoch")
         model.history = list(meta["history"])
         return model
 

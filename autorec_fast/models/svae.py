@@ -33,7 +33,7 @@ import scipy.sparse as sp
 
 from .._validation import check_positive
 from ..interactions import Interactions, as_interactions
-from ._shared import OPTIMIZERS, ImplicitModel, warn_if_explicit
+from ._shared import OPTIMIZERS, ImplicitModel, warn_if_explicit, meta_count
 from ._training import GradientTrained, check_anneal_steps, kl_weight
 
 #: parameter names, in the order of the arrays in ``_params``
@@ -402,7 +402,7 @@ class SVAE(ImplicitModel, GradientTrained):
     @classmethod
     def _from_state(cls, arrays, meta, device):
         model = cls(**{k: meta[k] for k in cls._HYPER}, dtype=meta["dtype"], device=device)
-        model.n_items = int(meta["n_items"])
+        model.n_items = meta_count(meta, "n_items")
         model.item_ids = arrays["item_ids"]
         shapes = model._shapes(model.n_items)
         params = []
@@ -412,6 +412,6 @@ class SVAE(ImplicitModel, GradientTrained):
                 raise ValueError(f"model file: {k} has shape {a.shape}, expected {shapes[k]}")
             params.append(model._backend.asarray(a))
         model._params = params
-        model.best_epoch = int(meta["best_epoch"])
+        model.best_epoch = meta_count(meta, "best_epoch")
         model.history = list(meta["history"])
         return model

@@ -153,13 +153,13 @@ def prop_train_and_infer(case, data):
         items = data.draw(fs.id_arrays(n) | st.lists(fs.index_values(model.n_items), min_size=n, max_size=n),
                           "items")
         unknown = data.draw(st.sampled_from(["error", "default", "default", "bogus", None]), "unknown")
-        pred = attempt(model.predict, users, items, unknown=unknown)
+        pred = attempt(model.predict, users, items, unknown=unknown, allowed=SCORE_ALLOWED)
         if pred is not REJECTED:
             assert pred.shape == (n,) and np.isfinite(pred).all()
             lo, hi = model.rating_range_
             if model.clip:
                 assert ((pred >= lo - 1e-6) & (pred <= hi + 1e-6)).all()
-        metrics = attempt(af.evaluate, model, train, ["rmse", "mae"])
+        metrics = attempt(af.evaluate, model, train, ["rmse", "mae"], allowed=SCORE_ALLOWED)
         if metrics is not REJECTED:
             assert all(np.isfinite(v) and v >= 0 for v in metrics.values())
     # ranking evaluation on (fold_in, fold_out) built from the training data
