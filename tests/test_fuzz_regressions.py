@@ -209,3 +209,22 @@ def test_non_finite_predictions_are_refused_and_bad_counts_in_files():
         with pytest.raises(ValueError, match="best_epoch must be a non-negative integer"):
             meta_count({"best_epoch": bad}, "best_epoch")
     assert meta_count({"best_epoch": 4.0}, "best_epoch") == 4
+
+
+def test_deeprec_file_with_huge_layers_is_refused_before_allocating(tmp_path):
+    """Nightly: a DeepRec file whose metadata said layers=2**40 made load allocate
+    (5, 2**40) parameters from the metadata before comparing them with the arrays."""
+    import json
+
+    X = sp.csr_matrix(np.array([[3.0, 0.0, 1.0], [0.0, 4.0, 2.0]]))
+    path = tmp_path / "deeprec.npz"
+    af.train("deeprec", X, layers=[4], epochs=1).save(path)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(bytes(arrays["__metadata__"]).decode())
+    meta["params"]["layers"] = 2**40
+    arrays["__metadata__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ValueError, match="need .* weights but the file holds"):
+        af.load(bad)

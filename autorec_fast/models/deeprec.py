@@ -426,6 +426,13 @@ class DeepRec(RatingModel, GradientTrained):
             model._set_offsets(model._R, offset)
         else:
             model._set_offsets(model._R)
+        # the metadata's layer sizes decide the allocation below: they must fit the arrays saved
+        dims = [model.n_items, *model.layers]
+        weights = sum(a * b for a, b in zip(dims[:-1], dims[1:])) * (1 if model.constrained else 2)
+        saved = sum(np.asarray(a).size for k, a in arrays.items() if k[:1] == "p" and k[1:].isdigit())
+        if weights > saved:
+            raise ValueError(f"model file: layers {model.layers} need {weights:,} weights but the file holds "
+                             f"{saved:,} parameter values")
         model._init(np.random.default_rng(0), model.n_items)
         for n, p in enumerate(model._parameters()):
             src = arrays[f"p{n}"]
