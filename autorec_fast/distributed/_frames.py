@@ -68,8 +68,8 @@ def group_by_user(frame, grouped: bool):
     ``grouped=False``: a hash shuffle on the user column (Dask's guarantee, ``check`` is
     None). ``grouped=True``: the caller says the partitions already hold whole users
     (e.g. Parquet written partitioned by user); ``check`` is a Delayed that raises a
-    ValueError naming users found in several partitions (one pass over the user ids,
-    run alongside the work that depends on it).
+    ValueError naming users found in several partitions (a tree of unions of the
+    partitions' distinct users, run alongside the work that depends on it).
     """
     if not isinstance(grouped, (bool, np.bool_)):
         raise TypeError(f"grouped must be True or False, got {grouped!r}")
@@ -77,16 +77,29 @@ def group_by_user(frame, grouped: bool):
         return frame.shuffle(on=USER), None
     import dask
 
-    users = frame[USER]
-    distinct = users.map_partitions(lambda s: s.drop_duplicates(), meta=users._meta)
-    worst = distinct.value_counts().nlargest(5)
-    return frame, dask.delayed(_raise_if_spread)(worst)
+    # a tree of unions of each partition's distinct users (no shuffle); computed with
+    # the work that depends on it, which reads the same partitions
+    level = [dask.delayed(distinct_users)(part) for part in frame.to_delayed()]
+    while len(level) > 1:
+        level = [dask.delayed(union_users)(*level[i:i + 8]) for i in range(0, len(level), 8)]
+    return frame, level[0]
 
 
-def _raise_if_spread(worst):
-    spread = worst[worst > 1]
-    if len(spread):
-        raise ValueError(
-            f"grouped=True, but users have rows in several partitions: {describe(spread.index.to_numpy())} "
-            f"(in up to {int(spread.max())} partitions); pass grouped=False to shuffle the rows by user")
-    return True
+def distinct_users(part):
+    """``(sorted distinct users of a partition, users seen in several partitions so far)``."""
+    users = np.unique(part[USER].to_numpy()) if len(part) else np.zeros(0, np.int64)
+    return users, users[:0]
+
+
+def union_users(*parts):
+    """Union of distinct users, carrying the users found in more than one partition; the
+    root raises a ValueError naming them (``grouped=True`` promised whole users)."""
+    both = np.concatenate([p[0] for p in parts])
+    uniq, counts = np.unique(both, return_counts=True)
+    spread = np.concatenate([uniq[counts > 1], *(p[1] for p in parts)])[:5]
+    if spread.size:
+        raise ValueError(f"grouped=True, but users have rows in several partitions: {describe(spread)}; "
+                         "pass grouped=False to shuffle the rows by user")
+    return uniq, spread
+
+

@@ -20,7 +20,7 @@ import numpy as np
 from .._memory import gib, require
 from ..models.ease import EASE
 from ._cluster import get_client, require_worker_memory, tree_reduce, worker_threads, workers
-from ._frames import ITEM, RATING, TIMESTAMP, USER, group_by_user, interaction_frame
+from ._frames import ITEM, RATING, TIMESTAMP, USER, distinct_users, group_by_user, interaction_frame, union_users
 
 
 def pack_upper(G: np.ndarray) -> np.ndarray:
@@ -274,26 +274,6 @@ def vocabulary_from(items) -> np.ndarray:
     if items.dtype.kind == "O" and not all(isinstance(v, str) for v in items.tolist()):
         raise TypeError("data['item'] mixes strings with other ids; ids must be integers or strings")
     return items
-
-
-def distinct_users(part):
-    """``(sorted distinct users of a partition, users seen in several partitions so far)``."""
-    users = np.unique(part[USER].to_numpy()) if len(part) else np.zeros(0, np.int64)
-    return users, users[:0]
-
-
-def union_users(*parts):
-    """Union of distinct users, carrying the users found in more than one partition; the
-    root raises a ValueError naming them (``grouped=True`` promised whole users)."""
-    from .._data.original_ids import describe
-
-    both = np.concatenate([p[0] for p in parts])
-    uniq, counts = np.unique(both, return_counts=True)
-    spread = np.concatenate([uniq[counts > 1], *(p[1] for p in parts)])[:5]
-    if spread.size:
-        raise ValueError(f"grouped=True, but users have rows in several partitions: {describe(spread)}; "
-                         "pass grouped=False to shuffle the rows by user")
-    return uniq, spread
 
 
 def _stats(total: _Partial) -> _Partial:
