@@ -64,8 +64,10 @@ class Interactions(_Constructors):
     ----------
     matrix : scipy.sparse.csr_matrix
         ``(n_users, n_items)`` float32 matrix, canonical. Treat as read-only.
-    user_ids, item_ids : numpy.ndarray
-        Original ids of the rows / columns (read-only arrays).
+    user_ids : numpy.ndarray
+        Original id of each row (read-only).
+    item_ids : numpy.ndarray
+        Original id of each column (read-only).
     timestamps : numpy.ndarray or None
         int64 per-entry timestamps aligned with ``matrix.data``.
     entry_order : numpy.ndarray

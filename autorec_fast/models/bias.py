@@ -76,8 +76,10 @@ class BiasBaseline(RatingModel, Recommender):
     ----------
     mean_ : float
         μ, the mean training rating.
-    user_bias, item_bias : ndarray of float64
-        b_u (n_users,) and b_i (n_items,).
+    user_bias : ndarray of float64
+        b_u, shape (n_users,).
+    item_bias : ndarray of float64
+        b_i, shape (n_items,).
     rating_range_ : (float, float)
         Smallest and largest training rating.
     history : list of dict
@@ -86,8 +88,10 @@ class BiasBaseline(RatingModel, Recommender):
     best_epoch : int
         The iteration whose biases are kept: the last one, or with validation
         the one with the lowest validation RMSE.
-    user_ids, item_ids : ndarray
-        Original ids of the rows and columns.
+    user_ids : ndarray
+        Original id of each row (user).
+    item_ids : ndarray
+        Original id of each column (item).
 
     Examples
     --------
