@@ -81,9 +81,16 @@ _SENT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _fingerprint(model, client) -> tuple:
-    """Changes when the model is refitted (new arrays) or sent through another client."""
+    """What identifies the version sent: the client, the metadata and each array itself
+    (weak references, compared by identity: a refit makes new arrays, and a freed array's
+    reference dies, so its address being reused cannot pass for the old one)."""
     arrays, meta = model._state()
-    return (client.id, tuple((k, id(v), np.shape(v)) for k, v in sorted(arrays.items())), repr(sorted(meta.items())))
+    return client.id, repr(sorted(meta.items())), {k: weakref.ref(v) for k, v in arrays.items()}
+
+
+def _same_version(a: tuple, b: tuple) -> bool:
+    return a[:2] == b[:2] and a[2].keys() == b[2].keys() and all(
+        a[2][k]() is not None and a[2][k]() is b[2][k]() for k in a[2])
 
 
 def broadcast_model(client, model):
@@ -97,7 +104,7 @@ def broadcast_model(client, model):
                          "save it and load it with autorec_fast.load(path, device='cpu')")
     key = _fingerprint(model, client)
     sent = _SENT.get(model)
-    if sent is not None and sent[0] == key and sent[1].status == "finished":
+    if sent is not None and _same_version(sent[0], key) and sent[1].status == "finished":
         return sent[1]
     require_worker_memory(client, 2 * model_nbytes(model), f"sending the {type(model).__name__} model "
                           f"({gib(model_nbytes(model))}; twice that while it arrives)")

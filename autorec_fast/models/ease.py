@@ -101,7 +101,7 @@ class EASE(Recommender):
                     and gram.dtype == self.dtype and gram.flags.c_contiguous and gram.flags.writeable)
         self._backend.require_memory(0 if in_place else n * n * self.dtype.itemsize,
                                      f"EASE on {n:,} items in {self.dtype.name} (one {n:,} x {n:,} matrix)")
-        G = gram if in_place else self._backend.asarray(gram).astype(self.dtype, order="C", copy=True)
+        G = gram if in_place else self._backend.xp.array(gram, dtype=self.dtype, order="C", copy=True)  # one copy
         if not np.isfinite(self._backend.squared_norm(G)):
             raise ValueError(f"gram holds NaN or inf values (or values beyond {self.dtype.name})")
         self._kept_history, self.user_ids = None, None  # nothing of a previous fit's users stays

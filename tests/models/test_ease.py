@@ -238,3 +238,31 @@ def test_ctrl_c_during_the_factorisation_reaches_the_caller_promptly():
     words = out.split()
     assert words[0] == "interrupted" and words[2] == "True", out
     assert latency < 2.0, f"the interrupt reached the caller {latency:.2f} s after the signal"
+
+
+def test_fit_gram_equals_fit_and_checks_its_input():
+    """EASE.fit_gram (a Gram summed elsewhere, e.g. over shards) gives fit's weights; the
+    given Gram is kept unless copy=False; bad Grams name the argument."""
+    import scipy.sparse as sp
+
+    import autorec_fast as af
+
+    rng = np.random.default_rng()
+    X = sp.random(80, 25, density=0.2, format="csr", random_state=rng, dtype=np.float64)
+    X.data[:] = 1.0
+    fitted = af.train("ease", X, l2=7.0, dtype="float64")
+    G = (X.T @ X).toarray()
+    kept = G.copy()
+    model = af.EASE(l2=7.0, dtype="float64").fit_gram(G, item_ids=np.arange(25) + 100)
+    np.testing.assert_allclose(model.weights, fitted.weights, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(G, kept)
+    assert model.item_ids[0] == 100
+    G = np.ascontiguousarray(G)  # copy=False works in place on a C-contiguous Gram of the model's dtype
+    in_place = af.EASE(l2=7.0, dtype="float64").fit_gram(G, copy=False)
+    assert in_place.weights is G
+    for bad, err in (([[1.0, 2.0]], ValueError), (np.zeros((0, 0)), ValueError),
+                     (np.array([["a"]]), TypeError), (np.full((2, 2), np.nan), ValueError)):
+        with pytest.raises(err, match="gram"):
+            af.EASE().fit_gram(bad)
+    with pytest.raises(ValueError, match="item_ids"):
+        af.EASE().fit_gram(np.eye(3), item_ids=[1, 2])
