@@ -26,6 +26,12 @@ class ResidentCSR:
                             xp.asarray(X.data, dtype=self._dtype))
         return self._device
 
+    def count(self, rows) -> int:
+        """The number of entries in ``rows`` (host row ids), counted on the host:
+        reading it back from the device would wait for the device every batch."""
+        indptr = self.host.indptr
+        return int((indptr[rows + 1] - indptr[rows]).sum())
+
     indptr = property(lambda self: self._arrays()[0])
     indices = property(lambda self: self._arrays()[1])
     data = property(lambda self: self._arrays()[2])
@@ -36,13 +42,13 @@ def _row_of_positions(xp, indptr, n_positions):
     return xp.searchsorted(indptr[1:], xp.arange(n_positions, dtype=np.int64), side="right")
 
 
-def csr_rows(xp, indptr, indices, data, rows):
-    """Rows ``rows`` (int64, any order) of a CSR as (indptr int64, indices, data)."""
+def csr_rows(xp, indptr, indices, data, rows, nnz):
+    """Rows ``rows`` (int64, any order) of a CSR as (indptr int64, indices, data);
+    ``nnz``, their number of entries, comes from the host (:meth:`ResidentCSR.count`)."""
     starts = indptr[rows]
     counts = indptr[rows + 1] - starts
     out_indptr = xp.zeros(rows.shape[0] + 1, dtype=np.int64)
     xp.cumsum(counts, out=out_indptr[1:])
-    nnz = int(out_indptr[-1])  # one scalar read: the batch's size
     row_of = _row_of_positions(xp, out_indptr, nnz)
     src = starts[row_of] + xp.arange(nnz, dtype=np.int64) - out_indptr[row_of]
     return out_indptr, indices[src], data[src]
@@ -51,12 +57,14 @@ def csr_rows(xp, indptr, indices, data, rows):
 def transpose_pattern(xp, indptr, indices, n_cols):
     """CSC view of a CSR pattern: (colptr int64, row int32 of each entry grouped by
     column, rows ascending within a column; entry int64, its CSR position), as the
-    C++ ``transpose_pattern`` builds it."""
+    C++ ``transpose_pattern`` builds it. Nothing is read back to the host."""
     nnz = indices.shape[0]
     position = xp.arange(nnz, dtype=np.int64)
     # unique keys (column, position): any sort gives the one order the kernels expect
     entry = xp.argsort(indices.astype(np.int64) * max(nnz, 1) + position)
     row = _row_of_positions(xp, indptr, nnz)[entry].astype(np.int32)
-    colptr = xp.zeros(n_cols + 1, dtype=np.int64)
-    xp.cumsum(xp.bincount(indices, minlength=n_cols), out=colptr[1:])
+    # each column's first entry by binary search in the sorted columns (CuPy's
+    # bincount reads the largest index back to the host: a wait per batch)
+    sorted_cols = indices[entry].astype(np.int64)
+    colptr = xp.searchsorted(sorted_cols, xp.arange(n_cols + 1, dtype=np.int64), side="left").astype(np.int64)
     return colptr, row, entry.astype(np.int64)

@@ -209,13 +209,13 @@ class CudaBackend:
         """One AutoRec-kernel batch (``csrc/cuda/sparse_layer.cu``). With ``rows`` (X and Y
         training matrices from :meth:`training_matrix`) the batch is sliced and its
         transposed patterns built on the device: one small upload (the row ids) per
-        batch. Otherwise X and Y are host CSR batches, uploaded. The loss accumulates
+        batch, and nothing read back. Otherwise X and Y are host CSR batches, uploaded. The loss accumulates
         in a device scalar, returned without a sync."""
         xp = self.xp
         if rows is not None:
             d_rows = xp.asarray(rows, dtype=np.int64)
-            y = csr_rows(xp, Y.indptr, Y.indices, Y.data, d_rows)
-            x = y if X is Y else csr_rows(xp, X.indptr, X.indices, X.data, d_rows)
+            y = csr_rows(xp, Y.indptr, Y.indices, Y.data, d_rows, Y.count(rows))
+            x = y if X is Y else csr_rows(xp, X.indptr, X.indices, X.data, d_rows, X.count(rows))
         else:
             x, y = (tuple(xp.asarray(a) for a in (*csr_pattern(M), M.data.astype(self.dtype, copy=False)))
                     for M in (X, Y))

@@ -1,9 +1,10 @@
 // The AutoRec / CDAE sparse layer pair on the GPU: the same sparse masked
 // forward/backward as csrc/cpu/sparse_layer.cpp, with the optimizer step fused
-// into the gradient kernels. One thread block per batch row (encoder, decoder at the observed
-// targets) or per parameter row (gradients gathered through the transposed
-// batch pattern, built on the host), threads across the hidden units, so every
-// global access is coalesced over k and no atomics touch the parameters.
+// into the gradient kernels. One thread block per batch row (encoder; decoder,
+// a warp per observed target) or per parameter row (gradients gathered through
+// the transposed batch pattern, built on the device by backends/_device_csr.py),
+// threads or lanes across the hidden units, so every global access is coalesced
+// over k and no atomics touch the parameters.
 #include "cuda/sparse_layer.h"
 
 #include "cuda/device_utils.cuh"
@@ -25,28 +26,47 @@ __global__ void encode_kernel(const int64_t *indptr, const int32_t *indices, con
   }
 }
 
-// Decoder at the observed targets, D = dLoss/d(output pre-activation), dZ.
+// The sum over one warp's lanes; every lane gets it (butterfly shuffles).
+template <typename T> __device__ T warp_sum(T v) {
+  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+  return v;
+}
+
+// Decoder at the observed targets: D[p] = dLoss/d(output pre-activation), and
+// dZ = g'(H) * sum_p D[p] W[target p]. One block per batch row. Each warp takes
+// every n_warps-th target of the row and reduces its dot product over k with
+// shuffles, so targets proceed in parallel with no block barrier per target
+// (a row has hundreds of targets). After one barrier the block forms the row's
+// dZ with threads across k, adding the targets in CSR order (a fixed order: the
+// same result on every run, unlike atomics). The loss goes up in one atomic per
+// warp and row, not one per target.
 template <typename T>
 __global__ void decode_kernel(const int64_t *indptr, const int32_t *indices, const T *y,
                               int64_t n_rows, const T *W, const T *b, int64_t k, Act hidden,
                               Act output, Loss loss_kind, const T *H, T *D, T *dZ, double *loss) {
-  __shared__ T shared[32];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
   for (int64_t r = blockIdx.x; r < n_rows; r += gridDim.x) {
     const T *h = H + r * k;
-    for (int64_t p = indptr[r]; p < indptr[r + 1]; ++p) {
+    const int64_t begin = indptr[r], end = indptr[r + 1];
+    double warp_loss = 0.0;
+    for (int64_t p = begin + warp; p < end; p += n_warps) {
       const int64_t u = indices[p];
       T part = T(0);
-      for (int64_t j = threadIdx.x; j < k; j += blockDim.x) part += W[u * k + j] * h[j];
+      for (int64_t j = lane; j < k; j += 32) part += W[u * k + j] * h[j];
       T d;
-      const T l = loss_and_grad(loss_kind, output, block_sum(part, shared) + b[u], y[p], &d);
-      if (threadIdx.x == 0) {
+      const T l = loss_and_grad(loss_kind, output, warp_sum(part) + b[u], y[p], &d);
+      if (lane == 0) {
         D[p] = d;
-        atomicAdd(loss, double(l));
+        warp_loss += double(l);
       }
-      for (int64_t j = threadIdx.x; j < k; j += blockDim.x) dZ[r * k + j] += d * W[u * k + j];
     }
-    for (int64_t j = threadIdx.x; j < k; j += blockDim.x)
-      dZ[r * k + j] *= act_grad_from_output(hidden, h[j]);
+    if (lane == 0 && begin + warp < end) atomicAdd(loss, warp_loss);
+    __syncthreads();  // the row's D, written by all warps, is visible to the block
+    for (int64_t j = threadIdx.x; j < k; j += blockDim.x) {
+      T g = T(0);
+      for (int64_t p = begin; p < end; ++p) g += D[p] * W[int64_t(indices[p]) * k + j];
+      dZ[r * k + j] = g * act_grad_from_output(hidden, h[j]);  // every row written: no memset
+    }
   }
 }
 
@@ -87,16 +107,20 @@ __global__ void bias_grad_step_kernel(int64_t n_rows, int64_t k, const T *dZ, Op
   }
 }
 
+// out[p] = f(W[cols[p]] . H[rows[p]] + b[cols[p]]): one warp per pair.
 template <typename T>
 __global__ void decode_pairs_kernel(const T *H, const int64_t *rows, const int64_t *cols,
                                     int64_t n_pairs, const T *W, const T *b, int64_t k, Act output,
                                     T *out) {
-  __shared__ T shared[32];
-  for (int64_t p = blockIdx.x; p < n_pairs; p += gridDim.x) {
+  const int lane = threadIdx.x & 31;
+  const int64_t first = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
+  const int64_t stride = (int64_t(gridDim.x) * blockDim.x) >> 5;
+  for (int64_t p = first; p < n_pairs; p += stride) {
+    const T *w = W + cols[p] * k, *h = H + rows[p] * k;
     T part = T(0);
-    for (int64_t j = threadIdx.x; j < k; j += blockDim.x) part += W[cols[p] * k + j] * H[rows[p] * k + j];
-    const T y = block_sum(part, shared) + b[cols[p]];
-    if (threadIdx.x == 0) out[p] = act_forward(output, y);
+    for (int64_t j = lane; j < k; j += 32) part += w[j] * h[j];
+    const T y = warp_sum(part) + b[cols[p]];
+    if (lane == 0) out[p] = act_forward(output, y);
   }
 }
 
@@ -111,11 +135,11 @@ cudaError_t autorec_batch(const AutoRecBatch<T> &bt, const AutoRecDeviceNet<T> &
                           cudaStream_t stream) {
   const int threads = threads_for(net.k);
   if (bt.n_rows > 0) {
-    cudaMemsetAsync(dZ, 0, sizeof(T) * bt.n_rows * net.k, stream);
     encode_kernel<T><<<blocks_for(bt.n_rows), threads, 0, stream>>>(
         bt.x.indptr, bt.x.indices, bt.x.data, bt.n_rows, net.Vt.param, net.mu.param, net.k,
         net.hidden, H);
-    decode_kernel<T><<<blocks_for(bt.n_rows), threads, 0, stream>>>(
+    // 8 warps a row whatever k is: the targets, not k, are the parallel work
+    decode_kernel<T><<<blocks_for(bt.n_rows), 256, 0, stream>>>(
         bt.y.indptr, bt.y.indices, bt.y.data, bt.n_rows, net.W.param, net.b.param, net.k,
         net.hidden, net.output, net.loss, H, D, dZ, loss);
   }
@@ -140,7 +164,7 @@ cudaError_t autorec_predict(const int64_t *indptr, const int32_t *indices, const
     encode_kernel<T><<<blocks_for(n_rows), threads, 0, stream>>>(
         indptr, indices, data, n_rows, net.Vt.param, net.mu.param, net.k, net.hidden, H);
   if (n_pairs > 0)
-    decode_pairs_kernel<T><<<blocks_for(n_pairs), threads, 0, stream>>>(
+    decode_pairs_kernel<T><<<grid_size(n_pairs, 256 / 32, 65535 * 4), 256, 0, stream>>>(
         H, rows, cols, n_pairs, net.W.param, net.b.param, net.k, net.output, out);
   return cudaGetLastError();
 }

@@ -29,7 +29,7 @@ def test_rows_and_transposed_pattern_match_scipy_and_the_cpp_kernel(dtype, shape
                  np.array([shape[0] - 1, 0, shape[0] - 1]),  # any order, duplicates
                  np.array([0]), np.zeros(0, np.int64)):
         rows = rows.astype(np.int64)
-        indptr, indices, data = csr_rows(np, M.indptr, M.indices, M.data, rows)
+        indptr, indices, data = csr_rows(np, M.indptr, M.indices, M.data, rows, M.count(rows))
         want = X[rows]
         np.testing.assert_array_equal(indptr, want.indptr)
         np.testing.assert_array_equal(indices, want.indices)

@@ -153,3 +153,34 @@ def test_cuda_training_matches_cpu(device, optimizer):
     for pa, pb in zip(a._params, b._params):
         np.testing.assert_allclose(pa, pb.get(), rtol=1e-7, atol=1e-9)
     assert b.history[-1]["loss"] == pytest.approx(a.history[-1]["loss"], rel=1e-9)
+
+
+@pytest.mark.parametrize("variant,hidden,corruption,dtype", [
+    ("user", 40, None, "float64"),  # k not a multiple of a warp's 32 lanes
+    ("item", 33, "dropout", "float64"),  # corrupted inputs: batches uploaded from the host
+    ("item", 70, None, "float32"),
+])
+def test_cuda_matches_cpu_across_shapes(device, variant, hidden, corruption, dtype):
+    """Training and predictions on both devices, with an empty user and an empty item
+    (rows and targets with no entries in the kernels)."""
+    if device != "cuda":
+        pytest.skip("compares the CUDA backend with the CPU backend")
+    rng = np.random.default_rng(1)
+    u, i, r, _ = low_rank_ratings(rng).to_coo_arrays()
+    keep = (u != 0) & (i != 0)
+    data = af.Interactions.from_arrays(u[keep], i[keep], r[keep], user_ids=np.arange(120), item_ids=np.arange(80))
+    kw = dict(variant=variant, hidden=hidden, epochs=2, batch_size=16, lr=1e-3, l2=0.5, dtype=dtype,
+              corruption=corruption, noise=0.2 if corruption else 0.0)
+    a = af.train("autorec", data, **kw)
+    b = af.train("autorec", data, device="cuda", **kw)
+    users, items = np.repeat(np.arange(120), 80), np.tile(np.arange(80), 120)  # every pair, the empty ones too
+    if dtype == "float64":
+        for pa, pb in zip(a._params, b._params):
+            np.testing.assert_allclose(pa, pb.get(), rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(b.predict(users, items), a.predict(users, items), rtol=1e-9, atol=1e-12)
+        rel = 1e-9
+    else:  # float32: sums in other orders on the two devices
+        np.testing.assert_allclose(b.predict(users, items), a.predict(users, items), rtol=1e-3, atol=1e-3)
+        rel = 1e-3
+    for ha, hb in zip(a.history, b.history):
+        assert hb["loss"] == pytest.approx(ha["loss"], rel=rel)
