@@ -203,9 +203,10 @@ def test_overflowing_values_raise_instead_of_nan_weights(scale):
     assert np.isfinite(af.train("ease", X.astype(np.float64), l2=1.0, dtype="float64").weights).all()
 
 
-def test_ctrl_c_during_the_factorisation_reaches_the_caller_promptly():
-    """SIGINT while EASE factorises (seconds to minutes in LAPACK) interrupts the call
-    at once and leaves the model unfitted."""
+def test_ctrl_c_during_the_factorisation_reaches_the_caller_promptly(device):
+    """SIGINT while EASE factorises (seconds to minutes in LAPACK or cuSOLVER)
+    interrupts the call at once and leaves the model unfitted. On the GPU, 40,000
+    items: about a second of cuSOLVER work on an H100/H200."""
     import signal
     import subprocess
     import sys
@@ -213,8 +214,9 @@ def test_ctrl_c_during_the_factorisation_reaches_the_caller_promptly():
 
     script = (
         "import numpy as np, scipy.sparse as sp, autorec_fast as af, time, sys\n"
-        "X = sp.random(3000, 7000, density=0.01, format='csr', random_state=0, dtype=np.float32)\n"
-        "m = af.EASE(l2=10.0)\n"
+        f"X = sp.random(3000, {7000 if device == 'cpu' else 40000}, density=0.01, format='csr', "
+        "random_state=0, dtype=np.float32)\n"
+        f"m = af.EASE(l2=10.0, device={device!r})\n"
         "print('ready', flush=True)\n"
         "t0 = time.perf_counter()\n"
         "try:\n"
