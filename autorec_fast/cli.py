@@ -33,6 +33,7 @@ import ast
 import contextlib
 import inspect
 import json
+import math
 import os
 import sys
 import time
@@ -261,8 +262,20 @@ def main(argv=None) -> int:
         print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
         return 130
     if args.json:
-        print(json.dumps(result, default=str), flush=True)
+        print(json.dumps(json_safe(result), default=str, allow_nan=False), flush=True)
     return 0
+
+
+def json_safe(value):
+    """``value`` with every NaN or infinite float made None: JSON has no NaN, and
+    ``json.dumps`` would write the bare ``NaN`` that strict parsers reject."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):  # NumPy's float64 included
+        return None
+    return value
 
 
 def _user_errors(stage):

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import autorec_fast as af
@@ -201,3 +202,18 @@ def test_console_script_refuses_a_bad_metric_before_training():
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("autorec-fast: error: --metrics")
     assert "Traceback" not in proc.stderr
     assert seconds < 10  # the import only: the ML-1M-shaped data would take far longer
+
+
+def test_json_output_is_strict_json_when_a_value_is_not_finite(capsys, monkeypatch):
+    """NaN/inf (an undefined metric, a diverged loss) are written as null, not as the
+    bare NaN that strict JSON parsers reject."""
+    import autorec_fast.cli as cli
+
+    result = {"model": "ease", "test": {"ndcg@100": float("nan"), "recall@20": 0.25},
+              "history": [{"loss": np.float64("inf")}, {"loss": 1.5}]}
+    monkeypatch.setattr(cli, "_run", lambda *args: result)
+    assert main([*TINY, "--model", "ease", "--json"]) == 0
+    out = capsys.readouterr().out
+    parsed = json.loads(out, parse_constant=lambda name: pytest.fail(f"bare {name} in the JSON"))
+    assert parsed["test"] == {"ndcg@100": None, "recall@20": 0.25}
+    assert [h["loss"] for h in parsed["history"]] == [None, 1.5]
