@@ -246,14 +246,31 @@ def canonical_csr(matrix: sp.spmatrix, dtype, name: str) -> sp.csr_matrix:
     return out
 
 
-def as_history(history, n_items: int, dtype, name: str = "history") -> sp.csr_matrix:
+def check_item_labels(history, item_ids, name: str) -> None:
+    """An ``Interactions`` history must label its columns with the model's item ids
+    (``item_ids``), or carry no labels of its own (0..n-1, as built from a matrix):
+    columns are read by position, so other labels would score the wrong items."""
+    if item_ids is None or history.n_items != len(item_ids):
+        return  # a wrong column count is reported by the caller
+    labels = history.item_ids
+    if np.array_equal(labels, item_ids) or np.array_equal(labels, np.arange(len(labels))):
+        return
+    how = ("are the model's in another order" if set(labels.tolist()) == set(np.asarray(item_ids).tolist())
+           else "are not the model's")
+    raise ValueError(f"{name}: its item ids {how} (columns are read by position); build it with "
+                     f"item_ids=model.item_ids, or pass a DataFrame in original ids")
+
+
+def as_history(history, n_items: int, dtype, name: str = "history", item_ids=None) -> sp.csr_matrix:
     """Rows of user histories -> canonical CSR with ``n_items`` columns.
 
-    Accepts an ``Interactions``, any SciPy sparse matrix, or a dense 2-D array.
+    Accepts an ``Interactions`` (labelled with the model's ``item_ids`` when given:
+    :func:`check_item_labels`), any SciPy sparse matrix, or a dense 2-D array.
     """
     from .interactions import Interactions
 
     if isinstance(history, Interactions):
+        check_item_labels(history, item_ids, name)
         m = history.matrix
     elif sp.issparse(history):
         m = history

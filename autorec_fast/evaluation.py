@@ -167,7 +167,7 @@ def ranking_inputs(model, data):
     if is_frame(pair[0]) or is_frame(pair[1]):
         pair = _frames_to_histories(model, pair)
     fold_in = model._as_history(pair[0], "data.fold_in")
-    fold_out = as_history(pair[1], model.n_items, np.float32, "data.fold_out")
+    fold_out = as_history(pair[1], model.n_items, np.float32, "data.fold_out", model.item_ids)
     if fold_in.shape[0] != fold_out.shape[0]:
         raise ValueError(f"data: fold_in has {fold_in.shape[0]} rows but fold_out has {fold_out.shape[0]}")
     return fold_in, fold_out

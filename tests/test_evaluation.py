@@ -124,3 +124,28 @@ def test_rating_metrics_match_test_data_to_the_model_by_id():
     for data in (test, af.as_interactions(test)):  # the unknown user is reported
         with pytest.warns(af.UnknownIdsWarning, match=r"1 of .* \(1 with an unknown user"):
             assert af.evaluate(model, data, ["rmse"])["rmse"] == pytest.approx(want, rel=1e-12)
+
+
+def test_interactions_labelled_with_other_item_ids_are_refused():
+    """Columns are read by position: an Interactions whose item ids are not the model's
+    (another order, other ids) would score the wrong items, so it is a ValueError;
+    the model's own ids and unlabelled (0..n-1) columns are accepted."""
+    rng = np.random.default_rng()
+    items = np.array([50, 10, 40, 20, 30])
+    users = np.repeat(np.arange(12), 3)
+    train = af.Interactions.from_arrays(users, rng.choice(items, users.size), item_ids=items)
+    model = af.train("ease", train, l2=1.0)
+    fold_out = af.Interactions.from_arrays([0, 1], [10, 40], item_ids=items)
+    same = af.Interactions.from_arrays([0, 1], [20, 30], item_ids=items)
+    unlabelled = af.Interactions.from_scipy(same.matrix)
+    expected = af.evaluate(model, (same, fold_out), ["recall@2"])
+    assert af.evaluate(model, (unlabelled, fold_out), ["recall@2"]) == expected
+    np.testing.assert_array_equal(model.recommend(unlabelled, k=2)[0], model.recommend(same, k=2)[0])
+    reordered = af.Interactions.from_arrays([0, 1], [20, 30], item_ids=np.sort(items))
+    other = af.Interactions.from_arrays([0, 1], [2, 3], item_ids=[1, 2, 3, 4, 5])
+    with pytest.raises(ValueError, match="data.fold_in: its item ids are the model's in another order"):
+        af.evaluate(model, (reordered, fold_out), ["recall@2"])
+    with pytest.raises(ValueError, match="data.fold_out: its item ids are not the model's"):
+        af.evaluate(model, (same, other), ["recall@2"])
+    with pytest.raises(ValueError, match="history: its item ids are not the model's"):
+        model.recommend(other, k=2)

@@ -215,7 +215,7 @@ def _ranking_partition(part, model, names, parsed, batch_size, _check):
         fold_in = model._as_history(fold_in, "data.fold_in")
         from .._validation import as_history
 
-        fold_out = as_history(fold_out, model.n_items, np.float32, "data.fold_out")
+        fold_out = as_history(fold_out, model.n_items, np.float32, "data.fold_out", model.item_ids)
         per, covered = ranking_values(model, fold_in, fold_out, names, parsed, batch_size)
     out["n"] = int(next(iter(per.values())).size) if per else int((np.diff(fold_out.indptr) > 0).sum())
     out["sums"] = {name: float(v.sum()) for name, v in per.items()}

@@ -253,7 +253,7 @@ class Recommender:
 
     def _as_history(self, history, name: str = "history"):
         """``history`` as the CSR batch ``_score_csr`` reads (sequential models override)."""
-        return as_history(history, self.n_items, self.dtype, name)
+        return as_history(history, self.n_items, self.dtype, name, self.item_ids)
 
     def _score_csr(self, X):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -263,7 +263,8 @@ class Recommender:
         """Top-``k`` items for each row of ``history``, or for training users by id.
 
         ``history`` as a matrix (an ``Interactions``, a SciPy sparse matrix or a dense
-        array: one row per user, one column per model item; SVAE: an ``Interactions``
+        array: one row per user, one column per model item, an ``Interactions``
+        labelled with the model's ``item_ids`` or unlabelled; SVAE: an ``Interactions``
         with timestamps or a list of item-index sequences) returns ``(items,
         scores)``, two (rows x k) arrays, best first. ``items`` are column indices
         into the model's items (``model.item_ids[items]`` gives the original ids;

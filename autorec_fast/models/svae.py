@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_positive
+from .._validation import check_item_labels, check_positive
 from ..interactions import Interactions, as_interactions
 from ._shared import OPTIMIZERS, ImplicitModel, warn_if_explicit, meta_count
 from ._training import GradientTrained, check_anneal_steps, kl_weight
@@ -230,6 +230,7 @@ class SVAE(ImplicitModel, GradientTrained):
             if history.n_items != self.n_items:
                 raise ValueError(f"{name} must have {self.n_items} columns (the model's items), "
                                  f"got {history.n_items}")
+            check_item_labels(history, self.item_ids, name)
             indptr, items, _ = ordered_sequences(history, name)
             pos = np.arange(items.size) - np.repeat(indptr[:-1], np.diff(indptr)) + 1
             X = sp.csr_matrix((pos.astype(self.dtype), items.astype(np.int32), indptr),
