@@ -92,6 +92,10 @@ class CpuBackend:
     def squared_norm(self, x) -> float:
         return squared_norm_host(x)
 
+    def sum_of_squares(self, x) -> float:
+        """Σ x² as the backend's scalar (here a float; a device scalar on the GPU)."""
+        return squared_norm_host(x)
+
     def require_memory(self, nbytes: int, what: str) -> None:
         """MemoryError naming ``what`` and the sizes when ``nbytes`` exceed the host's
         available memory: refuse before allocating, not after the OOM killer."""

@@ -53,11 +53,16 @@ class CudaBackend:
     def squared_norm(self, x) -> float:
         """Σ x² in float64, one reduction over x without temporaries (EASE's n x n
         weights must not be copied: a float64 square of them would triple the memory)."""
+        return float(self.sum_of_squares(x))
+
+    def sum_of_squares(self, x):
+        """Σ x² in float64 as a device scalar: no sync (a loss term added every batch
+        and read once per epoch)."""
         if self._sq_norm is None:
             self._sq_norm = self.xp.ReductionKernel(
                 "T x", "float64 y", "static_cast<double>(x) * static_cast<double>(x)", "a + b", "y = a",
                 "0", "autorec_fast_squared_norm", reduce_type="double")
-        return float(self._sq_norm(x))
+        return self._sq_norm(x)
 
     def require_memory(self, nbytes: int, what: str) -> None:
         """MemoryError naming ``what`` when ``nbytes`` exceed the device's free memory

@@ -216,8 +216,9 @@ class MultVAE(ImplicitModel, GradientTrained):
             mu, logvar, std, eps = aux
             kl = ops.scalar(xp.mean(-0.5 * xp.sum(1 + logvar - mu**2 - xp.exp(logvar), axis=1)))
         # λ·Σ‖W‖², reported only (its gradient is added in the optimizer steps)
-        # squared_norm, not xp.dot: a BLAS dot here woke NumPy's OpenBLAS threads every batch
-        reg = self.l2 * sum(ops.squared_norm(w) for w in W) if self.l2 else 0.0
+        # not xp.dot: a BLAS dot here woke NumPy's OpenBLAS threads every batch; and a
+        # backend scalar: on the GPU, reading a float back every batch waits for the device
+        reg = self.l2 * sum(ops.sum_of_squares(w) for w in W) if self.l2 else 0.0
         opt = dict(optimizer=OPTIMIZERS[self._optimizer], lr=self.lr, step=step)
         bias_slot = n_layers  # state index of b[i] is n_layers + i
         for i in range(n_layers - 1, 0, -1):  # dense layers, BLAS
