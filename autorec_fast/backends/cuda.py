@@ -337,6 +337,8 @@ class CudaBackend:
         import cupy as cp
 
         n = X.shape[1]
+        self.require_memory(n * n * self.dtype.itemsize + X.nnz * (4 + self.dtype.itemsize) + 8 * (X.shape[0] + 1),
+                            f"EASE on {n:,} items in {self.dtype.name} (one {n:,} x {n:,} matrix)")
         indptr, indices = (cp.asarray(a) for a in csr_pattern(X))
         data = cp.asarray(X.data, dtype=self.dtype)
         G = cp.zeros((n, n), dtype=self.dtype)
@@ -348,7 +350,12 @@ class CudaBackend:
         """EASE's weights in place from ``G``, the upper triangle of XᵀX (n x n, this
         backend's dtype; a host array is copied to the device, a device array is
         overwritten): G + λI, cuSOLVER potrf + potri, then B = −P / diag(P) with a
-        zero diagonal (``csrc/cuda/ease.cu``). Returns (B, method)."""
+        zero diagonal (``csrc/cuda/ease.cu``). Returns (B, method).
+
+        CuPy wraps potrf but not potri, which is called from the libcusolver CuPy
+        loaded (:func:`cusolver_potri`). Where that library exports no potri the
+        inverse is potrs against an identity: a second n x n matrix and about 3x
+        the work, named in the method."""
         import cupy as cp
         from cupy.cuda import device as cp_device
         from cupy_backends.cuda.libs import cublas, cusolver
@@ -362,6 +369,7 @@ class CudaBackend:
         # Row-major upper triangle == column-major lower: cuSOLVER's LOWER fill mode.
         lower = cublas.CUBLAS_FILL_MODE_LOWER
         handle = cp_device.get_cusolver_handle()
+        cusolver.setStream(handle, stream)
         info = cp.zeros(1, dtype=np.int32)
         lwork = getattr(cusolver, f"{prefix}potrf_bufferSize")(handle, lower, n, G.data.ptr, n)
         work = cp.empty(max(lwork, 1), dtype=self.dtype)
@@ -374,23 +382,24 @@ class CudaBackend:
             raise ValueError(
                 f"argument 'l2': X^T X + l2*I is not numerically positive definite (leading minor "
                 f"{status} of {n}); increase l2 or use dtype='float64'")
-        if hasattr(cusolver, f"{prefix}potri"):
+        potri = cusolver_potri(prefix)
+        if potri is not None:
             # Inverse in place from the factor: no second n x n buffer.
-            lwork = getattr(cusolver, f"{prefix}potri_bufferSize")(handle, lower, n, G.data.ptr, n)
+            buffer_size, run_potri, source = potri
+            lwork = buffer_size(handle, lower, n, G.data.ptr, n)
             work = cp.empty(max(lwork, 1), dtype=self.dtype)
-            getattr(cusolver, f"{prefix}potri")(handle, lower, n, G.data.ptr, n, work.data.ptr,
-                                                lwork, info.data.ptr)
+            run_potri(handle, lower, n, G.data.ptr, n, work.data.ptr, lwork, info.data.ptr)
             del work
             _cuda.symmetrize_from_upper(G, stream)
-            P, method = G, "cusolver potrf+potri"
+            P, method = G, f"cusolver potrf+potri ({source})"
         else:
-            # This CuPy does not wrap potri: solve G P = I with the factor (potrs),
-            # which needs a second n x n buffer on the device.
+            self.require_memory(n * n * self.dtype.itemsize,
+                                f"EASE's inverse on {n:,} items without potri (a second {n:,} x {n:,} matrix)")
             P = cp.eye(n, dtype=self.dtype)
             getattr(cusolver, f"{prefix}potrs")(handle, lower, n, n, G.data.ptr, n, P.data.ptr, n,
                                                 info.data.ptr)
             del G
-            method = "cusolver potrf+potrs (identity right-hand side)"
+            method = "cusolver potrf+potrs (identity right-hand side: no potri found)"
         self.wait()
         status = int(info.get()[0])
         if status != 0:
@@ -415,6 +424,69 @@ class CudaBackend:
         val = xp.take_along_axis(vals, order, axis=1).get()
         top[~np.isfinite(val) & (val < 0)] = -1  # excluded items padding, as on the CPU
         return top, val
+
+
+_POTRI = {}  # prefix -> (buffer_size, potri, source) or None, found once per process
+
+
+def cusolver_potri(prefix):
+    """``(buffer_size, potri, source)``: cuSOLVER's ``cusolverDn{S,D}potri`` and its
+    buffer size with CuPy's argument order (handle, uplo, n, A, lda[, work, lwork,
+    info]), or None. CuPy (14) wraps potrf and potrs but not potri, so it is called
+    through ctypes in the libcusolver CuPy has already loaded (found by soname,
+    never loaded here: its handle must be that library's)."""
+    if prefix in _POTRI:
+        return _POTRI[prefix]
+    from cupy_backends.cuda.libs import cusolver
+
+    found = None
+    if hasattr(cusolver, f"{prefix}potri"):  # a CuPy that wraps it
+        found = (getattr(cusolver, f"{prefix}potri_bufferSize"), getattr(cusolver, f"{prefix}potri"), "CuPy")
+    else:
+        found = _potri_through_ctypes(prefix)
+    _POTRI[prefix] = found
+    return found
+
+
+def _potri_through_ctypes(prefix):
+    import ctypes
+    import os
+
+    if not hasattr(os, "RTLD_NOLOAD"):
+        return None
+    for soname in ("libcusolver.so.12", "libcusolver.so.11", "libcusolver.so"):
+        try:  # RTLD_NOLOAD: only a library already in the process
+            return _wrap_potri(ctypes.CDLL(soname, mode=os.RTLD_NOLOAD | os.RTLD_GLOBAL), soname, prefix)
+        except OSError:
+            continue
+    return None
+
+
+def _wrap_potri(lib, soname, prefix):
+    import ctypes
+
+    name = f"cusolverDn{prefix.upper()}potri"
+    size_fn, potri_fn = getattr(lib, f"{name}_bufferSize", None), getattr(lib, name, None)
+    if size_fn is None or potri_fn is None:
+        return None
+    p, i = ctypes.c_void_p, ctypes.c_int
+    size_fn.argtypes, size_fn.restype = [p, i, i, p, i, ctypes.POINTER(i)], i
+    potri_fn.argtypes, potri_fn.restype = [p, i, i, p, i, p, i, p], i
+
+    def buffer_size(handle, uplo, n, a, lda):
+        lwork = i(0)
+        _check_cusolver(size_fn(handle, uplo, n, a, lda, ctypes.byref(lwork)), f"{name}_bufferSize")
+        return lwork.value
+
+    def potri(handle, uplo, n, a, lda, work, lwork, info):
+        _check_cusolver(potri_fn(handle, uplo, n, a, lda, work, lwork, info), name)
+
+    return buffer_size, potri, f"{soname} through ctypes"
+
+
+def _check_cusolver(status, name):
+    if status != 0:  # CUSOLVER_STATUS_SUCCESS
+        raise RuntimeError(f"{name} returned cuSOLVER status {status}")
 
 
 def logistic_loss_grad_xp(xp, Z, pos, y):

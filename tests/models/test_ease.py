@@ -29,6 +29,8 @@ def test_weights_match_numpy_formula(device, dtype, ratings):
     assert B.dtype == np.dtype(dtype) and B.shape == (80, 80)
     np.testing.assert_allclose(B, ease_reference(X, l2), **TOL[dtype])
     assert np.all(np.diag(B) == 0)
+    # the in-place inverse (LAPACK; on the GPU cuSOLVER's potri, reached through ctypes)
+    assert "potri" in model.fit_info["inverse"], model.fit_info
 
 
 def test_edge_cases_empty_rows_empty_item_duplicates(device):
