@@ -4,7 +4,8 @@ Layout of ``benchmarks/``::
 
     common.py        this module
     baselines/       the pure-PyTorch models (baselines/base.py: their trainer)
-    speed/           the pytest-benchmark suites, autorec_paired.py, report.py, gpu_profile.py
+    speed/           the pytest-benchmark suites, autorec_paired.py, report.py, gpu_profile.py,
+                     gpu_check.py (compute-sanitizer runs), gpu_targets.py (the GPU targets)
     accuracy/        the accuracy scripts
     run_gpu.sh       CUDA tests + GPU benchmarks in one call
 
