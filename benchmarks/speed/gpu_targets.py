@@ -20,11 +20,11 @@ pytest-benchmark suites, not here).
    Target: < 1 s and <= 1.5x cuSOLVER potrf + potri alone on the same matrix
    G = XᵀX + λI (built on the device once, copied fresh before each timed run, the two
    calls timed between device synchronisations, median of 3 after a warm-up). CuPy's
-   cuSOLVER wrapper (cupy_backends.cuda.libs.cusolver, which autorec_fast uses) may not
-   wrap potri (CuPy 14.2 does not): then potri is called through ctypes from the
-   libcusolver CuPy loaded, and when that fails too the floor is potrf + potrs with an
+   cuSOLVER wrapper does not wrap potri (CuPy 14.2): it is reached as the library
+   reaches it (``autorec_fast.backends.cuda.cusolver_potri``, ctypes into the
+   libcusolver CuPy loaded), and when that fails the floor is potrf + potrs with an
    identity right-hand side, the library's own fallback; the output says which. potrf +
-   potrs is always timed as well (what the library runs without potri).
+   potrs is always timed as well.
 
 ``--small`` (and always on the CPU): 1,000 Mult-VAE users, EASE at 2,000 items and
 20,000 users, a 2048³ GEMM; the cuSOLVER floor is skipped on the CPU. Prints a table;
@@ -144,39 +144,6 @@ def ease(dev, n_items, n_users):
     return result
 
 
-def _ctypes_potri():
-    """(bufferSize, potri) calling cusolverDnSpotri[_bufferSize] through ctypes in the
-    libcusolver that CuPy's wrapper loaded (so the handle is that library's), or None."""
-    import ctypes
-    import re
-
-    with open("/proc/self/maps") as maps:
-        paths = {line.split()[-1] for line in maps if re.search(r"/libcusolver\.so", line)}
-    if len(paths) != 1:
-        return None
-    lib = ctypes.CDLL(paths.pop())
-    size_fn, potri_fn = (getattr(lib, f"cusolverDnSpotri{s}", None) for s in ("_bufferSize", ""))
-    if size_fn is None or potri_fn is None:
-        return None
-    p, i = ctypes.c_void_p, ctypes.c_int
-    size_fn.argtypes, size_fn.restype = [p, i, i, p, i, ctypes.POINTER(i)], i
-    potri_fn.argtypes, potri_fn.restype = [p, i, i, p, i, p, i, p], i
-
-    def buffer_size(handle, uplo, n, a, lda):
-        lwork = i(0)
-        status = size_fn(handle, uplo, n, a, lda, ctypes.byref(lwork))
-        if status != 0:
-            raise RuntimeError(f"cusolverDnSpotri_bufferSize returned status {status}")
-        return lwork.value
-
-    def potri(handle, uplo, n, a, lda, work, lwork, info):
-        status = potri_fn(handle, uplo, n, a, lda, work, lwork, info)
-        if status != 0:
-            raise RuntimeError(f"cusolverDnSpotri returned status {status}")
-
-    return buffer_size, potri
-
-
 def cusolver_floor(dev, X, l2):
     """cuSOLVER's Cholesky inverse alone on G = XᵀX + λI: potrf + potri, and potrf + potrs
     with an identity right-hand side (the library's fallback without potri)."""
@@ -224,17 +191,16 @@ def cusolver_floor(dev, X, l2):
                 "seconds": statistics.median(a + b for a, b in zip(potrf_s, second_s)),
                 "runs": [list(r) for r in zip(potrf_s, second_s)]}
 
+    from autorec_fast.backends.cuda import cusolver_potri  # the library's own potri binding
+
     size_fn = potri_fn = None
-    if hasattr(cusolver, "spotri"):
-        source, size_fn, potri_fn = "cupy_backends.cuda.libs.cusolver", cusolver.spotri_bufferSize, cusolver.spotri
-    else:
-        source = "ctypes, libcusolver (CuPy's cusolver wrapper has no potri)"
-        try:
-            size_fn, potri_fn = _ctypes_potri() or (None, None)
-        except Exception as exc:  # the floor falls back to potrs, saying why
-            source = f"none (through ctypes: {type(exc).__name__}: {exc})"
-        if potri_fn is None and source.startswith("ctypes"):
-            source = "none (CuPy's wrapper has no potri, and libcusolver's cusolverDnSpotri was not found)"
+    try:
+        found = cusolver_potri("s")
+        source = "none (no loaded libcusolver exports cusolverDnSpotri)" if found is None else found[2]
+        if found is not None:
+            size_fn, potri_fn = found[0], found[1]
+    except Exception as exc:  # the floor falls back to potrs, saying why
+        source = f"none ({type(exc).__name__}: {exc})"
     out = {"matrix": "X^T X + l2 I, float32, built on the device", "potri_source": source}
     if potri_fn is not None:
         lwork_i = size_fn(handle, lower, n, A.data.ptr, n)
