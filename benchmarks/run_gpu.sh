@@ -41,7 +41,7 @@ finish() {
 trap finish EXIT
 
 note "== $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | head -1)"
-note "== python $(python3 -c 'import sys, cupy, numpy; print(sys.version.split()[0], "cupy", cupy.__version__, "numpy", numpy.__version__)' 2>&1)"
+note "== python $(python3 -c 'import sys, cupy, numpy; print(sys.version.split()[0], "cupy", cupy.__version__, "numpy", numpy.__version__)' 2>&1 | tail -1)"
 
 # ---- 1. build ---------------------------------------------------------------
 ARCH=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)
