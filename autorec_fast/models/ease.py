@@ -5,8 +5,9 @@
 
 Kernels: ``csrc/cpu/ease.cpp`` (Gram straight from CSR, LAPACK potrf + potri in
 place, tiled post-processing) and ``csrc/cuda/ease.cu`` (Gram and
-post-processing; the Cholesky factorisation and solve go through cuSOLVER via
-CuPy). On the CPU the n x n weight buffer is the only large allocation.
+post-processing; cuSOLVER's potrf through CuPy and potri in place through
+``backends/cuda.py``'s ctypes binding, since CuPy does not wrap it). On either
+device the n x n weight buffer is the only large allocation.
 """
 
 from __future__ import annotations
