@@ -7,7 +7,8 @@ Kernels: ``csrc/cpu/ease.cpp`` (Gram straight from CSR, LAPACK potrf + potri in
 place, tiled post-processing) and ``csrc/cuda/ease.cu`` (Gram and
 post-processing; cuSOLVER's potrf through CuPy and potri in place through
 ``backends/cuda.py``'s ctypes binding, since CuPy does not wrap it). On either
-device the n x n weight buffer is the only large allocation.
+device the n x n weight buffer is the only large allocation (unless no potri is
+found on the GPU: then potrs against an identity needs a second).
 """
 
 from __future__ import annotations
