@@ -17,6 +17,8 @@
 #   5. benchmark suites, ours and PyTorch on the same GPU, as SUITE:SECONDS[:K]
 #      (benchmarks/speed/test_SUITE_bench.py, pytest -k K)
 #   6. the kernel profile of I-AutoRec (benchmarks/speed/gpu_profile.py)
+# STAGES (default "tests memcheck targets suites profile") picks stages after the build,
+# e.g. STAGES="suites profile" for a second call once the checks have passed.
 # $OUT (./gpu-results without the device tool) receives summary.txt, also printed
 # last, and results.tar.gz with every log and JSON: the tool returns at most 8 files.
 # MovieLens 100K is read from $AUTOREC_FAST_DATA/ml-100k when set (the ML-100K rows
@@ -28,7 +30,9 @@ SUITES=("$@")
 OUT=${OUT:-$PWD/gpu-results}; LOGS=$OUT/logs; mkdir -p "$LOGS"
 SUMMARY=$OUT/summary.txt; : > "$SUMMARY"
 export PYTHONUNBUFFERED=1 CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-16} AUTOREC_FAST_CUDA=ON
+STAGES=" ${STAGES:-tests memcheck targets suites profile} "
 START=$SECONDS
+want() { [[ "$STAGES" == *" $1 "* ]]; }
 left() { echo $((BUDGET - (SECONDS - START))); }
 note() { echo "$*" | tee -a "$SUMMARY"; }
 # enough NEED: the stage's usual time; under it the stage is skipped and says so
@@ -53,7 +57,7 @@ note "build sm_$ARCH rc=$rc in $((SECONDS - t)) s; $(cd /tmp && python3 -c 'impo
 [ $rc -ne 0 ] && { grep -E "error|Error" "$LOGS/build.log" | head -20 | tee -a "$SUMMARY"; exit 1; }
 
 # ---- 2. CUDA tests ----------------------------------------------------------
-if enough 60 "CUDA tests"; then
+if want tests && enough 60 "CUDA tests"; then
   t=$SECONDS
   # -P: the installed package, not the uncompiled source tree in the working directory.
   # The binding checks launch no kernel: their two files run whole, below.
@@ -81,7 +85,11 @@ if enough 60 "CUDA tests"; then
 fi
 
 # ---- 3. compute-sanitizer memcheck --------------------------------------------
-if enough 60 "compute-sanitizer" && command -v compute-sanitizer > /dev/null; then
+if ! want memcheck; then
+  :
+elif ! command -v compute-sanitizer > /dev/null; then
+  note "SKIPPED compute-sanitizer: not on the PATH"
+elif enough 60 "compute-sanitizer"; then
   t=$SECONDS
   check_one() {
     timeout 90 compute-sanitizer --tool memcheck --error-exitcode 9 --print-limit 20 \
@@ -89,22 +97,20 @@ if enough 60 "compute-sanitizer" && command -v compute-sanitizer > /dev/null; th
     echo "memcheck $1 rc=$? $(grep -m1 'ERROR SUMMARY' "$LOGS/memcheck_$1.log")"
   }
   export -f check_one
-  python3 -P benchmarks/speed/gpu_check.py all | xargs -P 4 -I{} bash -c 'check_one "$@"' _ {} \
+  python3 -P benchmarks/speed/gpu_check.py all | xargs -P 6 -I{} bash -c 'check_one "$@"' _ {} \
     | sort | tee -a "$SUMMARY"
   note "compute-sanitizer: $((SECONDS - t)) s (rc 9: errors found, 124: over 90 s)"
-elif ! command -v compute-sanitizer > /dev/null; then
-  note "SKIPPED compute-sanitizer: not on the PATH"
 fi
 
 # ---- 4. the issue's targets ---------------------------------------------------
-if enough 90 "targets"; then
+if want targets && enough 90 "targets"; then
   t=$SECONDS
   timeout $(( $(left) - 20 )) python3 -P benchmarks/speed/gpu_targets.py --device cuda \
     --json "$LOGS/targets.json" > "$LOGS/targets.log" 2>&1
   note "targets rc=$? in $((SECONDS - t)) s:"; tail -15 "$LOGS/targets.log" >> "$SUMMARY"
   cp "$LOGS/targets.json" "$OUT/" 2>/dev/null
 fi
-if enough 90 "targets with CUPY_TF32=1"; then
+if want targets && enough 90 "targets with CUPY_TF32=1"; then
   CUPY_TF32=1 timeout $(( $(left) - 20 )) python3 -P benchmarks/speed/gpu_targets.py --device cuda \
     --json "$LOGS/targets_tf32.json" > "$LOGS/targets_tf32.log" 2>&1
   note "targets (CUPY_TF32=1) rc=$?:"; tail -15 "$LOGS/targets_tf32.log" >> "$SUMMARY"
@@ -114,7 +120,7 @@ fi
 # ---- 5. benchmark suites vs PyTorch ---------------------------------------------
 for suite in "${SUITES[@]}"; do
   IFS=: read -r name limit kexpr <<< "$suite"
-  enough "$limit" "suite $name" || continue
+  want suites && enough "$limit" "suite $name" || continue
   AUTOREC_BENCH_DEVICE=cuda timeout "$limit" python3 -P -m pytest "benchmarks/speed/test_${name}_bench.py" \
     ${kexpr:+-k "$kexpr"} --benchmark-enable -q -p no:cacheprovider --benchmark-json="$LOGS/gpu_${name}.json" \
     > "$LOGS/gpu_${name}.log" 2>&1
@@ -125,7 +131,7 @@ for suite in "${SUITES[@]}"; do
 done
 
 # ---- 6. kernel profile ---------------------------------------------------------
-if enough 45 "profile"; then
+if want profile && enough 45 "profile"; then
   timeout $(( $(left) - 5 )) python3 -P benchmarks/speed/gpu_profile.py autorec > "$LOGS/profile_autorec.log" 2>&1
   note "profile autorec rc=$?:"; sed -n '1,25p' "$LOGS/profile_autorec.log" >> "$SUMMARY"
 fi
