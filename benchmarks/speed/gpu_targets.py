@@ -43,8 +43,10 @@ import autorec_fast as af  # before NumPy: it sets OPENBLAS_THREAD_TIMEOUT (see 
 import numpy as np
 
 SIZES = {  # ML-20M: the preset's 136,677 users x 20,108 items, 10M interactions
-    "full": dict(multvae_users=136_677, ease_items=20_000, ease_users=136_677, gemm=8192),
-    "small": dict(multvae_users=1_000, ease_items=2_000, ease_users=20_000, gemm=2048),
+    "full": dict(multvae_users=136_677, ease_items=20_000, ease_users=136_677, gemm=8192,
+                 accuracy_users=6_040, accuracy_epochs=30),  # accuracy: the ML-1M shape
+    "small": dict(multvae_users=1_000, ease_items=2_000, ease_users=20_000, gemm=2048,
+                  accuracy_users=600, accuracy_epochs=3),
 }
 EASE_L2 = 500.0
 REPEATS = 3  # timed runs after one warm-up (medians)
@@ -124,6 +126,23 @@ def multvae(dev, n_users, gemm):
         "gemm_floor_seconds": floor, "fraction_of_gemm_floor": floor / steady,
         "users_per_s_at_gemm_floor": X.n_users / floor,
     }
+
+
+# --------------------------------------------------------------------------- accuracy
+def accuracy(dev, n_users, epochs, seeds=(0, 1)):
+    """Mult-VAE's test NDCG@100 / Recall@20 on held-out users (the strong-generalization
+    split) after ``epochs`` epochs, float32, one run per training seed: run_gpu.sh runs
+    this script with and without CUPY_TF32=1, and the difference between the two runs
+    against the spread between seeds sizes reduced precision's cost."""
+    X = af.synthetic("ml-1m", n_users=n_users, seed=0)
+    split = af.strong_generalization_split(X, n_heldout_users=n_users // 10, seed=0)
+    runs = []
+    for seed in seeds:
+        seconds, model = dev.timed(lambda: af.train("multvae", split.train, epochs=epochs, device=dev.name,
+                                                    dtype="float32", seed=seed))  # noqa: B023 (called at once)
+        runs.append({"seed": seed, "train_seconds": seconds, "final_loss": model.history[-1]["loss"],
+                     "test": af.evaluate(model, split.test, ["ndcg@100", "recall@20"])})
+    return {"n_users": n_users, "epochs": epochs, "runs": runs}
 
 
 # --------------------------------------------------------------------------- EASE
@@ -254,6 +273,13 @@ def report(res):
           f"{mv['decoder_gemm_flops_per_epoch'] / 1e12:.3f}): {mv['gemm_floor_seconds']:.3f} s at the GEMM rate "
           f"= {mv['fraction_of_gemm_floor']:.0%} of the steady epoch "
           f"(the floor allows {mv['users_per_s_at_gemm_floor']:,.0f} users/s)")
+    acc = res.get("accuracy")
+    if acc is not None:
+        print(f"  accuracy (ML-1M shape, {acc['n_users']:,} users, {acc['epochs']} epochs, held-out users; "
+              f"compare the CUPY_TF32=1 run):")
+        for run in acc["runs"]:
+            test = ", ".join(f"{k} {v:.4f}" for k, v in run["test"].items())
+            print(f"    seed {run['seed']}: {test}; final loss {run['final_loss']:.4f}")
     fit = ea["fit_median_seconds"]
     print(f"\nEASE {ea['n_items']:,} items ({ea['n_users']:,} users, {ea['nnz']:,} interactions), l2={ea['l2']:g}")
     print(f"  fit                   {fit:8.3f} s  (median of {REPEATS}; {ea['fit_inverse']})   "
@@ -301,6 +327,7 @@ def main():
     done("gemm", gemm_rate(dev, sizes["gemm"]))
     done("multvae", multvae(dev, sizes["multvae_users"], res["gemm"]))
     done("ease", ease(dev, sizes["ease_items"], sizes["ease_users"]))
+    done("accuracy", accuracy(dev, sizes["accuracy_users"], sizes["accuracy_epochs"]))
     res["seconds"] = time.perf_counter() - t0
     mv, ea = res["multvae"], res["ease"]
     floor = ea.get("cusolver", {}).get(ea.get("cusolver", {}).get("floor"), {}).get("seconds")
