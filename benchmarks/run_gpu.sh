@@ -27,7 +27,10 @@ BUDGET=${1:-420}; shift 2>/dev/null
 SUITES=("$@")
 [ ${#SUITES[@]} -eq 0 ] && SUITES=("autorec:70:ml-1m" "implicit:110:ml-20m" "deeprec:70:ml-1m or netflix"
                                    "svae:70:ml-1m" "ease:60")
-OUT=${OUT:-$PWD/gpu-results}; LOGS=$OUT/logs; mkdir -p "$LOGS"
+# The logs stay outside $OUT until the end: the tool returns at most 8 files from it, so
+# a call cut short must find summary.txt there, not dozens of logs.
+OUT=${OUT:-$PWD/gpu-results}; LOGS=/tmp/gpu-logs; rm -rf "$LOGS"; mkdir -p "$LOGS" "$OUT"
+export LOGS
 SUMMARY=$OUT/summary.txt; : > "$SUMMARY"
 export PYTHONUNBUFFERED=1 CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-16} AUTOREC_FAST_CUDA=ON
 STAGES=" ${STAGES:-tests memcheck targets suites profile} "
@@ -39,7 +42,7 @@ note() { echo "$*" | tee -a "$SUMMARY"; }
 enough() { [ "$(left)" -ge "$1" ] || { note "SKIPPED $2: $(left) s left, needs about $1 s"; return 1; }; }
 finish() {
   note "total $((SECONDS - START)) s of a $BUDGET s budget"
-  tar -czf "$OUT/results.tar.gz" -C "$OUT" logs 2>/dev/null && rm -rf "$LOGS"
+  tar -czf "$OUT/results.tar.gz" -C "$(dirname "$LOGS")" "$(basename "$LOGS")" 2>/dev/null
   echo; echo "===== summary"; cat "$SUMMARY"
 }
 trap finish EXIT
@@ -61,8 +64,10 @@ if want tests && enough 60 "CUDA tests"; then
   t=$SECONDS
   # -P: the installed package, not the uncompiled source tree in the working directory.
   # The binding checks launch no kernel: their two files run whole, below.
-  python3 -P -m pytest tests -q --collect-only -k cuda -p no:cacheprovider 2>/dev/null | grep '::' \
-    | grep -v '^tests/kernels/test_cuda_' > "$LOGS/cuda_test_ids.txt"
+  python3 -P -m pytest tests -q --collect-only -k cuda -p no:cacheprovider > "$LOGS/collect.log" 2>&1
+  grep '::' "$LOGS/collect.log" | grep -v '^tests/kernels/test_cuda_' > "$LOGS/cuda_test_ids.txt"
+  grep -qiE "errors? during collection|^ERROR" "$LOGS/collect.log" && { note "COLLECTION ERRORS:"; \
+    grep -E "^ERROR|Error" "$LOGS/collect.log" | head -10 >> "$SUMMARY"; }
   run_one() {
     log=$LOGS/test_$(echo "$1" | md5sum | cut -c1-10).log
     CUDA_LAUNCH_BLOCKING=1 timeout 90 python3 -P -m pytest "$1" -q -p no:cacheprovider -rs > "$log" 2>&1
@@ -71,12 +76,13 @@ if want tests && enough 60 "CUDA tests"; then
       >> "$LOGS/cuda_test_failures.txt"
     return 0
   }
-  export -f run_one; export LOGS
+  export -f run_one
   : > "$LOGS/cuda_test_rc.txt"; : > "$LOGS/cuda_test_failures.txt"
-  xargs -P 8 -I{} bash -c 'run_one "$@"' _ {} < "$LOGS/cuda_test_ids.txt"
+  # the whole stage inside the budget (each test inside 90 s): tests not reached have no rc line
+  timeout --kill-after=5 $(( $(left) - 30 )) xargs -P 8 -I{} bash -c 'run_one "$@"' _ {} < "$LOGS/cuda_test_ids.txt"
   sort -k2 "$LOGS/cuda_test_rc.txt" -o "$LOGS/cuda_test_rc.txt"
   # rc 0: passed or skipped; which ones skipped (and why) is in each test's log (-rs)
-  note "CUDA tests: $(grep -c '^0 ' "$LOGS/cuda_test_rc.txt") of $(wc -l < "$LOGS/cuda_test_rc.txt") passed in $((SECONDS - t)) s; skipped: $(cat "$LOGS"/test_*.log | grep -c '^SKIPPED')"
+  note "CUDA tests: $(grep -c '^0 ' "$LOGS/cuda_test_rc.txt") of $(wc -l < "$LOGS/cuda_test_rc.txt") run ($(wc -l < "$LOGS/cuda_test_ids.txt") collected) passed in $((SECONDS - t)) s; skipped: $(cat "$LOGS"/test_*.log | grep -c '^SKIPPED')"
   grep -v '^0 ' "$LOGS/cuda_test_rc.txt" | tee -a "$SUMMARY"
   head -60 "$LOGS/cuda_test_failures.txt" >> "$SUMMARY"
   python3 -P -m pytest tests/kernels/test_cuda_bindings.py tests/kernels/test_cuda_backend_calls.py -q \
@@ -89,15 +95,19 @@ if ! want memcheck; then
   :
 elif ! command -v compute-sanitizer > /dev/null; then
   note "SKIPPED compute-sanitizer: not on the PATH"
-elif enough 60 "compute-sanitizer"; then
+elif enough 150 "compute-sanitizer"; then
   t=$SECONDS
   check_one() {
+    log=$LOGS/memcheck_$1.log
     timeout 90 compute-sanitizer --tool memcheck --error-exitcode 9 --print-limit 20 \
-      python3 -P benchmarks/speed/gpu_check.py "$1" --device cuda > "$LOGS/memcheck_$1.log" 2>&1
-    echo "memcheck $1 rc=$? $(grep -m1 'ERROR SUMMARY' "$LOGS/memcheck_$1.log")"
+      python3 -P benchmarks/speed/gpu_check.py "$1" --device cuda > "$log" 2>&1
+    rc=$?
+    if grep -q "Device not supported" "$log"; then echo "memcheck $1: compute-sanitizer does not support this device"
+    else echo "memcheck $1 rc=$rc $(grep -m1 'ERROR SUMMARY' "$log"); API errors: $(grep -c 'Program hit' "$log")"; fi
   }
   export -f check_one
-  python3 -P benchmarks/speed/gpu_check.py all | xargs -P 6 -I{} bash -c 'check_one "$@"' _ {} \
+  python3 -P benchmarks/speed/gpu_check.py all \
+    | timeout --kill-after=5 $(( $(left) - 30 )) xargs -P 6 -I{} bash -c 'check_one "$@"' _ {} \
     | sort | tee -a "$SUMMARY"
   note "compute-sanitizer: $((SECONDS - t)) s (rc 9: errors found, 124: over 90 s)"
 fi

@@ -443,26 +443,34 @@ def cusolver_potri(prefix):
     if hasattr(cusolver, f"{prefix}potri"):  # a CuPy that wraps it
         found = (getattr(cusolver, f"{prefix}potri_bufferSize"), getattr(cusolver, f"{prefix}potri"), "CuPy")
     else:
-        found = _potri_through_ctypes(prefix)
+        found = _potri_through_ctypes(prefix, getattr(cusolver, "__file__", None))
     _POTRI[prefix] = found
     return found
 
 
-def _potri_through_ctypes(prefix):
+def _potri_through_ctypes(prefix, wrapper_file=None):
+    """Found through CuPy's own cuSOLVER wrapper first (``wrapper_file``, the extension
+    module: a handle to it searches the libraries it was linked against, so the
+    symbol is that library's whatever else the process holds), then by soname."""
     import ctypes
     import os
 
     if not hasattr(os, "RTLD_NOLOAD"):
         return None
-    for soname in ("libcusolver.so.12", "libcusolver.so.11", "libcusolver.so"):
-        try:  # RTLD_NOLOAD: only a library already in the process
-            return _wrap_potri(ctypes.CDLL(soname, mode=os.RTLD_NOLOAD | os.RTLD_GLOBAL), soname, prefix)
+    mode = os.RTLD_NOLOAD | os.RTLD_GLOBAL  # only libraries already in the process
+    places = ([(wrapper_file, "CuPy's cuSOLVER wrapper")] if wrapper_file else []) + [
+        (soname, soname) for soname in ("libcusolver.so.12", "libcusolver.so.11", "libcusolver.so")]
+    for path, label in places:
+        try:
+            found = _wrap_potri(ctypes.CDLL(path, mode=mode), label, prefix)
         except OSError:
             continue
+        if found is not None:
+            return found
     return None
 
 
-def _wrap_potri(lib, soname, prefix):
+def _wrap_potri(lib, where, prefix):
     import ctypes
 
     name = f"cusolverDn{prefix.upper()}potri"
@@ -481,7 +489,7 @@ def _wrap_potri(lib, soname, prefix):
     def potri(handle, uplo, n, a, lda, work, lwork, info):
         _check_cusolver(potri_fn(handle, uplo, n, a, lda, work, lwork, info), name)
 
-    return buffer_size, potri, f"{soname} through ctypes"
+    return buffer_size, potri, f"{where} through ctypes"
 
 
 def _check_cusolver(status, name):

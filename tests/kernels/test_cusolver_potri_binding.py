@@ -76,3 +76,30 @@ def test_only_a_library_already_loaded_is_used(stand_in):
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=stand_in.parent)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_found_through_the_wrapper_module_that_links_it(stand_in, tmp_path):
+    """The library CuPy's wrapper module was linked against is found through that
+    module's handle, whatever its soname (here one no soname search would find)."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    lib = tmp_path / "libcusolver_elsewhere.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-Wl,-soname,libcusolver_elsewhere.so", "-o", str(lib),
+                    str(stand_in.parent / "stand_in.c")], check=True)
+    (tmp_path / "wrapper.c").write_text(  # a call, so that the linker keeps the dependency
+        "int cusolverDnSpotri(void *, int, int, float *, int, float *, int, int *);\n"
+        "int wrapper_calls_it(void) { return cusolverDnSpotri(0, 0, -1, 0, 0, 0, 0, 0); }\n")
+    wrapper = tmp_path / "wrapper.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(wrapper), str(tmp_path / "wrapper.c"), f"-L{tmp_path}",
+                    "-l:libcusolver_elsewhere.so", f"-Wl,-rpath,{tmp_path}"], check=True)
+    script = textwrap.dedent(f"""
+        import ctypes, os
+        from autorec_fast.backends.cuda import _potri_through_ctypes
+        ctypes.CDLL({str(wrapper)!r})  # as importing CuPy's wrapper loads its libcusolver
+        found = _potri_through_ctypes("s", {str(wrapper)!r})
+        assert found is not None and found[2] == "CuPy's cuSOLVER wrapper through ctypes", found
+        assert _potri_through_ctypes("s") is None  # no libcusolver soname in the process
+        assert found[0](1, 1, 4, 2, 4) == 12
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

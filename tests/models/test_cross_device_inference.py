@@ -43,7 +43,8 @@ def make_data(rng, kind):
 def test_a_cpu_model_loaded_on_the_gpu_gives_the_same_results(device, name, tmp_path):
     if device != "cuda":
         pytest.skip("compares the CUDA backend with the CPU backend")
-    rng = np.random.default_rng()
+    seed = int(np.random.SeedSequence().entropy % 2**32)  # fresh data, reproducible from the message
+    rng = np.random.default_rng(seed)
     params, kind = MODELS[name]
     data = make_data(rng, kind)
     iterative = {} if name == "ease" else dict(epochs=2, seed=1)
@@ -55,15 +56,15 @@ def test_a_cpu_model_loaded_on_the_gpu_gives_the_same_results(device, name, tmp_
         history = data if kind == "sequences" else af.Interactions.from_scipy(data.matrix[:40])
         S_cpu = model.score(history)
         S_gpu = on_gpu.score(history).get()
-        np.testing.assert_allclose(S_gpu, S_cpu, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(S_gpu, S_cpu, rtol=1e-9, atol=1e-12, err_msg=f"data seed {seed}")
         items_cpu, scores_cpu = model.recommend(history, k=K, batch_size=16)
         items_gpu, scores_gpu = on_gpu.recommend(history, k=K, batch_size=16)
-        np.testing.assert_allclose(scores_gpu, scores_cpu, rtol=1e-9, atol=1e-12)
-        np.testing.assert_array_equal(items_gpu, items_cpu)  # float64 random scores: no ties
+        np.testing.assert_allclose(scores_gpu, scores_cpu, rtol=1e-9, atol=1e-12, err_msg=f"data seed {seed}")
+        np.testing.assert_array_equal(items_gpu, items_cpu, err_msg=f"data seed {seed}")  # float64: no ties
     if kind == "ratings":
         users, items, _, _ = data.to_coo_arrays()
         np.testing.assert_allclose(on_gpu.predict(users, items), model.predict(users, items),
-                                   rtol=1e-9, atol=1e-12)
+                                   rtol=1e-9, atol=1e-12, err_msg=f"data seed {seed}")
     if kind == "implicit":  # ranking evaluation through the device's top-k
         fold = (sp.csr_matrix(data.matrix[40:70]), sp.csr_matrix(data.matrix[:30]))
         assert af.evaluate(on_gpu, fold, ["ndcg@10", "recall@5"]) == pytest.approx(
