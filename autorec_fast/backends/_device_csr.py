@@ -66,5 +66,5 @@ def transpose_pattern(xp, indptr, indices, n_cols):
     # each column's first entry by binary search in the sorted columns (CuPy's
     # bincount reads the largest index back to the host: a wait per batch)
     sorted_cols = indices[entry].astype(np.int64)
-    colptr = xp.searchsorted(sorted_cols, xp.arange(n_cols + 1, dtype=np.int64), side="left").astype(np.int64)
+    colptr = xp.searchsorted(sorted_cols, xp.arange(n_cols + 1, dtype=np.int64), side="left").astype(np.int64, copy=False)
     return colptr, row, entry.astype(np.int64)

@@ -223,8 +223,8 @@ class CudaBackend:
         """One AutoRec-kernel batch (``csrc/cuda/sparse_layer.cu``). With ``rows`` (X and Y
         training matrices from :meth:`training_matrix`) the batch is sliced and its
         transposed patterns built on the device: one small upload (the row ids) per
-        batch, and nothing read back. Otherwise X and Y are host CSR batches, uploaded. The loss accumulates
-        in a device scalar, returned without a sync."""
+        batch, and nothing read back. Otherwise X and Y are host CSR batches, uploaded.
+        The loss accumulates in a device scalar, returned without a sync."""
         xp = self.xp
         if rows is not None:
             d_rows = xp.asarray(rows, dtype=np.int64)
@@ -433,13 +433,12 @@ def cusolver_potri(prefix):
     """``(buffer_size, potri, source)``: cuSOLVER's ``cusolverDn{S,D}potri`` and its
     buffer size with CuPy's argument order (handle, uplo, n, A, lda[, work, lwork,
     info]), or None. CuPy (14) wraps potrf and potrs but not potri, so it is called
-    through ctypes in the libcusolver CuPy has already loaded (found by soname,
-    never loaded here: its handle must be that library's)."""
+    through ctypes in the libcusolver CuPy has already loaded (never loaded here:
+    the handle must be that library's; see :func:`_potri_through_ctypes`)."""
     if prefix in _POTRI:
         return _POTRI[prefix]
     from cupy_backends.cuda.libs import cusolver
 
-    found = None
     if hasattr(cusolver, f"{prefix}potri"):  # a CuPy that wraps it
         found = (getattr(cusolver, f"{prefix}potri_bufferSize"), getattr(cusolver, f"{prefix}potri"), "CuPy")
     else:

@@ -1,5 +1,5 @@
-// Device helpers shared by the CUDA kernels (.cu files only): block-wide
-// reductions and grid sizes.
+// Device helpers shared by the CUDA kernels (.cu files only): warp- and
+// block-wide reductions and grid sizes.
 #pragma once
 
 #include <cstdint>
@@ -13,11 +13,20 @@ template <typename T> struct MaxOp {
   __device__ T operator()(T a, T b) const { return a > b ? a : b; }
 };
 
+// op over one warp's 32 lanes (all converged); every lane gets the result
+// (butterfly shuffles; lane 0's value is the same tree as shifting down).
+template <typename T, typename Op> __device__ T warp_reduce(T v, Op op) {
+  for (int off = 16; off > 0; off >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, off));
+  return v;
+}
+
+template <typename T> __device__ T warp_sum(T v) { return warp_reduce(v, SumOp<T>()); }
+
 // op over the whole block (blockDim.x a multiple of 32); every thread gets the
 // result: shuffles within each warp, then the warps' results in warp order.
 // `shared` holds 32 T.
 template <typename T, typename Op> __device__ T block_reduce(T v, T *shared, Op op) {
-  for (int off = 16; off > 0; off >>= 1) v = op(v, __shfl_down_sync(0xffffffffu, v, off));
+  v = warp_reduce(v, op);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   __syncthreads();  // shared may still be read from a previous call
   if (lane == 0) shared[warp] = v;

@@ -26,12 +26,6 @@ __global__ void encode_kernel(const int64_t *indptr, const int32_t *indices, con
   }
 }
 
-// The sum over one warp's lanes; every lane gets it (butterfly shuffles).
-template <typename T> __device__ T warp_sum(T v) {
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
-
 // Decoder at the observed targets: D[p] = dLoss/d(output pre-activation), and
 // dZ = g'(H) * sum_p D[p] W[target p]. One block per batch row. Each warp takes
 // every n_warps-th target of the row and reduces its dot product over k with
